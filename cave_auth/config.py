@@ -1,0 +1,245 @@
+"""The immutable settings every ``cave_auth`` function takes first.
+
+This module does no I/O. :class:`Config` is a frozen value: it is validated
+once, on construction (and again by :func:`attrs.evolve`), so every function
+that receives one can trust it. The token it may hold is hidden from ``repr``
+and ``str``; equality and hashing still see it, so two configs that would
+authenticate differently never compare equal.
+
+:meth:`Config.from_env` is the only function in the package that looks at
+environment variables, and even it reads the mapping it is handed, never
+``os.environ`` itself: the edges (``AuthClient``, the ``cave-auth`` command)
+pass ``os.environ`` in, and tests pass a dict.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import attrs
+
+from .errors import InvalidInputError
+
+__all__ = [
+    "DEFAULT_SECRETS_DIR",
+    "DEFAULT_SERVER_ADDRESS",
+    "DEFAULT_TOKEN_KEY",
+    "Config",
+]
+
+DEFAULT_SERVER_ADDRESS = "https://global.daf-apis.com"
+"""The global CAVE server CAVEclient talks to by default."""
+
+DEFAULT_SECRETS_DIR = "~/.cloudvolume/secrets"
+"""Where CAVEclient and CloudVolume keep their secrets files."""
+
+DEFAULT_TOKEN_KEY = "token"
+"""The key a token is stored under in a secrets file unless told otherwise."""
+
+_AUTHORITY_CHARS = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:@[]"
+)
+
+
+def token_problem(value: object) -> str | None:
+    """Say what is wrong with a would-be token, without ever quoting it.
+
+    A token is sent in an HTTP header, so it must be a non-empty string of
+    visible ASCII characters: no spaces, no line breaks, no control bytes.
+
+    Args:
+        value: The candidate token.
+
+    Returns:
+        ``None`` if ``value`` is a usable token, else a short description of
+        the problem that never includes the value itself.
+    """
+    if not isinstance(value, str):
+        return f"a token must be a str, not {type(value).__name__}"
+    if not value:
+        return "the token is empty"
+    if not value.isascii() or not value.isprintable():
+        return (
+            f"the token (length {len(value)}) contains non-ASCII or control characters"
+        )
+    if " " in value:
+        return f"the token (length {len(value)}) contains whitespace"
+    return None
+
+
+def _check_token(
+    instance: object, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is None:
+        return
+    problem = token_problem(value)
+    if problem is not None:
+        raise InvalidInputError(f"Invalid {attribute.name}: {problem}")
+
+
+def normalize_server_address(address: str) -> str:
+    """Return ``address`` as a base URL: a scheme added, no trailing slash.
+
+    A bare host such as ``"global.daf-apis.com"`` gets ``https://`` in front,
+    as CAVEclient does.
+
+    Args:
+        address: A server address, with or without scheme.
+
+    Returns:
+        The address as ``scheme://host[:port][/path]``.
+
+    Raises:
+        InvalidInputError: If the address is not a str, is empty, holds
+            whitespace or control characters, uses a scheme other than http or
+            https, or has no host.
+    """
+    if not isinstance(address, str):
+        raise InvalidInputError(
+            f"server_address must be a str, not {type(address).__name__}"
+        )
+    text = address.strip()
+    if not text:
+        raise InvalidInputError("server_address is empty")
+    if not text.isascii() or not text.isprintable() or " " in text:
+        raise InvalidInputError(
+            f"server_address {address!r} contains whitespace, control or "
+            "non-ASCII characters"
+        )
+    if "://" not in text:
+        text = "https://" + text
+    scheme, _, rest = text.partition("://")
+    scheme = scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidInputError(
+            f"server_address {address!r} must use http or https, not {scheme!r}"
+        )
+    authority, slash, path = rest.partition("/")
+    if not authority or not set(authority) <= _AUTHORITY_CHARS:
+        raise InvalidInputError(f"server_address {address!r} has no valid host")
+    if "?" in path or "#" in path:
+        raise InvalidInputError(
+            f"server_address {address!r} must not have a query or fragment"
+        )
+    return f"{scheme}://{authority}{slash}{path}".rstrip("/")
+
+
+def _normalize_optional_server(address: str | None) -> str | None:
+    return None if address is None else normalize_server_address(address)
+
+
+def _check_token_key(
+    instance: object, attribute: attrs.Attribute[str], value: str
+) -> None:
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"{attribute.name} must be a non-empty str")
+
+
+def _check_optional_path(
+    instance: object, attribute: attrs.Attribute[str | None], value: str | None
+) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise InvalidInputError(
+            f"{attribute.name} must be a non-empty path without NUL bytes"
+        )
+
+
+def _check_path(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
+    _check_optional_path(instance, attribute, value)  # type: ignore[arg-type]
+
+
+def _mask(token: str | None) -> str:
+    return "None" if token is None else "<set>"
+
+
+@attrs.frozen
+class Config:
+    """Where to find the auth server and the token, as one immutable value.
+
+    Build one directly, from the environment with :meth:`from_env`, or change
+    one with :func:`attrs.evolve`; every change is validated again.
+
+    Attributes:
+        server_address: Base URL of the auth server; ``https://`` is added to a
+            bare host and a trailing slash is dropped.
+        token: The token to use, or ``None`` to look it up in secrets files
+            (see :func:`cave_auth.resolve_token`). Never shown by ``repr``.
+        token_key: The key of the token inside a secrets file.
+        token_file: A secrets file to look in before the standard ones.
+        secrets_dir: The directory of the standard secrets files; ``~`` is
+            expanded by the store when it reads or writes, not here.
+        local_server: The address of a local CAVE deployment whose server file
+            :func:`cave_auth.save_token` keeps in sync, or ``None``.
+        token_source: Where ``token`` came from, for people reading a status:
+            ``"config"`` when it was passed in, ``"env:CAVE_TOKEN"`` when
+            :meth:`from_env` read it, or the file and key it was loaded from.
+
+    Raises:
+        InvalidInputError: On construction, if a field is malformed: a server
+            address that is not http(s), a token that is empty or holds
+            whitespace or control characters, an empty token key.
+    """
+
+    server_address: str = attrs.field(
+        default=DEFAULT_SERVER_ADDRESS, converter=normalize_server_address
+    )
+    token: str | None = attrs.field(
+        default=None, validator=_check_token, repr=_mask, kw_only=True
+    )
+    token_key: str = attrs.field(
+        default=DEFAULT_TOKEN_KEY, validator=_check_token_key, kw_only=True
+    )
+    token_file: str | None = attrs.field(
+        default=None, validator=_check_optional_path, kw_only=True
+    )
+    secrets_dir: str = attrs.field(
+        default=DEFAULT_SECRETS_DIR, validator=_check_path, kw_only=True
+    )
+    local_server: str | None = attrs.field(
+        default=None, converter=_normalize_optional_server, kw_only=True
+    )
+    token_source: str = attrs.field(default="config", kw_only=True)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Config:
+        """Build a Config from environment variables.
+
+        Reads ``CAVE_TOKEN``, ``CAVE_SERVER_ADDRESS``, ``CAVE_TOKEN_KEY`` and
+        CloudVolume's ``CLOUD_VOLUME_DIR`` (secrets then live in
+        ``$CLOUD_VOLUME_DIR/secrets``). A variable that is set but empty counts
+        as unset. Keyword overrides win over the environment.
+
+        Args:
+            environ: The environment to read, such as ``os.environ``; this
+                function never reads the process environment by itself.
+            **overrides: Config fields that take precedence over the
+                environment, e.g. ``server_address=...``.
+
+        Returns:
+            The new Config.
+
+        Raises:
+            InvalidInputError: If a variable or override holds a malformed
+                value; the message names the variable, never a token.
+        """
+        fields: dict[str, object] = {}
+        token = environ.get("CAVE_TOKEN") or None
+        if token is not None:
+            problem = token_problem(token)
+            if problem is not None:
+                raise InvalidInputError(f"Invalid CAVE_TOKEN: {problem}")
+            fields["token"] = token
+            fields["token_source"] = "env:CAVE_TOKEN"
+        if server := environ.get("CAVE_SERVER_ADDRESS"):
+            fields["server_address"] = server
+        if key := environ.get("CAVE_TOKEN_KEY"):
+            fields["token_key"] = key
+        if cloud_volume_dir := environ.get("CLOUD_VOLUME_DIR"):
+            fields["secrets_dir"] = os.path.join(cloud_volume_dir, "secrets")
+        fields.update(overrides)
+        if "token" in overrides and "token_source" not in overrides:
+            fields["token_source"] = "config"
+        return cls(**fields)  # type: ignore[arg-type]

@@ -1,0 +1,206 @@
+"""Every exception ``cave_auth`` raises on purpose.
+
+All of them derive from one root, so ``except CaveAuthError`` catches every
+failure the library knows about. Leaves that describe bad arguments also
+derive from :class:`ValueError`, as callers of CAVEclient expect::
+
+    CaveAuthError
+    ├── InvalidInputError (ValueError)        an argument is malformed
+    │   └── InsecureTransportError            a token would cross plain http
+    ├── TokenKeyExistsError (ValueError)      save would replace a different token
+    ├── TokenFileError                        a secrets file is unreadable or corrupt
+    ├── MissingTokenError                     no token anywhere; says how to get one
+    ├── TransportError                        refused, timed out, TLS failure
+    ├── ResponseFormatError                   a 2xx answer that is not the expected JSON
+    └── HTTPError                             the server answered with an error status
+        ├── AuthenticationError               401, or a redirect to the login page
+        ├── PermissionDeniedError             403
+        │   └── TermsOfServiceRequired        403 ``missing_tos``; carries the form URL
+        ├── NotFoundError                     404
+        └── ServerError                       5xx, after the retries ran out
+
+No message, ``repr`` or attribute of these exceptions ever holds a token:
+they name files, keys, URLs and the server's own words, never a secret.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "CaveAuthError",
+    "HTTPError",
+    "InsecureTransportError",
+    "InvalidInputError",
+    "MissingTokenError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "ResponseFormatError",
+    "ServerError",
+    "TermsOfServiceRequired",
+    "TokenFileError",
+    "TokenKeyExistsError",
+    "TransportError",
+]
+
+
+class CaveAuthError(Exception):
+    """The root of every error raised by ``cave_auth``."""
+
+
+class InvalidInputError(CaveAuthError, ValueError):
+    """An argument is malformed; raised before any file or network I/O."""
+
+
+class InsecureTransportError(InvalidInputError):
+    """A bearer token would be sent over plain ``http://`` to a remote host.
+
+    Only loopback hosts may be reached over plain http with a token, unless the
+    transport was created with ``allow_insecure_http=True``.
+    """
+
+
+class TokenKeyExistsError(CaveAuthError, ValueError):
+    """Saving would replace a different token already stored under the key.
+
+    Attributes:
+        path: The secrets file that holds the key.
+        key: The key that already exists.
+    """
+
+    def __init__(self, path: str, key: str) -> None:
+        self.path = path
+        self.key = key
+        super().__init__(
+            f"Key {key!r} already exists in token file {path!r} with a different "
+            "token; pass overwrite=True to replace it"
+        )
+
+
+class TokenFileError(CaveAuthError):
+    """A secrets file cannot be read, parsed or written.
+
+    The message names the file and the problem, never the file's content.
+
+    Attributes:
+        path: The file at fault.
+        problem: What is wrong with it, in a few words.
+    """
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"Token file {path!r}: {problem}")
+
+
+class MissingTokenError(CaveAuthError):
+    """No token was given or found where tokens are looked for.
+
+    Attributes:
+        token_page_url: Where a token can be obtained, when known.
+    """
+
+    def __init__(self, message: str, token_page_url: str | None = None) -> None:
+        self.token_page_url = token_page_url
+        super().__init__(message)
+
+
+class TransportError(CaveAuthError):
+    """The request did not get an HTTP answer: refused, timed out, TLS failure.
+
+    Attributes:
+        method: The HTTP method of the request.
+        url: The URL that could not be reached.
+    """
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class ResponseFormatError(CaveAuthError):
+    """A successful answer whose body is not the JSON the route returns.
+
+    Attributes:
+        url: The URL that answered.
+    """
+
+    def __init__(self, message: str, *, url: str = "") -> None:
+        self.url = url
+        super().__init__(message)
+
+
+class HTTPError(CaveAuthError):
+    """The server answered with an error status.
+
+    Attributes:
+        status: The HTTP status code.
+        method: The HTTP method of the request.
+        url: The URL of the request.
+        server_message: The server's own explanation (JSON ``message`` or
+            ``error``, or the start of a text body), or ``""``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        server_message: str = "",
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.server_message = server_message
+        super().__init__(message)
+
+
+class AuthenticationError(HTTPError):
+    """The server did not accept the token (401), or sent the client to log in."""
+
+
+class PermissionDeniedError(HTTPError):
+    """The token is valid but lacks the permission the route needs (403)."""
+
+
+class TermsOfServiceRequired(PermissionDeniedError):
+    """A 403 ``missing_tos``: the user must accept a dataset's terms of service.
+
+    Attributes:
+        tos_form_url: The page where the terms can be accepted.
+        tos_id: The id of the terms of service, when the server sent it.
+        tos_name: The name of the terms of service, when the server sent it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int,
+        method: str,
+        url: str,
+        server_message: str = "",
+        tos_form_url: str,
+        tos_id: int | None = None,
+        tos_name: str | None = None,
+    ) -> None:
+        self.tos_form_url = tos_form_url
+        self.tos_id = tos_id
+        self.tos_name = tos_name
+        super().__init__(
+            message,
+            status=status,
+            method=method,
+            url=url,
+            server_message=server_message,
+        )
+
+
+class NotFoundError(HTTPError):
+    """The route or the object it names does not exist (404)."""
+
+
+class ServerError(HTTPError):
+    """The server failed (5xx), and retrying did not help."""

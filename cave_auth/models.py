@@ -1,0 +1,436 @@
+"""Typed results of the endpoint calls, and the one converter that builds them.
+
+This module does no I/O. Each model is a frozen attrs class shaped like the
+JSON object the server sends (see ``middle_auth-api.md``): field names are
+the server's keys, list values become tuples, and the server's dates
+(RFC 1123 such as ``"Sat, 28 Nov 2026 04:59:28 GMT"``, or ISO 8601) become
+timezone-aware :class:`~datetime.datetime` values in UTC. Keys the model does
+not know are kept in ``extra``, so nothing the server adds is lost, and
+:func:`unstructure` gives back the server's own shape (CAVEclient's
+``AuthClient`` returns those dicts, so ``cave_auth.AuthClient`` does too).
+
+The converter is built once, on first use, so importing ``cave_auth`` does not
+import cattrs. It is strict about types: an ``int`` field refuses ``"1"`` and
+``True``, a ``str`` field refuses ``5``, because a server that sends those is
+not the server we think it is; the error surfaces as
+:class:`~cave_auth.ResponseFormatError` from the endpoint call.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import functools
+import typing
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+if TYPE_CHECKING:
+    import cattrs
+
+__all__ = [
+    "Group",
+    "GroupMember",
+    "MissingTermsOfService",
+    "Permissions",
+    "TokenInfo",
+    "User",
+    "UserName",
+    "converter",
+    "structure",
+    "unstructure",
+]
+
+T = TypeVar("T")
+
+_MONTHS = (
+    "Jan",
+    "Feb",
+    "Mar",
+    "Apr",
+    "May",
+    "Jun",
+    "Jul",
+    "Aug",
+    "Sep",
+    "Oct",
+    "Nov",
+    "Dec",
+)
+_MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, 1)}
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def _masked(token: str) -> str:
+    from .tokens import mask_token
+
+    return repr(mask_token(token))
+
+
+@attrs.frozen(kw_only=True)
+class TokenInfo:
+    """One of the user's API keys, as ``GET /user/token`` lists them.
+
+    Attributes:
+        id: The key's id (what :func:`cave_auth.delete_token` takes).
+        token: The secret itself. Shown masked by ``repr``.
+        user_id: The owner.
+        description: The description given at creation, or ``None``.
+        created: When it was created.
+        last_used: When it last authenticated a request, or ``None``.
+        updated: When the row last changed.
+        extra: Keys the server sent that this model does not know.
+    """
+
+    id: int
+    token: str = attrs.field(repr=_masked)
+    user_id: int
+    description: str | None = None
+    created: _dt.datetime | None = None
+    last_used: _dt.datetime | None = None
+    updated: _dt.datetime | None = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class User:
+    """A user record, from ``/user/me``, ``/user?id=`` or ``/user/{id}``.
+
+    The server sends a full record to superadmins, service accounts and the
+    user themself, and a short one (no ``email``, ``admin``…) to group admins:
+    fields it did not send are ``None`` and are left out again by
+    :func:`unstructure`.
+
+    Attributes:
+        id: The user id.
+        name: The public name (a custom name if the user chose one).
+        email: The e-mail address.
+        admin: Whether the user is a superadmin.
+        pi: The user's principal investigator.
+        created: When the account was created.
+        service_account: Whether this is a service account.
+        gdpr_consent: Whether the user gave GDPR consent.
+        admin_datasets: Datasets the user administers.
+        affiliations: The user's affiliations, as the server sends them (a
+            list wrapped in another list).
+        parent_id: For a service account, the owning user's id.
+        parent: For a service account, the owning user's short record.
+        extra: Keys the server sent that this model does not know.
+    """
+
+    id: int
+    name: str
+    email: str | None = None
+    admin: bool | None = None
+    pi: str | None = None
+    created: _dt.datetime | None = None
+    service_account: bool | None = None
+    gdpr_consent: bool | None = None
+    admin_datasets: tuple[Any, ...] | None = None
+    affiliations: Any = None
+    parent_id: int | None = None
+    parent: Any = None
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class GroupMember:
+    """A member of a group, from ``GET /group/{id}/user``.
+
+    Attributes:
+        id: The user id.
+        name: The user's public name.
+        admin: Whether the user administers this group.
+        extra: Keys the server sent that this model does not know.
+    """
+
+    id: int
+    name: str
+    admin: bool
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Group:
+    """A group a user belongs to, from ``GET /user/{id}/group``.
+
+    Attributes:
+        id: The group id.
+        name: The group name.
+        extra: Keys the server sent that this model does not know.
+    """
+
+    id: int
+    name: str
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class UserName:
+    """A user's id and public name, from ``GET /username?id=``.
+
+    Attributes:
+        id: The user id.
+        name: The public name.
+        extra: Keys the server sent that this model does not know.
+    """
+
+    id: int
+    name: str
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class MissingTermsOfService:
+    """A dataset whose terms of service the user has yet to accept.
+
+    Attributes:
+        dataset_id: The dataset id.
+        dataset_name: The dataset name.
+        tos_id: The id of its terms of service.
+        tos_name: The name of its terms of service.
+        extra: Keys the server sent that this model does not know.
+    """
+
+    dataset_id: int
+    dataset_name: str
+    tos_id: int
+    tos_name: str
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+@attrs.frozen(kw_only=True)
+class Permissions:
+    """What a user may do: the permission cache the CAVE services consult.
+
+    Returned by ``/user/cache``, ``/my_permissions`` and
+    ``/user/{id}/permissions``.
+
+    Attributes:
+        id: The user id.
+        name: The public name.
+        email: The e-mail address.
+        admin: Whether the user is a superadmin.
+        pi: The principal investigator.
+        service_account: Whether this is a service account.
+        parent_id: For a service account, the owner's id, else ``None``.
+        affiliations: The affiliations, as the server sends them.
+        groups: Names of the groups the user is in.
+        groups_admin: Names of the groups the user administers.
+        datasets_admin: Names of the datasets the user administers.
+        permissions: Dataset name to permission level (1 view, 2 edit).
+        permissions_v2: Dataset name to the permissions granted.
+        permissions_v2_ignore_tos: The same, as if every terms of service
+            were accepted.
+        missing_tos: Datasets whose terms of service still need accepting.
+        extra: Keys the server sent that this model does not know.
+    """
+
+    id: int
+    name: str
+    email: str | None = None
+    admin: bool | None = None
+    pi: str | None = None
+    service_account: bool | None = None
+    parent_id: int | None = None
+    affiliations: Any = None
+    groups: tuple[str, ...] = ()
+    groups_admin: tuple[str, ...] = ()
+    datasets_admin: tuple[str, ...] = ()
+    permissions: Mapping[str, int] = attrs.field(factory=dict)
+    permissions_v2: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    permissions_v2_ignore_tos: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    missing_tos: tuple[MissingTermsOfService, ...] = ()
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+
+
+_MODELS: tuple[type, ...] = (
+    TokenInfo,
+    User,
+    GroupMember,
+    Group,
+    UserName,
+    MissingTermsOfService,
+    Permissions,
+)
+_OMIT_NONE: frozenset[type] = frozenset({User})
+
+
+def parse_datetime(value: object) -> _dt.datetime:
+    """Parse a date as the server writes it into an aware UTC datetime.
+
+    Args:
+        value: An RFC 1123 date (``"Sat, 28 Nov 2026 04:59:28 GMT"``) or an
+            ISO 8601 one; a date without offset is taken as UTC.
+
+    Returns:
+        The datetime, in UTC.
+
+    Raises:
+        ValueError: If ``value`` is not a date in either form.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"expected a date string, got {type(value).__name__}")
+    if len(value) == 29 and value[3:5] == ", " and value.endswith(" GMT"):
+        month = _MONTH_NUMBERS.get(value[8:11])
+        if month is not None:
+            try:
+                return _dt.datetime(
+                    int(value[12:16]),
+                    month,
+                    int(value[5:7]),
+                    int(value[17:19]),
+                    int(value[20:22]),
+                    int(value[23:25]),
+                    tzinfo=_dt.UTC,
+                )
+            except ValueError:
+                pass
+    try:
+        parsed = _dt.datetime.fromisoformat(value)
+    except ValueError:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            parsed = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"not a date: {value[:40]!r}") from None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=_dt.UTC)
+    return parsed.astimezone(_dt.UTC)
+
+
+def format_datetime(value: _dt.datetime) -> str:
+    """Format a datetime the way the server does (RFC 1123, GMT).
+
+    Args:
+        value: A datetime; a naive one is taken as UTC.
+
+    Returns:
+        E.g. ``"Sat, 28 Nov 2026 04:59:28 GMT"``.
+    """
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.UTC)
+    return (
+        f"{_DAYS[value.weekday()]}, {value.day:02d} {_MONTHS[value.month - 1]} "
+        f"{value.year:04d} {value.hour:02d}:{value.minute:02d}:{value.second:02d} GMT"
+    )
+
+
+def _strict(kind: type[T]) -> Any:
+    def check(value: object, _: object) -> T:
+        if type(value) is not kind and not (
+            kind is int and isinstance(value, int) and not isinstance(value, bool)
+        ):
+            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
+        return value  # type: ignore[return-value]
+
+    return check
+
+
+def _structure_datetime(value: object, _: object) -> _dt.datetime:
+    return parse_datetime(value)
+
+
+def _is_tuple_type(kind: Any) -> bool:
+    return typing.get_origin(kind) is tuple
+
+
+@functools.cache
+def converter() -> cattrs.Converter:
+    """Return the package's cattrs converter, built on first use.
+
+    It structures the server's JSON into the models of this module (strictly
+    typed, unknown keys kept in ``extra``) and unstructures models back into
+    the server's JSON shape.
+
+    Returns:
+        The shared :class:`cattrs.Converter`.
+    """
+    import cattrs
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+
+    conv = cattrs.Converter(detailed_validation=False)
+    for kind in (int, str, bool):
+        conv.register_structure_hook(kind, _strict(kind))
+    conv.register_structure_hook(_dt.datetime, _structure_datetime)
+    conv.register_unstructure_hook(_dt.datetime, format_datetime)
+
+    def structure_tuple(value: object, kind: Any) -> tuple[Any, ...]:
+        if not isinstance(value, list | tuple):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        item_type = typing.get_args(kind)[0]
+        if item_type is Any:
+            return tuple(value)
+        return tuple(conv.structure(item, item_type) for item in value)
+
+    conv.register_structure_hook_func(_is_tuple_type, structure_tuple)
+    for model in _MODELS:
+        _register_model(
+            conv, model, make_dict_structure_fn, make_dict_unstructure_fn, override
+        )
+    return conv
+
+
+def _register_model(
+    conv: cattrs.Converter,
+    model: type,
+    make_structure: Any,
+    make_unstructure: Any,
+    override: Any,
+) -> None:
+    known = frozenset(field.name for field in attrs.fields(model)) - {"extra"}
+    base_structure = make_structure(model, conv, extra=override(omit=True))
+    omit_none = model in _OMIT_NONE
+    base_unstructure = make_unstructure(
+        model, conv, _cattrs_omit_if_default=omit_none, extra=override(omit=True)
+    )
+
+    def structure_model(value: object, _: object) -> Any:
+        if not isinstance(value, dict):
+            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
+        instance = base_structure(value, model)
+        if not value.keys() <= known:
+            extra = {key: item for key, item in value.items() if key not in known}
+            instance = attrs.evolve(instance, extra=extra)
+        return instance
+
+    def unstructure_model(instance: Any) -> dict[str, Any]:
+        data: dict[str, Any] = base_unstructure(instance)
+        if instance.extra:
+            data.update(instance.extra)
+        return data
+
+    conv.register_structure_hook(model, structure_model)
+    conv.register_unstructure_hook(model, unstructure_model)
+
+
+def structure(data: object, kind: type[T]) -> T:
+    """Build a model (or a list of models) from the server's JSON.
+
+    Args:
+        data: Parsed JSON.
+        kind: The target type, e.g. ``User`` or ``list[User]``.
+
+    Returns:
+        The structured value.
+
+    Raises:
+        TypeError, ValueError, KeyError: If ``data`` does not have the shape
+            of ``kind``; endpoint calls turn these into
+            :class:`~cave_auth.ResponseFormatError`.
+    """
+    return converter().structure(data, kind)
+
+
+def unstructure(value: Any) -> Any:
+    """Turn models back into the server's JSON shape.
+
+    Args:
+        value: A model, or a list or tuple of them.
+
+    Returns:
+        Plain dicts and lists, dates formatted as the server formats them.
+    """
+    return converter().unstructure(value)

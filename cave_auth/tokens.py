@@ -1,0 +1,504 @@
+"""Finding, saving and presenting tokens, on top of a :class:`TokenStore`.
+
+Everything here is a function of a :class:`~cave_auth.Config` and a store;
+nothing reads the environment, prints, or opens a browser. The file names
+and the order of the search are CAVEclient's and CloudVolume's, so a token
+saved by any of them is found by the others:
+
+1. ``config.token`` (given directly, or read from ``CAVE_TOKEN``);
+2. ``config.token_file``, if set;
+3. ``{secrets_dir}/{netloc}-cave-secret.json``, the file of this server;
+4. ``{secrets_dir}/cave-secret.json``, the default file;
+5. ``{secrets_dir}/chunkedgraph-secret.json``, deprecated (logs a warning).
+
+In each file the token is the string under ``config.token_key``. A file that
+is missing, or lacks the key, passes the search on to the next one; a file
+that is corrupt, or holds something other than a usable token under the key,
+stops it with :class:`~cave_auth.TokenFileError`, because silently skipping a
+broken file would pick another identity than the one the user set up.
+
+Saving follows CAVEclient's ``save_token``: the server's file and the target
+file get the token, an existing different token is kept unless
+``overwrite``, and the overwrite guard is checked in every target before any
+is written, so a refused save writes nothing.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+
+from .config import Config, normalize_server_address, token_problem
+from .errors import (
+    InvalidInputError,
+    MissingTokenError,
+    TokenFileError,
+    TokenKeyExistsError,
+)
+from .store import TokenStore
+from .urls import create_token_page_url, token_page_url
+
+__all__ = [
+    "DEFAULT_TOKEN_FILENAME",
+    "DEPRECATED_TOKEN_FILENAMES",
+    "Instructions",
+    "ResolvedToken",
+    "SaveResult",
+    "default_token_path",
+    "local_server_token_path",
+    "mask_token",
+    "missing_token_error",
+    "read_token",
+    "request_header",
+    "resolve_token",
+    "save_token",
+    "server_token_filename",
+    "server_token_path",
+    "setup_instructions",
+    "token_search_paths",
+    "with_token",
+]
+
+DEFAULT_TOKEN_FILENAME = "cave-secret.json"
+"""The file CAVEclient reads when no server-specific file exists."""
+
+DEPRECATED_TOKEN_FILENAMES = ("chunkedgraph-secret.json",)
+"""Old file names still read, with a warning, as a last resort."""
+
+
+def mask_token(token: str) -> str:
+    """Return a form of ``token`` safe to show: its ends, never the middle.
+
+    Args:
+        token: A token.
+
+    Returns:
+        ``"abcd…7890"`` for tokens of 16 characters or more, else ``"…"``
+        followed by the length, so short secrets are never revealed.
+    """
+    if len(token) >= 16:
+        return f"{token[:4]}…{token[-4:]}"
+    return f"…({len(token)} chars)"
+
+
+def _masked_repr(token: str) -> str:
+    return repr(mask_token(token))
+
+
+@attrs.frozen
+class ResolvedToken:
+    """A token found by :func:`resolve_token`, and where it was found.
+
+    Attributes:
+        token: The token. Shown masked by ``repr``.
+        source: Where it came from, for people: ``"config"``,
+            ``"env:CAVE_TOKEN"``, or ``"<path>#<key>"``.
+        path: The secrets file it was read from, or ``None``.
+        key: The key it was stored under, or ``None``.
+    """
+
+    token: str = attrs.field(repr=_masked_repr)
+    source: str
+    path: str | None = None
+    key: str | None = None
+
+
+@attrs.frozen
+class SaveResult:
+    """What :func:`save_token` did.
+
+    Attributes:
+        config: The Config to use from now on: its token is the saved one,
+            its ``token_key`` the key it was saved under and, when a
+            ``token_file`` was given, its ``token_file`` that file (as
+            CAVEclient's ``switch_token`` does).
+        written: The files that changed.
+        unchanged: The files that already held the token under the key.
+        skipped: The files left alone because their directory is read-only.
+    """
+
+    config: Config
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Instructions:
+    """How to get a token by hand: the page to visit and the steps to follow.
+
+    Attributes:
+        url: The page to open in a browser.
+        text: The step-by-step guidance CAVEclient prints.
+    """
+
+    url: str
+    text: str
+
+
+def server_token_filename(server_address: str) -> str:
+    """Return the name of a server's own secrets file, as CAVEclient names it.
+
+    Args:
+        server_address: A server address, with or without scheme.
+
+    Returns:
+        ``"{netloc}-cave-secret.json"``, e.g.
+        ``"global.daf-apis.com-cave-secret.json"``; a port is kept
+        (``"localhost:8000-cave-secret.json"``).
+
+    Raises:
+        InvalidInputError: If the address is malformed.
+    """
+    netloc = normalize_server_address(server_address).partition("://")[2]
+    return f"{netloc.partition('/')[0]}-{DEFAULT_TOKEN_FILENAME}"
+
+
+def server_token_path(config: Config) -> str:
+    """Return the path of the secrets file of ``config.server_address``.
+
+    Args:
+        config: The settings.
+
+    Returns:
+        ``{secrets_dir}/{netloc}-cave-secret.json``.
+    """
+    return os.path.join(
+        config.secrets_dir, server_token_filename(config.server_address)
+    )
+
+
+def default_token_path(config: Config) -> str:
+    """Return the path of the default secrets file.
+
+    Args:
+        config: The settings.
+
+    Returns:
+        ``{secrets_dir}/cave-secret.json``.
+    """
+    return os.path.join(config.secrets_dir, DEFAULT_TOKEN_FILENAME)
+
+
+def local_server_token_path(config: Config) -> str | None:
+    """Return the secrets file of ``config.local_server``, if one is set.
+
+    Args:
+        config: The settings.
+
+    Returns:
+        ``{secrets_dir}/{local netloc}-cave-secret.json``, or ``None``.
+    """
+    if config.local_server is None:
+        return None
+    return os.path.join(config.secrets_dir, server_token_filename(config.local_server))
+
+
+def token_search_paths(config: Config) -> tuple[str, ...]:
+    """Return the secrets files :func:`resolve_token` looks in, in order.
+
+    Args:
+        config: The settings.
+
+    Returns:
+        ``config.token_file`` (if set), the server's file, the default file,
+        then the deprecated files; each path once, ``~`` not expanded.
+    """
+    paths = [server_token_path(config), default_token_path(config)]
+    paths += [os.path.join(config.secrets_dir, n) for n in DEPRECATED_TOKEN_FILENAMES]
+    if config.token_file is not None:
+        paths.insert(0, config.token_file)
+    return tuple(dict.fromkeys(paths))
+
+
+def read_token(store: TokenStore, path: str, key: str) -> str | None:
+    """Read the token stored under ``key`` in one secrets file.
+
+    Args:
+        store: Where the file lives.
+        path: The secrets file.
+        key: The key of the token.
+
+    Returns:
+        The token, or ``None`` if the file or the key is missing.
+
+    Raises:
+        TokenFileError: If the file is corrupt, or the value under ``key`` is
+            not a usable token (not a string, empty, or holding whitespace).
+    """
+    secrets = store.read_secrets(path)
+    if secrets is None or key not in secrets:
+        return None
+    token = secrets[key]
+    problem = token_problem(token)
+    if problem is not None:
+        raise TokenFileError(
+            path, f"the value under key {key!r} is unusable: {problem}"
+        )
+    return token  # type: ignore[no-any-return]
+
+
+def resolve_token(config: Config, store: TokenStore) -> ResolvedToken | None:
+    """Find the token to use, the way CAVEclient and CloudVolume find it.
+
+    Args:
+        config: The settings; ``config.token`` wins if set.
+        store: Where secrets files live.
+
+    Returns:
+        The token and its source, or ``None`` if there is none anywhere.
+
+    Raises:
+        TokenFileError: If a file on the way is corrupt or holds an unusable
+            value under the key.
+    """
+    if config.token is not None:
+        return ResolvedToken(token=config.token, source=config.token_source)
+    deprecated = {
+        os.path.join(config.secrets_dir, n) for n in DEPRECATED_TOKEN_FILENAMES
+    }
+    for path in token_search_paths(config):
+        token = read_token(store, path, config.token_key)
+        if token is None:
+            continue
+        if path in deprecated:
+            import logging
+
+            logging.getLogger("cave_auth").warning(
+                "Token file %s is deprecated; rename it to %s or %s",
+                path,
+                DEFAULT_TOKEN_FILENAME,
+                server_token_filename(config.server_address),
+            )
+        return ResolvedToken(
+            token=token,
+            source=f"{path}#{config.token_key}",
+            path=path,
+            key=config.token_key,
+        )
+    return None
+
+
+def with_token(config: Config, store: TokenStore) -> Config:
+    """Return ``config`` with its token filled in from the store, if found.
+
+    Args:
+        config: The settings.
+        store: Where secrets files live.
+
+    Returns:
+        ``config`` itself if it has a token or none is found, else a copy
+        holding the found token and its ``token_source``.
+
+    Raises:
+        TokenFileError: If a file on the way is corrupt.
+    """
+    if config.token is not None:
+        return config
+    found = resolve_token(config, store)
+    if found is None:
+        return config
+    return attrs.evolve(config, token=found.token, token_source=found.source)
+
+
+def missing_token_error(config: Config) -> MissingTokenError:
+    """Build the error that says no token was found, and how to get one.
+
+    Args:
+        config: The settings whose search came up empty.
+
+    Returns:
+        A :class:`MissingTokenError` naming the files searched, the
+        ``CAVE_TOKEN`` variable, and the token page of the server.
+    """
+    url = token_page_url(config.server_address)
+    places = ", ".join(token_search_paths(config))
+    return MissingTokenError(
+        f"No auth token for {config.server_address}: none given, none in "
+        f"CAVE_TOKEN, and no key {config.token_key!r} in {places}. "
+        f"Get a token at {url} and save it with `cave-auth setup` or "
+        "cave_auth.save_token().",
+        token_page_url=url,
+    )
+
+
+def request_header(token: str | None) -> dict[str, str]:
+    """Return the HTTP header that authenticates a request with ``token``.
+
+    Args:
+        token: The token, or ``None``.
+
+    Returns:
+        ``{"Authorization": "Bearer <token>"}``, or ``{}`` for ``None``.
+
+    Raises:
+        InvalidInputError: If the token could break the header (whitespace,
+            line breaks, control characters), so it is never sent.
+    """
+    if token is None:
+        return {}
+    if token_problem(token) is not None:
+        raise InvalidInputError(f"Invalid token: {token_problem(token)}")
+    return {"Authorization": "Bearer " + token}
+
+
+def save_token(
+    config: Config,
+    store: TokenStore,
+    token: str | None = None,
+    *,
+    token_key: str = "token",
+    overwrite: bool = False,
+    token_file: str | None = None,
+    write_to_server_file: bool = True,
+    ignore_readonly: bool = True,
+    local_server: bool = True,
+) -> SaveResult:
+    """Save a token where CAVEclient and CloudVolume will find it.
+
+    Writes the server's own file (``{netloc}-cave-secret.json``) and the
+    target file (``token_file``, else ``config.token_file``, else
+    ``cave-secret.json``), keeping every other key in them. With
+    ``local_server`` and a ``config.local_server``, that server's file is
+    kept in sync too (replacing what it held, as CAVEclient does).
+
+    Args:
+        config: The settings.
+        store: Where secrets files live.
+        token: The token to save; ``None`` saves ``config.token``.
+        token_key: The key to store it under.
+        overwrite: Whether a different token already under the key may be
+            replaced. Saving the identical token again is never an error.
+        token_file: The target file, instead of the default one.
+        write_to_server_file: Whether to write the server's own file too.
+        ignore_readonly: If true, a file whose directory is not writable is
+            skipped and reported in ``skipped``; if false, that is an error.
+        local_server: Whether to sync the local server's file.
+
+    Returns:
+        A :class:`SaveResult` with the Config switched to the saved token and
+        the files written, unchanged and skipped.
+
+    Raises:
+        MissingTokenError: If ``token`` is None and so is ``config.token``.
+        InvalidInputError: If the token or key is malformed.
+        TokenKeyExistsError: If a target holds another token under the key
+            and not ``overwrite``; then nothing at all is written.
+        TokenFileError: If a file is corrupt, or cannot be written and
+            ``ignore_readonly`` is false.
+    """
+    if token is None:
+        token = config.token
+        if token is None:
+            raise missing_token_error(config)
+    problem = token_problem(token)
+    if problem is not None:
+        raise InvalidInputError(f"Cannot save token: {problem}")
+    if not isinstance(token_key, str) or not token_key:
+        raise InvalidInputError("token_key must be a non-empty str")
+    if token_file is not None and (
+        not isinstance(token_file, str) or "\x00" in token_file or not token_file
+    ):
+        raise InvalidInputError("token_file must be a non-empty path without NUL bytes")
+
+    target = token_file or config.token_file or default_token_path(config)
+    guarded = [server_token_path(config)] if write_to_server_file else []
+    guarded = list(dict.fromkeys([*guarded, target]))
+    synced = local_server_token_path(config) if local_server else None
+    plan = [(path, overwrite) for path in guarded]
+    if synced is not None and synced not in guarded:
+        plan.append((synced, True))
+
+    writable = {path: store.is_writable(path) for path, _ in plan}
+    if not ignore_readonly:
+        for path, ok in writable.items():
+            if not ok:
+                raise TokenFileError(
+                    path, "cannot be written: its directory is read-only"
+                )
+    if not overwrite:
+        for path in guarded:
+            secrets = store.read_secrets(path)
+            if (
+                secrets is not None
+                and token_key in secrets
+                and secrets[token_key] != token
+                and writable[path]
+            ):
+                raise TokenKeyExistsError(path, token_key)
+
+    written: list[str] = []
+    unchanged: list[str] = []
+    skipped: list[str] = []
+    for path, may_overwrite in plan:
+        if not writable[path]:
+            skipped.append(path)
+        elif store.set_secret(path, token_key, token, overwrite=may_overwrite):
+            written.append(path)
+        else:
+            unchanged.append(path)
+
+    new_config = attrs.evolve(
+        config,
+        token=token,
+        token_key=token_key,
+        token_file=token_file if token_file is not None else config.token_file,
+        token_source=f"{target}#{token_key}",
+    )
+    return SaveResult(
+        config=new_config,
+        written=tuple(written),
+        unchanged=tuple(unchanged),
+        skipped=tuple(skipped),
+    )
+
+
+def setup_instructions(config: Config, make_new: bool = True) -> Instructions:
+    """Return the guidance for getting a token by hand, as data.
+
+    Tokens cannot be obtained programmatically: a person logs in with a
+    browser. This builds the same steps CAVEclient prints; nothing is printed
+    and no browser is opened.
+
+    Args:
+        config: The settings (the server address is what matters).
+        make_new: If true, point at the page that creates a new token (which
+            invalidates the previous login token); else at the page listing
+            existing tokens.
+
+    Returns:
+        The page to open and the steps to follow.
+    """
+    if make_new:
+        url = create_token_page_url(config.server_address)
+        template = _NEW_TOKEN_STEPS
+    else:
+        url = token_page_url(config.server_address)
+        template = _EXISTING_TOKEN_STEPS
+    return Instructions(url=url, text=template.format(url=url))
+
+
+_SAVE_STEPS = (
+    '3a) Save it to your computer with: client.auth.save_token(token="PASTE_YOUR_TOKEN_HERE")\n'  # noqa: E501
+    "or\n"
+    '3b) Set it for the current session only with client.auth.token = "PASTE_YOUR_TOKEN_HERE"\n'  # noqa: E501
+    "Note: If you need to save or load multiple tokens, please read the documentation for details.\n"  # noqa: E501
+)
+
+_NEW_TOKEN_STEPS = (
+    "New Tokens need to be acquired by hand. Please follow the following steps:\n"
+    "1) Go to: {url} to create a new token.\n"
+    "2) Log in with your Google credentials and copy the token shown afterward.\n"
+    + _SAVE_STEPS
+    + "Warning! Creating a new token by finishing step 2 will invalidate the previous token!"  # noqa: E501
+)
+
+_EXISTING_TOKEN_STEPS = (
+    "Tokens need to be acquired by hand. Please follow the following steps:\n"
+    "1) Go to: {url} to view a list of your existing tokens.\n"
+    "2) Log in with your Google credentials copy one of the tokens from the dictionary (the string under the key 'token').\n"  # noqa: E501
+    + _SAVE_STEPS
+    + "if you want to create a new token, or have no token use ```self.get_new_token``` instead\n"  # noqa: E501
+    "or use this function with the keyword argument make_new=True"
+)
