@@ -17,75 +17,161 @@ Example:
 
 from __future__ import annotations
 
-from .api import (
-    create_token,
-    delete_token,
-    get_group_users,
-    get_my_permissions,
-    get_tokens,
-    get_user_cache,
-    get_user_groups,
-    get_user_information,
-    get_user_permissions,
-    get_usernames,
-    raise_for_response,
-    whoami,
-)
-from .config import (
-    DEFAULT_SECRETS_DIR,
-    DEFAULT_SERVER_ADDRESS,
-    DEFAULT_TOKEN_KEY,
-    Config,
-)
-from .errors import (
-    AuthenticationError,
-    CaveAuthError,
-    HTTPError,
-    InsecureTransportError,
-    InvalidInputError,
-    MissingTokenError,
-    NotFoundError,
-    PermissionDeniedError,
-    ResponseFormatError,
-    ServerError,
-    TermsOfServiceRequired,
-    TokenFileError,
-    TokenKeyExistsError,
-    TransportError,
-)
-from .models import (
-    Group,
-    GroupMember,
-    MissingTermsOfService,
-    Permissions,
-    TokenInfo,
-    User,
-    UserName,
-)
-from .store import FileStore, MemoryStore, TokenStore
-from .tokens import (
-    Instructions,
-    ResolvedToken,
-    SaveResult,
-    default_token_path,
-    local_server_token_path,
-    mask_token,
-    request_header,
-    resolve_token,
-    save_token,
-    server_token_filename,
-    server_token_path,
-    setup_instructions,
-    token_search_paths,
-    with_token,
-)
-from .transport import Response, Transport, Urllib3Transport
-from .urls import create_token_page_url, token_page_url
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .api import (
+        create_token,
+        delete_token,
+        get_group_users,
+        get_my_permissions,
+        get_tokens,
+        get_user_cache,
+        get_user_groups,
+        get_user_information,
+        get_user_permissions,
+        get_usernames,
+        raise_for_response,
+        whoami,
+    )
+    from .client import (
+        AuthClient,
+    )
+    from .config import (
+        DEFAULT_SECRETS_DIR,
+        DEFAULT_SERVER_ADDRESS,
+        DEFAULT_TOKEN_KEY,
+        Config,
+    )
+    from .errors import (
+        AuthenticationError,
+        CaveAuthError,
+        HTTPError,
+        InsecureTransportError,
+        InvalidInputError,
+        MissingTokenError,
+        NotFoundError,
+        PermissionDeniedError,
+        ResponseFormatError,
+        ServerError,
+        TermsOfServiceRequired,
+        TokenFileError,
+        TokenKeyExistsError,
+        TransportError,
+    )
+    from .models import (
+        Group,
+        GroupMember,
+        MissingTermsOfService,
+        Permissions,
+        TokenInfo,
+        User,
+        UserName,
+    )
+    from .store import (
+        FileStore,
+        MemoryStore,
+        TokenStore,
+    )
+    from .tokens import (
+        Instructions,
+        ResolvedToken,
+        SaveResult,
+        default_token_path,
+        local_server_token_path,
+        mask_token,
+        request_header,
+        resolve_token,
+        save_token,
+        server_token_filename,
+        server_token_path,
+        setup_instructions,
+        token_search_paths,
+        with_token,
+    )
+    from .transport import (
+        Response,
+        Transport,
+        Urllib3Transport,
+    )
+    from .urls import (
+        create_token_page_url,
+        token_page_url,
+    )
+
+# Where each public name lives. ``import cave_auth`` loads none of these
+# modules: a name's module is imported the first time the name is used
+# (PEP 562), so embedding libraries and serverless cold starts pay only for
+# what they call.
+_LAZY_NAMES: dict[str, str] = {
+    "AuthClient": "client",
+    "AuthenticationError": "errors",
+    "CaveAuthError": "errors",
+    "Config": "config",
+    "DEFAULT_SECRETS_DIR": "config",
+    "DEFAULT_SERVER_ADDRESS": "config",
+    "DEFAULT_TOKEN_KEY": "config",
+    "FileStore": "store",
+    "Group": "models",
+    "GroupMember": "models",
+    "HTTPError": "errors",
+    "InsecureTransportError": "errors",
+    "Instructions": "tokens",
+    "InvalidInputError": "errors",
+    "MemoryStore": "store",
+    "MissingTermsOfService": "models",
+    "MissingTokenError": "errors",
+    "NotFoundError": "errors",
+    "PermissionDeniedError": "errors",
+    "Permissions": "models",
+    "ResolvedToken": "tokens",
+    "Response": "transport",
+    "ResponseFormatError": "errors",
+    "SaveResult": "tokens",
+    "ServerError": "errors",
+    "TermsOfServiceRequired": "errors",
+    "TokenFileError": "errors",
+    "TokenInfo": "models",
+    "TokenKeyExistsError": "errors",
+    "TokenStore": "store",
+    "Transport": "transport",
+    "TransportError": "errors",
+    "Urllib3Transport": "transport",
+    "User": "models",
+    "UserName": "models",
+    "create_token": "api",
+    "create_token_page_url": "urls",
+    "default_token_path": "tokens",
+    "delete_token": "api",
+    "get_group_users": "api",
+    "get_my_permissions": "api",
+    "get_tokens": "api",
+    "get_user_cache": "api",
+    "get_user_groups": "api",
+    "get_user_information": "api",
+    "get_user_permissions": "api",
+    "get_usernames": "api",
+    "local_server_token_path": "tokens",
+    "mask_token": "tokens",
+    "raise_for_response": "api",
+    "request_header": "tokens",
+    "resolve_token": "tokens",
+    "save_token": "tokens",
+    "server_token_filename": "tokens",
+    "server_token_path": "tokens",
+    "setup_instructions": "tokens",
+    "token_page_url": "urls",
+    "token_search_paths": "tokens",
+    "whoami": "api",
+    "with_token": "tokens",
+}
 
 __all__ = [
     "DEFAULT_SECRETS_DIR",
     "DEFAULT_SERVER_ADDRESS",
     "DEFAULT_TOKEN_KEY",
+    "AuthClient",
     "AuthenticationError",
     "CaveAuthError",
     "Config",
@@ -143,3 +229,16 @@ __all__ = [
     "whoami",
     "with_token",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'cave_auth' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

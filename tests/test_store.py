@@ -1,0 +1,233 @@
+"""Tests for cave_auth.store: FileStore on real files, MemoryStore in memory."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import stat
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cave_auth as ca
+from cave_auth.store import parse_secrets
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+def _mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_missing_file_reads_as_none(tmp_path):
+    """Reading a secrets file that does not exist gives None, not an error."""
+    assert ca.FileStore().read_secrets(str(tmp_path / "nope.json")) is None
+
+
+def test_set_secret_creates_private_file_and_directories(tmp_path):
+    """A first save creates the directories 0700 and the file 0600."""
+    path = tmp_path / "a" / "b" / "cave-secret.json"
+    assert ca.FileStore().set_secret(str(path), "token", TOKEN) is True
+    assert json.loads(path.read_text()) == {"token": TOKEN}
+    assert _mode(path) == 0o600
+    assert _mode(tmp_path / "a") == 0o700
+    assert _mode(tmp_path / "a" / "b") == 0o700
+
+
+def test_set_secret_keeps_other_keys_and_tightens_mode(tmp_path):
+    """Saving one key keeps every other key and leaves the file 0600."""
+    path = tmp_path / "cave-secret.json"
+    path.write_text(json.dumps({"fanc": "f" * 32, "other": {"nested": True}}))
+    path.chmod(0o644)
+    ca.FileStore().set_secret(str(path), "token", TOKEN)
+    assert json.loads(path.read_text()) == {
+        "fanc": "f" * 32,
+        "other": {"nested": True},
+        "token": TOKEN,
+    }
+    assert _mode(path) == 0o600
+
+
+def test_same_value_again_is_a_noop(tmp_path):
+    """Setting a key to the value it already has reports no change."""
+    path = str(tmp_path / "s.json")
+    store = ca.FileStore()
+    assert store.set_secret(path, "token", TOKEN, overwrite=False) is True
+    assert store.set_secret(path, "token", TOKEN, overwrite=False) is False
+
+
+def test_overwrite_guard(tmp_path):
+    """A different value under an existing key needs overwrite=True."""
+    path = str(tmp_path / "s.json")
+    store = ca.FileStore()
+    store.set_secret(path, "token", TOKEN)
+    with pytest.raises(ca.TokenKeyExistsError) as info:
+        store.set_secret(path, "token", "f" * 32, overwrite=False)
+    assert isinstance(info.value, ValueError)
+    assert TOKEN not in str(info.value)
+    assert store.read_secrets(path) == {"token": TOKEN}
+    assert store.set_secret(path, "token", "f" * 32, overwrite=True) is True
+    assert store.read_secrets(path) == {"token": "f" * 32}
+
+
+def test_expands_home_at_io_time(tmp_path, monkeypatch):
+    """A path starting with ~ is expanded when the store touches the disk."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    ca.FileStore().set_secret("~/.cloudvolume/secrets/cave-secret.json", "token", TOKEN)
+    written = tmp_path / ".cloudvolume" / "secrets" / "cave-secret.json"
+    assert json.loads(written.read_text()) == {"token": TOKEN}
+    assert ca.FileStore().read_secrets("~/.cloudvolume/secrets/cave-secret.json") == {
+        "token": TOKEN
+    }
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b"{not json", "not valid JSON"),
+        (b"[1, 2]", "array"),
+        (b'"just a string"', "JSON scalar"),
+        (b"", "empty"),
+        (b"\xff\xfe\x00garbage", "UTF-8"),
+    ],
+)
+def test_corrupt_file_names_path_and_problem_not_content(tmp_path, content, problem):
+    """A corrupt secrets file raises TokenFileError naming the file, not its content."""
+    path = tmp_path / "cave-secret.json"
+    path.write_bytes(content)
+    with pytest.raises(ca.TokenFileError, match=problem) as info:
+        ca.FileStore().read_secrets(str(path))
+    assert str(path) in str(info.value)
+    assert info.value.path == str(path)
+    if content:
+        assert content.decode("latin-1") not in str(info.value)
+
+
+def test_corrupt_file_is_never_overwritten(tmp_path):
+    """A save into a corrupt file fails and leaves the file as it was."""
+    path = tmp_path / "cave-secret.json"
+    path.write_text('{"token": "abc", broken')
+    with pytest.raises(ca.TokenFileError):
+        ca.FileStore().set_secret(str(path), "token", TOKEN, overwrite=True)
+    assert path.read_text() == '{"token": "abc", broken'
+
+
+def test_directory_in_place_of_file(tmp_path):
+    """A directory where the secrets file should be is a clear TokenFileError."""
+    (tmp_path / "cave-secret.json").mkdir()
+    with pytest.raises(ca.TokenFileError, match="is a directory"):
+        ca.FileStore().read_secrets(str(tmp_path / "cave-secret.json"))
+
+
+def test_dangling_symlink_reads_as_missing_and_save_writes_its_target(tmp_path):
+    """A dangling symlink reads as no file; saving creates the file it points to."""
+    link = tmp_path / "cave-secret.json"
+    target = tmp_path / "real" / "secret.json"
+    link.symlink_to(target)
+    store = ca.FileStore()
+    assert store.read_secrets(str(link)) is None
+    store.set_secret(str(link), "token", TOKEN)
+    assert link.is_symlink()
+    assert json.loads(target.read_text()) == {"token": TOKEN}
+
+
+def test_no_temp_files_left_after_save(tmp_path):
+    """A save leaves only the secrets file and its lock file in the directory."""
+    store = ca.FileStore()
+    for index in range(5):
+        store.set_secret(str(tmp_path / "s.json"), f"k{index}", TOKEN)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".s.json.lock", "s.json"]
+
+
+def test_stale_temp_file_is_removed_by_next_save(tmp_path):
+    """A temp file left by a killed writer is removed by the next save."""
+    stale = tmp_path / ".s.json.999.deadbeef.tmp"
+    stale.write_text("{")
+    ca.FileStore().set_secret(str(tmp_path / "s.json"), "token", TOKEN)
+    assert not stale.exists()
+
+
+def test_is_writable_looks_at_nearest_existing_directory(tmp_path):
+    """is_writable is true for a path whose directories do not exist yet."""
+    store = ca.FileStore()
+    assert store.is_writable(str(tmp_path / "x" / "y" / "s.json"))
+    (tmp_path / "file").write_text("")
+    assert not store.is_writable(str(tmp_path / "file" / "s.json"))
+
+
+def _save_many(path: str, prefix: str, count: int) -> None:
+    store = ca.FileStore(lock_timeout=60)
+    for index in range(count):
+        store.set_secret(path, f"{prefix}-{index}", f"{prefix}x{index}")
+
+
+@pytest.mark.timeout(120)
+def test_concurrent_processes_saving_distinct_keys_lose_nothing(tmp_path):
+    """8 processes x 50 saves of distinct keys into one file leave all 400 keys."""
+    path = str(tmp_path / "secrets" / "cave-secret.json")
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_save_many, args=(path, f"p{n}", 50)) for n in range(8)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(100)
+        assert worker.exitcode == 0
+    secrets = ca.FileStore().read_secrets(path)
+    assert secrets is not None
+    assert len(secrets) == 400
+    assert secrets["p7-49"] == "p7x49"
+    assert _mode(path) == 0o600
+
+
+def test_memory_store_round_trip_and_isolation():
+    """MemoryStore reads, writes and hands out copies, never its own dicts."""
+    path = "~/.cloudvolume/secrets/cave-secret.json"
+    store = ca.MemoryStore({path: {"token": TOKEN}})
+    read = store.read_secrets(path)
+    assert read == {"token": TOKEN}
+    read["token"] = "changed"  # type: ignore[index]
+    assert store.read_secrets(path) == {"token": TOKEN}
+    assert store.read_secrets("~/.cloudvolume//secrets/./cave-secret.json") == {
+        "token": TOKEN
+    }
+    assert store.set_secret(path, "other", "o" * 20) is True
+    assert store.files == {os.path.normpath(path): {"token": TOKEN, "other": "o" * 20}}
+    with pytest.raises(ca.TokenKeyExistsError):
+        store.set_secret(path, "token", "z" * 20, overwrite=False)
+
+
+def test_read_only_memory_store():
+    """A read-only MemoryStore says so and refuses writes with TokenFileError."""
+    store = ca.MemoryStore(writable=False)
+    assert store.is_writable("/any") is False
+    with pytest.raises(ca.TokenFileError, match="read-only"):
+        store.set_secret("/any", "token", TOKEN)
+
+
+def test_store_reprs_never_show_tokens():
+    """The repr of a store lists paths at most, never a token."""
+    store = ca.MemoryStore({"/a.json": {"token": TOKEN}})
+    assert TOKEN not in repr(store)
+    assert TOKEN not in repr(ca.FileStore())
+
+
+def test_both_stores_satisfy_the_protocol():
+    """FileStore and MemoryStore are TokenStores."""
+    assert isinstance(ca.FileStore(), ca.TokenStore)
+    assert isinstance(ca.MemoryStore(), ca.TokenStore)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=200))
+def test_parse_secrets_never_raises_anything_but_token_file_error(data):
+    """Arbitrary bytes parse to a dict or raise TokenFileError, nothing else."""
+    try:
+        result = parse_secrets("/p.json", data)
+    except ca.TokenFileError as error:
+        assert error.path == "/p.json"
+    else:
+        assert isinstance(result, dict)
