@@ -333,8 +333,8 @@ def _structure_datetime(value: object, _: object) -> _dt.datetime:
     return parse_datetime(value)
 
 
-def _is_tuple_type(kind: Any) -> bool:
-    return typing.get_origin(kind) is tuple
+def _is_sequence_type(kind: Any) -> bool:
+    return typing.get_origin(kind) in (list, tuple)
 
 
 @functools.cache
@@ -357,15 +357,17 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook(_dt.datetime, _structure_datetime)
     conv.register_unstructure_hook(_dt.datetime, format_datetime)
 
-    def structure_tuple(value: object, kind: Any) -> tuple[Any, ...]:
+    def structure_sequence(value: object, kind: Any) -> Any:
         if not isinstance(value, list | tuple):
             raise TypeError(f"expected a list, got {type(value).__name__}")
         item_type = typing.get_args(kind)[0]
+        container = typing.get_origin(kind)
         if item_type is Any:
-            return tuple(value)
-        return tuple(conv.structure(item, item_type) for item in value)
+            return container(value)
+        hook = conv.get_structure_hook(item_type)
+        return container(hook(item, item_type) for item in value)
 
-    conv.register_structure_hook_func(_is_tuple_type, structure_tuple)
+    conv.register_structure_hook_func(_is_sequence_type, structure_sequence)
     for model in _MODELS:
         _register_model(
             conv, model, make_dict_structure_fn, make_dict_unstructure_fn, override
