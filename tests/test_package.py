@@ -1,0 +1,234 @@
+"""Tests for the package as a whole: its public API, import hygiene and docstrings."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import pathlib
+import subprocess
+import sys
+
+import cave_auth
+
+PACKAGE = pathlib.Path(cave_auth.__file__).parent
+
+PUBLIC_API = [
+    "DEFAULT_SECRETS_DIR",
+    "DEFAULT_SERVER_ADDRESS",
+    "DEFAULT_TOKEN_KEY",
+    "AuthClient",
+    "AuthenticationError",
+    "CaveAuthError",
+    "Config",
+    "FileStore",
+    "Group",
+    "GroupMember",
+    "HTTPError",
+    "InsecureTransportError",
+    "Instructions",
+    "InvalidInputError",
+    "MemoryStore",
+    "MissingTermsOfService",
+    "MissingTokenError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "Permissions",
+    "ResolvedToken",
+    "Response",
+    "ResponseFormatError",
+    "SaveResult",
+    "ServerError",
+    "TermsOfServiceRequired",
+    "TokenFileError",
+    "TokenInfo",
+    "TokenKeyExistsError",
+    "TokenStore",
+    "Transport",
+    "TransportError",
+    "Urllib3Transport",
+    "User",
+    "UserName",
+    "create_token",
+    "create_token_page_url",
+    "default_token_path",
+    "delete_token",
+    "get_group_users",
+    "get_my_permissions",
+    "get_tokens",
+    "get_user_cache",
+    "get_user_groups",
+    "get_user_information",
+    "get_user_permissions",
+    "get_usernames",
+    "local_server_token_path",
+    "mask_token",
+    "raise_for_response",
+    "request_header",
+    "resolve_token",
+    "save_token",
+    "server_token_filename",
+    "server_token_path",
+    "setup_instructions",
+    "token_page_url",
+    "token_search_paths",
+    "whoami",
+    "with_token",
+]
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
+    return (kind, name)
+
+
+def test_public_api_is_pinned():
+    """The names cave_auth exports are exactly the documented ones, sorted."""
+    assert cave_auth.__all__ == PUBLIC_API
+    assert sorted(cave_auth.__all__, key=_isort_key) == cave_auth.__all__
+
+
+def test_every_public_name_resolves_and_is_documented():
+    """Every exported object exists and has a docstring."""
+    for name in cave_auth.__all__:
+        value = getattr(cave_auth, name)
+        if inspect.isclass(value) or inspect.isfunction(value):
+            assert inspect.getdoc(value), f"{name} has no docstring"
+
+
+def test_every_public_method_is_documented():
+    """Public methods of exported classes have docstrings."""
+    for name in cave_auth.__all__:
+        value = getattr(cave_auth, name)
+        if not inspect.isclass(value) or issubclass(value, BaseException):
+            continue
+        for member_name, member in vars(value).items():
+            if member_name.startswith("_") or not callable(member):
+                continue
+            assert inspect.getdoc(member), f"{name}.{member_name} has no docstring"
+
+
+def test_unknown_attribute_is_attribute_error():
+    """Asking the package for a name it does not have is an AttributeError."""
+    try:
+        cave_auth.no_such_name  # noqa: B018
+    except AttributeError as error:
+        assert "no_such_name" in str(error)
+    else:
+        raise AssertionError("expected AttributeError")
+
+
+def test_errors_subclass_the_documented_builtins():
+    """Argument errors are ValueErrors; everything is a CaveAuthError."""
+    assert issubclass(cave_auth.InvalidInputError, ValueError)
+    assert issubclass(cave_auth.TokenKeyExistsError, ValueError)
+    assert issubclass(cave_auth.TermsOfServiceRequired, cave_auth.PermissionDeniedError)
+    for name in cave_auth.__all__:
+        value = getattr(cave_auth, name)
+        if inspect.isclass(value) and issubclass(value, Exception):
+            assert issubclass(value, cave_auth.CaveAuthError)
+
+
+def _run(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+def test_import_loads_neither_urllib3_nor_cattrs():
+    """Importing cave_auth, even resolving a token, loads no urllib3 or cattrs."""
+    loaded = _run(
+        "import sys, cave_auth as ca\n"
+        "store = ca.MemoryStore({'/s/cave-secret.json': {'token': 'abc123'}})\n"
+        "ca.request_header(ca.with_token(ca.Config(secrets_dir='/s'), store).token)\n"
+        "print(sorted(m for m in ('urllib3', 'cattrs', 'filelock', 'logging')"
+        " if m in sys.modules))"
+    )
+    assert loaded == "[]"
+
+
+def test_bare_import_loads_no_submodule():
+    """A bare import cave_auth loads no submodule until a name is used."""
+    loaded = _run(
+        "import sys, cave_auth\n"
+        "print(sorted(m for m in sys.modules if m.startswith('cave_auth.')))"
+    )
+    assert loaded == "[]"
+
+
+def test_first_endpoint_use_loads_cattrs_lazily():
+    """The cattrs package is imported on the first structuring, not before."""
+    loaded = _run(
+        "import sys, cave_auth as ca\n"
+        "from cave_auth.testing import FakeTransport\n"
+        "before = 'cattrs' in sys.modules\n"
+        "t = FakeTransport({('GET', '/auth/api/v1/user/me'): {'id': 1, 'name': 'A'}})\n"
+        "ca.whoami(ca.Config(token='abc123'), t)\n"
+        "print(before, 'cattrs' in sys.modules, 'urllib3' in sys.modules)"
+    )
+    assert loaded == "False True False"
+
+
+def _module_sources() -> dict[str, ast.Module]:
+    return {
+        path.name: ast.parse(path.read_text())
+        for path in PACKAGE.glob("*.py")
+        if not path.name.startswith("_fake")
+    }
+
+
+EDGES = {"cli.py", "client.py", "__main__.py"}
+
+
+def test_environment_is_read_only_at_the_edges():
+    """Only the CLI and AuthClient mention os.environ or os.getenv."""
+    for name, tree in _module_sources().items():
+        if name in EDGES:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in ("environ", "getenv"):
+                raise AssertionError(f"{name} reads the environment")
+
+
+def test_no_printing_or_browser_outside_the_edges():
+    """Only the edges print or open a browser."""
+    for name, tree in _module_sources().items():
+        if name in EDGES:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id != "print", f"{name} prints"
+            if isinstance(node, ast.Name | ast.alias):
+                ident = node.id if isinstance(node, ast.Name) else node.name
+                assert ident != "webbrowser", f"{name} uses webbrowser"
+
+
+def test_no_module_does_work_at_import_time():
+    """Module bodies hold only imports, definitions and constant assignments."""
+    allowed = (
+        ast.Import,
+        ast.ImportFrom,
+        ast.FunctionDef,
+        ast.ClassDef,
+        ast.Assign,
+        ast.AnnAssign,
+        ast.If,
+        ast.Expr,
+    )
+    for name, tree in _module_sources().items():
+        for node in tree.body:
+            assert isinstance(node, allowed), (
+                f"{name}:{node.lineno} runs code at import"
+            )
+            if isinstance(node, ast.Expr):
+                assert isinstance(node.value, ast.Constant), f"{name}:{node.lineno}"
+
+
+def test_ci_runs_the_readme_test_command_verbatim():
+    """The test command in the README's Quickstart is the one .ci/run executes."""
+    root = PACKAGE.parent
+    readme = (root / "README.md").read_text()
+    blocks = [b.split("```", 1)[0].strip() for b in readme.split("```bash\n")[1:]]
+    test_command = next(b for b in blocks if "pytest" in b)
+    assert test_command in (root / ".ci" / "run").read_text().splitlines()
+    assert any("cave-auth demo" in b for b in blocks)
