@@ -1,0 +1,444 @@
+"""Measure cave_auth's speed and memory against baselines taken in the same run.
+
+Run ``python benchmarks/run.py`` (add ``--quick`` for fewer repetitions). The
+machine is shared and noisy, so every figure is a median over repeated runs
+with its min-max range, and every target is a *ratio* (or a difference) to a
+baseline measured alternately with it in this very run.
+
+Sections:
+
+1. Cold import: fresh interpreters, each measured at least 15 times.
+2. Token resolution from real files, and header formatting, in microseconds.
+3. Endpoint throughput against ``FakeAuthServer`` (run in a separate process so
+   the server does not compete for the client's GIL), over HTTP and HTTPS,
+   sequential and with 4 threads: cave_auth vs raw ``urllib3.PoolManager`` +
+   ``json.loads`` vs CAVEclient's ``AuthClient`` when installed.
+4. Peak memory of a process that imports and makes one call.
+
+The package is byte-compiled first and ``PYTHONDONTWRITEBYTECODE`` is dropped
+for the child processes, so cave_auth is measured as an installed package is
+run (its dependencies in site-packages are compiled at install).
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import datetime
+import json
+import multiprocessing
+import os
+import pathlib
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import timeit
+from collections.abc import Callable
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import cave_auth as ca  # noqa: E402
+from cave_auth.testing import FakeAuthServer  # noqa: E402
+
+TOKEN = "0123456789abcdef0123456789abcdef"
+
+
+@dataclass
+class Row:
+    """One line of the report."""
+
+    section: str
+    figure: str
+    median: float
+    low: float
+    high: float
+    unit: str
+    target: str = ""
+    met: bool | None = None
+
+    def render(self) -> str:
+        """Format the row as a table line."""
+        verdict = {None: "", True: "met", False: "NOT met"}[self.met]
+        spread = f"{self.low:.4g}-{self.high:.4g}"
+        return (
+            f"| {self.section} | {self.figure} | {self.median:.4g} {self.unit} | "
+            f"{spread} | {self.target} | {verdict} |"
+        )
+
+
+def summarize(samples: list[float]) -> tuple[float, float, float]:
+    """Return median, min and max."""
+    return statistics.median(samples), min(samples), max(samples)
+
+
+def has_caveclient() -> bool:
+    """Tell whether CAVEclient can be imported here."""
+    try:
+        import caveclient  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+# 1. Cold import -------------------------------------------------------------
+
+
+def child_env() -> dict[str, str]:
+    """The environment for child interpreters: bytecode caching allowed."""
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPATH"] = str(ROOT)
+    return env
+
+
+def cold_import(rows: list[Row], runs: int, secrets_dir: str) -> None:
+    """Time fresh interpreters running one-line programs, interleaved."""
+    compileall.compile_dir(str(ROOT / "cave_auth"), quiet=1)
+    programs = {
+        "python -c pass": "pass",
+        "import attrs": "import attrs",
+        "import cave_auth": "import cave_auth",
+        "resolve from file + header": (
+            "import cave_auth as ca\n"
+            f"config = ca.Config(secrets_dir={secrets_dir!r})\n"
+            "cfg = ca.with_token(config, ca.FileStore())\n"
+            "ca.request_header(cfg.token)"
+        ),
+        "import urllib3": "import urllib3",
+    }
+    if has_caveclient():
+        programs["from caveclient.auth import AuthClient"] = (
+            "from caveclient.auth import AuthClient"
+        )
+    env = child_env()
+    for code in programs.values():
+        subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    samples: dict[str, list[float]] = {name: [] for name in programs}
+    for _ in range(runs):
+        for name, code in programs.items():
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], env=env, check=True)
+            samples[name].append((time.perf_counter() - start) * 1000)
+    attrs_median = statistics.median(samples["import attrs"])
+    for name, values in samples.items():
+        median, low, high = summarize(values)
+        row = Row("cold start", name, median, low, high, "ms")
+        if name == "import cave_auth":
+            extra = median - attrs_median
+            row.target = f"<= import attrs + 10 ms (is {extra:+.1f} ms)"
+            row.met = extra <= 10
+        elif name == "resolve from file + header":
+            ratio = median / attrs_median
+            row.target = f"< 1.3x import attrs (is {ratio:.2f}x)"
+            row.met = ratio < 1.3
+        rows.append(row)
+
+
+# 2. Token resolution ---------------------------------------------------------
+
+
+def per_call_us(
+    function: Callable[[], object], repeat: int, number: int
+) -> list[float]:
+    """Microseconds per call, one sample per repetition."""
+    timer = timeit.Timer(function)
+    return [t / number * 1e6 for t in timer.repeat(repeat=repeat, number=number)]
+
+
+def resolution(rows: list[Row], repeat: int) -> None:
+    """Time resolve_token over real files and request_header."""
+    store = ca.FileStore()
+    with tempfile.TemporaryDirectory() as directory:
+        server_dir = os.path.join(directory, "server")
+        default_dir = os.path.join(directory, "default")
+        empty_dir = os.path.join(directory, "empty")
+        ca.save_token(ca.Config(secrets_dir=server_dir), store, TOKEN)
+        ca.save_token(
+            ca.Config(secrets_dir=default_dir), store, TOKEN, write_to_server_file=False
+        )
+        os.mkdir(empty_dir)
+        cases = {
+            "resolve: server file present": ca.Config(secrets_dir=server_dir),
+            "resolve: only default file": ca.Config(secrets_dir=default_dir),
+            "resolve: nothing found": ca.Config(secrets_dir=empty_dir),
+        }
+        for name, config in cases.items():
+            median, low, high = summarize(
+                per_call_us(lambda c=config: ca.resolve_token(c, store), repeat, 2000)
+            )
+            row = Row("resolution", name, median, low, high, "us/call")
+            if "found" not in name:
+                row.target, row.met = "<= 50 us", median <= 50
+            rows.append(row)
+    median, low, high = summarize(
+        per_call_us(lambda: ca.request_header(TOKEN), repeat, 200_000)
+    )
+    rows.append(
+        Row(
+            "resolution",
+            "request_header",
+            median,
+            low,
+            high,
+            "us/call",
+            "<= 1 us",
+            median <= 1,
+        )
+    )
+
+
+# 3. Endpoint throughput ------------------------------------------------------
+
+
+def serve(connection: Connection, tls_dir: str | None) -> None:
+    """Run a FakeAuthServer in this process until told to stop."""
+    ssl_context = None
+    if tls_dir is not None:
+        import ssl
+
+        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ssl_context.load_cert_chain(os.path.join(tls_dir, "server.pem"))
+    with FakeAuthServer(
+        extra_users=50, extra_group_members=20, ssl_context=ssl_context
+    ) as server:
+        connection.send(
+            {
+                "url": server.url,
+                "admin_token": server.admin_token,
+                "group_id": server.big_group_id,
+                "user_ids": list(range(7, 57)),
+            }
+        )
+        connection.recv()
+
+
+def make_certificates(directory: str) -> str:
+    """Write a trustme CA and a server certificate for 127.0.0.1; return the CA."""
+    import trustme
+
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1", "localhost")
+    certificate.private_key_and_cert_chain_pem.write_to_path(
+        os.path.join(directory, "server.pem")
+    )
+    ca_path = os.path.join(directory, "ca.pem")
+    authority.cert_pem.write_to_path(ca_path)
+    return ca_path
+
+
+def clients(
+    info: dict[str, object], ca_path: str | None
+) -> dict[str, Callable[[str], Callable[[], object]]]:
+    """Build, per contender, a factory of one-call functions for a route."""
+    import urllib3
+
+    url = str(info["url"])
+    token = str(info["admin_token"])
+    group_id = int(info["group_id"])  # type: ignore[call-overload]
+    user_ids = list(info["user_ids"])  # type: ignore[call-overload]
+    config = ca.Config(url, token=token)
+    transport = ca.Urllib3Transport(ca_certs=ca_path, pool_maxsize=8)
+    manager = urllib3.PoolManager(maxsize=8, ca_certs=ca_path)
+    header = {"Authorization": f"Bearer {token}"}
+    query = ",".join(map(str, user_ids))
+    raw_urls = {
+        "group": f"{url}/auth/api/v1/group/{group_id}/user",
+        "users": f"{url}/auth/api/v1/user?id={query}",
+    }
+
+    def ours(route: str) -> Callable[[], object]:
+        if route == "group":
+            return lambda: ca.get_group_users(config, transport, group_id)
+        return lambda: ca.get_user_information(config, transport, user_ids)
+
+    def raw(route: str) -> Callable[[], object]:
+        target = raw_urls[route]
+        return lambda: json.loads(manager.request("GET", target, headers=header).data)
+
+    factories: dict[str, Callable[[str], Callable[[], object]]] = {
+        "cave_auth": ours,
+        "raw urllib3 + json.loads": raw,
+    }
+    if has_caveclient():
+        from caveclient.auth import AuthClient
+
+        peer = AuthClient(server_address=url, token=token)
+        if ca_path is not None:
+            os.environ["REQUESTS_CA_BUNDLE"] = ca_path
+
+        def theirs(route: str) -> Callable[[], object]:
+            if route == "group":
+                return lambda: peer.get_group_users(group_id)
+            return lambda: peer.get_user_information(user_ids)
+
+        factories["caveclient"] = theirs
+    return factories
+
+
+def calls_per_second(call: Callable[[], object], calls: int, threads: int) -> float:
+    """Run ``calls`` calls over ``threads`` threads; return calls per second."""
+    per_thread = calls // threads
+
+    def work() -> None:
+        for _ in range(per_thread):
+            call()
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    start = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return per_thread * threads / (time.perf_counter() - start)
+
+
+def throughput(rows: list[Row], rounds: int, calls: int, tls: bool) -> None:
+    """Measure calls/s of each contender, interleaved round by round."""
+    scheme = "https" if tls else "http"
+    with tempfile.TemporaryDirectory() as directory:
+        ca_path = make_certificates(directory) if tls else None
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        process = context.Process(
+            target=serve, args=(child, directory if tls else None)
+        )
+        process.start()
+        try:
+            info = parent.recv()
+            factories = clients(info, ca_path)
+            for route, label in (("group", "group (20)"), ("users", "users (50)")):
+                for threads in (1, 4):
+                    functions = {name: make(route) for name, make in factories.items()}
+                    for function in functions.values():
+                        function()
+                    samples: dict[str, list[float]] = {name: [] for name in functions}
+                    for _ in range(rounds):
+                        for name, function in functions.items():
+                            slow = name == "caveclient"
+                            count = max(threads * 4, calls // (10 if slow else 1))
+                            samples[name].append(
+                                calls_per_second(function, count, threads)
+                            )
+                    ours = statistics.median(samples["cave_auth"])
+                    for name, values in samples.items():
+                        median, low, high = summarize(values)
+                        figure = f"{scheme} {label}, {threads} thread(s): {name}"
+                        row = Row("throughput", figure, median, low, high, "calls/s")
+                        if name == "raw urllib3 + json.loads":
+                            ratio = ours / median
+                            row.target = f"cave_auth >= 1.0x (is {ratio:.2f}x)"
+                            row.met = ratio >= 1.0
+                        elif name == "caveclient":
+                            need = 50 if tls else 3
+                            ratio = ours / median
+                            row.target = f"cave_auth >= {need}x (is {ratio:.1f}x)"
+                            row.met = ratio >= need
+                        rows.append(row)
+        finally:
+            parent.send("stop")
+            process.join(10)
+
+
+# 4. Memory ------------------------------------------------------------------
+
+MEMORY_PROGRAM = """
+import resource, sys
+from cave_auth.testing import FakeAuthServer
+with FakeAuthServer() as server:
+    import gc; gc.collect()
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    {body}
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(after - before)
+"""
+
+MEMORY_BODIES = {
+    "cave_auth: import + one call": (
+        "import cave_auth as ca\n"
+        "    ca.whoami(ca.Config(server.url, token=server.admin_token),"
+        " ca.Urllib3Transport())"
+    ),
+    "raw urllib3 + attrs + cattrs: one call": (
+        "import urllib3, attrs, cattrs, json\n"
+        "    r = urllib3.PoolManager().request("
+        "'GET', server.url + '/auth/api/v1/user/me',"
+        " headers={'Authorization': 'Bearer ' + server.admin_token})\n"
+        "    json.loads(r.data)"
+    ),
+    "caveclient: import + one call": (
+        "from caveclient.auth import AuthClient\n"
+        "    import requests\n"
+        "    requests.get(server.url + '/auth/api/v1/user/me',"
+        " headers=AuthClient(server_address=server.url,"
+        " token=server.admin_token).request_header).json()"
+    ),
+}
+
+
+def memory(rows: list[Row], runs: int) -> None:
+    """Peak RSS growth (KiB) of importing and making one call, per contender."""
+    env = child_env()
+    samples: dict[str, list[float]] = {}
+    for name, body in MEMORY_BODIES.items():
+        if name.startswith("caveclient") and not has_caveclient():
+            continue
+        program = MEMORY_PROGRAM.format(body=body)
+        values = []
+        for _ in range(runs):
+            result = subprocess.run(
+                [sys.executable, "-c", program],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            values.append(int(result.stdout.strip()) / 1024)
+        samples[name] = values
+    baseline = statistics.median(samples["raw urllib3 + attrs + cattrs: one call"])
+    for name, values in samples.items():
+        median, low, high = summarize(values)
+        row = Row("memory", name, median, low, high, "MiB peak RSS growth")
+        if name.startswith("cave_auth"):
+            extra = median - baseline
+            row.target = f"<= raw + 1 MiB (is {extra:+.2f} MiB)"
+            row.met = extra <= 1
+        rows.append(row)
+
+
+def main() -> int:
+    """Run every section and print the table."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    args = parser.parse_args()
+    runs = 15 if args.quick else 25
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory() as secrets_dir:
+        ca.save_token(ca.Config(secrets_dir=secrets_dir), ca.FileStore(), TOKEN)
+        cold_import(rows, runs, secrets_dir)
+    resolution(rows, 7 if args.quick else 15)
+    calls = 200 if args.quick else 400
+    throughput(rows, 3 if args.quick else 5, calls, tls=False)
+    throughput(rows, 3 if args.quick else 5, calls, tls=True)
+    memory(rows, 3 if args.quick else 5)
+    print(
+        f"cave_auth benchmarks, {datetime.date.today()}, {platform.machine()}, "
+        f"{os.cpu_count()} cores, Python {platform.python_version()}"
+    )
+    print("| section | figure | median | min-max | target | |")
+    print("|---|---|---|---|---|---|")
+    for row in rows:
+        print(row.render())
+    missed = [row for row in rows if row.met is False]
+    print(f"\n{len(missed)} target(s) not met" if missed else "\nall targets met")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
