@@ -8,19 +8,20 @@ tests, or a user's own adapter.
 
 :class:`Urllib3Transport` keeps one :class:`urllib3.PoolManager` (keep-alive,
 bounded pools) and holds on to each host's connection pool, retries
-connection failures and 502/503/504 answers with exponential backoff for
-idempotent methods only (a POST that reached the server is never sent
-twice), honours ``Retry-After`` up to a cap, and applies a connect and a read
-timeout. It follows redirects itself, and only within the same host (an
-``http`` to ``https`` upgrade included), so an ``Authorization`` header never
-reaches another host. Before any byte is sent it refuses to put a bearer
-token on plain ``http://`` to a host that is not loopback, unless the caller
-opted in. urllib3 is imported when the first transport is created, not when
-``cave_auth`` is.
+connection failures and 502/503/504 answers (413 and 429 too, when they carry
+``Retry-After``) with exponential backoff for idempotent methods only (a POST
+that reached the server is never sent twice), honours ``Retry-After`` up to a
+cap, and applies a connect and a read timeout. It follows redirects itself,
+and only within the same host (an ``http`` to ``https`` upgrade included), so
+an ``Authorization`` header never reaches another host. Before any byte is
+sent it refuses to put a bearer token on plain ``http://`` to a host that is
+not loopback, unless the caller opted in. urllib3 is imported when the first
+transport is created, not when ``cave_auth`` is.
 """
 
 from __future__ import annotations
 
+import functools
 import json as _json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
@@ -134,26 +135,32 @@ def is_loopback_host(host: str) -> bool:
 
 
 def _split_url(url: str) -> tuple[str, str, int, str]:
-    scheme, sep, rest = url.partition("://")
-    scheme = scheme.lower()
-    if not sep or scheme not in ("http", "https"):
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InvalidInputError(f"Not an http(s) URL: {url!r}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
         raise InvalidInputError(f"Not an http(s) URL: {url!r}")
-    authority, slash, path = rest.partition("/")
-    target = slash + path if slash else "/"
-    authority = authority.rpartition("@")[2]
-    default_port = 443 if scheme == "https" else 80
-    if authority.startswith("["):
-        host, _, port_text = authority[1:].partition("]")
-        port_text = port_text.removeprefix(":")
-    else:
-        host, _, port_text = authority.partition(":")
+    host = parts.hostname
     if not host:
         raise InvalidInputError(f"URL has no host: {url!r}")
     try:
-        port = int(port_text) if port_text else default_port
+        port = parts.port
     except ValueError:
         raise InvalidInputError(f"URL has an invalid port: {url!r}") from None
+    if port is None:
+        port = 443 if scheme == "https" else 80
+    # The fragment is never sent; a query may follow a URL with no path.
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return scheme, host.lower(), port, target
+
+
+def _drop_header(headers: dict[str, str], name: str) -> None:
+    for key in [key for key in headers if key.lower() == name]:
+        del headers[key]
 
 
 def _may_follow(origin: tuple[str, str, int], url: str) -> bool:
@@ -168,6 +175,29 @@ def _may_follow(origin: tuple[str, str, int], url: str) -> bool:
     )
 
 
+@functools.cache
+def _lenient_retry() -> type[urllib3.Retry]:
+    """Return urllib3's ``Retry``, changed to ignore a malformed ``Retry-After``.
+
+    urllib3 raises ``InvalidHeader`` for a ``Retry-After`` it cannot parse,
+    which would turn a 503 that may be retried into an exception; this one
+    waits the backoff instead.
+
+    Returns:
+        The subclass, created once, when the first transport is.
+    """
+    import urllib3
+
+    class LenientRetry(urllib3.Retry):
+        def get_retry_after(self, response: urllib3.BaseHTTPResponse) -> float | None:
+            try:
+                return super().get_retry_after(response)
+            except urllib3.exceptions.InvalidHeader:
+                return None
+
+    return LenientRetry
+
+
 class Urllib3Transport:
     """The real transport: pooled, retrying, timing out, careful with tokens.
 
@@ -175,9 +205,11 @@ class Urllib3Transport:
         timeout: Read timeout in seconds.
         connect_timeout: Connect timeout in seconds.
         retries: How many times a failed idempotent request is tried again
-            (connection errors, read errors, 502/503/504).
+            (connection errors, read errors, 502/503/504, and a 413 or 429
+            that carries ``Retry-After``).
         backoff_factor: Base of the exponential backoff between retries, in
-            seconds (0.1 waits about 0.1, 0.2, 0.4 s).
+            seconds (0.1 waits 0, 0.2, 0.4, 0.8 s: the first retry is
+            immediate, as urllib3 does it).
         pool_maxsize: Connections kept per host; callers beyond that wait.
         ca_certs: A CA bundle to verify TLS servers with, instead of the
             system's.
@@ -215,7 +247,7 @@ class Urllib3Transport:
         self.allow_insecure_http = allow_insecure_http
         self.max_redirects = max_redirects
         self._urllib3 = urllib3
-        self._retry = urllib3.Retry(
+        self._retry = _lenient_retry()(
             total=retries,
             connect=retries,
             read=retries,
@@ -229,7 +261,9 @@ class Urllib3Transport:
             raise_on_status=False,
             raise_on_redirect=False,
             respect_retry_after_header=True,
-            retry_after_max=max(0, int(retry_after_max)),
+            # urllib3 annotates an int but only compares and sleeps with it,
+            # so a fractional cap works and is not truncated to 0.
+            retry_after_max=max(0.0, retry_after_max),  # type: ignore[arg-type]
         )
         self._timeout = urllib3.Timeout(connect=connect_timeout, read=timeout)
         self._manager = urllib3.PoolManager(
@@ -295,6 +329,7 @@ class Urllib3Transport:
         body: bytes | None = None
         if json is not None:
             body = _json.dumps(json).encode()
+            _drop_header(send_headers, "content-type")
             send_headers["Content-Type"] = "application/json"
         if params:
             from urllib.parse import urlencode
@@ -341,12 +376,14 @@ class Urllib3Transport:
                         raw.status in (301, 302) and method == "POST"
                     ):
                         method, body = "GET", None
-                        send_headers.pop("Content-Type", None)
+                        _drop_header(send_headers, "content-type")
                     url, redirected = next_url, True
                     continue
             return Response(
                 status=raw.status,
-                headers={name.lower(): value for name, value in raw.headers.items()},
+                headers={
+                    name.lower(): value for name, value in raw.headers.itermerged()
+                },
                 body=raw.data,
                 url=url,
                 redirected=redirected,
@@ -407,16 +444,18 @@ class Urllib3Transport:
 def _transport_error(method: str, url: str, reason: BaseException) -> TransportError:
     import urllib3.exceptions as exceptions
 
+    # NewConnectionError (refused, unresolvable) derives from
+    # ConnectTimeoutError, so it is tested first.
     if isinstance(reason, exceptions.SSLError):
         what = "TLS failed"
-    elif isinstance(reason, exceptions.ConnectTimeoutError):
-        what = "connecting timed out"
-    elif isinstance(reason, exceptions.ReadTimeoutError | TimeoutError):
-        what = "the server did not answer in time"
     elif isinstance(
         reason, exceptions.NewConnectionError | exceptions.NameResolutionError
     ):
         what = "could not connect"
+    elif isinstance(reason, exceptions.ConnectTimeoutError):
+        what = "connecting timed out"
+    elif isinstance(reason, exceptions.ReadTimeoutError | TimeoutError):
+        what = "the server did not answer in time"
     elif isinstance(reason, exceptions.ProtocolError):
         what = "the connection broke"
     else:
