@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import compileall
+import contextlib
 import datetime
 import json
 import multiprocessing
@@ -37,9 +38,10 @@ import tempfile
 import threading
 import time
 import timeit
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import Any
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -219,8 +221,30 @@ def serve(connection: Connection, tls_dir: str | None) -> None:
         connection.recv()
 
 
+@contextlib.contextmanager
+def served(tls_dir: str | None) -> Iterator[dict[str, Any]]:
+    """Run a FakeAuthServer in another process; yield its address and tokens."""
+    context = multiprocessing.get_context("spawn")
+    parent, child = context.Pipe()
+    process = context.Process(target=serve, args=(child, tls_dir))
+    process.start()
+    try:
+        yield parent.recv()
+    finally:
+        parent.send("stop")
+        process.join(10)
+
+
 def make_certificates(directory: str) -> str:
-    """Write a trustme CA and a server certificate for 127.0.0.1; return the CA."""
+    """Write a trustme CA and a server certificate for 127.0.0.1.
+
+    The CA file returned is the system bundle (certifi's, which CAVEclient's
+    ``requests`` loads by default) with the test CA appended, so every
+    contender verifies against a realistic bundle.
+
+    Returns:
+        The path of the CA bundle.
+    """
     import trustme
 
     authority = trustme.CA()
@@ -228,8 +252,13 @@ def make_certificates(directory: str) -> str:
     certificate.private_key_and_cert_chain_pem.write_to_path(
         os.path.join(directory, "server.pem")
     )
+    bundle = b""
+    with contextlib.suppress(ImportError):
+        import certifi
+
+        bundle = pathlib.Path(certifi.where()).read_bytes()
     ca_path = os.path.join(directory, "ca.pem")
-    authority.cert_pem.write_to_path(ca_path)
+    pathlib.Path(ca_path).write_bytes(bundle + authority.cert_pem.bytes())
     return ca_path
 
 
@@ -304,14 +333,7 @@ def throughput(rows: list[Row], rounds: int, calls: int, tls: bool) -> None:
     scheme = "https" if tls else "http"
     with tempfile.TemporaryDirectory() as directory:
         ca_path = make_certificates(directory) if tls else None
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        process = context.Process(
-            target=serve, args=(child, directory if tls else None)
-        )
-        process.start()
-        try:
-            info = parent.recv()
+        with served(directory if tls else None) as info:
             factories = clients(info, ca_path)
             for route, label in (("group", "group (20)"), ("users", "users (50)")):
                 for threads in (1, 4):
@@ -341,70 +363,58 @@ def throughput(rows: list[Row], rounds: int, calls: int, tls: bool) -> None:
                             row.target = f"cave_auth >= {need}x (is {ratio:.1f}x)"
                             row.met = ratio >= need
                         rows.append(row)
-        finally:
-            parent.send("stop")
-            process.join(10)
+    os.environ.pop("REQUESTS_CA_BUNDLE", None)
 
 
 # 4. Memory ------------------------------------------------------------------
 
-MEMORY_PROGRAM = """
-import resource, sys
-from cave_auth.testing import FakeAuthServer
-with FakeAuthServer() as server:
-    import gc; gc.collect()
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    {body}
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(after - before)
-"""
-
-MEMORY_BODIES = {
+MEMORY_PROGRAMS = {
     "cave_auth: import + one call": (
         "import cave_auth as ca\n"
-        "    ca.whoami(ca.Config(server.url, token=server.admin_token),"
-        " ca.Urllib3Transport())"
+        "ca.get_tokens(ca.Config(URL, token=TOKEN), ca.Urllib3Transport())"
     ),
     "raw urllib3 + attrs + cattrs: one call": (
-        "import urllib3, attrs, cattrs, json\n"
-        "    r = urllib3.PoolManager().request("
-        "'GET', server.url + '/auth/api/v1/user/me',"
-        " headers={'Authorization': 'Bearer ' + server.admin_token})\n"
-        "    json.loads(r.data)"
+        "import json, attrs, cattrs, urllib3\n"
+        "headers = {'Authorization': 'Bearer ' + TOKEN}\n"
+        "answer = urllib3.PoolManager().request("
+        "'GET', URL + '/auth/api/v1/user/token', headers=headers)\n"
+        "json.loads(answer.data)"
     ),
     "caveclient: import + one call": (
         "from caveclient.auth import AuthClient\n"
-        "    import requests\n"
-        "    requests.get(server.url + '/auth/api/v1/user/me',"
-        " headers=AuthClient(server_address=server.url,"
-        " token=server.admin_token).request_header).json()"
+        "AuthClient(server_address=URL, token=TOKEN).get_tokens()"
     ),
 }
 
 
 def memory(rows: list[Row], runs: int) -> None:
-    """Peak RSS growth (KiB) of importing and making one call, per contender."""
+    """Peak RSS of a fresh process that imports a client and makes one call."""
     env = child_env()
     samples: dict[str, list[float]] = {}
-    for name, body in MEMORY_BODIES.items():
-        if name.startswith("caveclient") and not has_caveclient():
-            continue
-        program = MEMORY_PROGRAM.format(body=body)
-        values = []
-        for _ in range(runs):
-            result = subprocess.run(
-                [sys.executable, "-c", program],
-                env=env,
-                check=True,
-                capture_output=True,
-                text=True,
-            )
-            values.append(int(result.stdout.strip()) / 1024)
-        samples[name] = values
+    with served(None) as info:
+        prelude = f"URL = {info['url']!r}\nTOKEN = {info['admin_token']!r}\n"
+        epilogue = (
+            "\nimport resource\n"
+            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        )
+        for name, body in MEMORY_PROGRAMS.items():
+            if name.startswith("caveclient") and not has_caveclient():
+                continue
+            values = []
+            for _ in range(runs):
+                result = subprocess.run(
+                    [sys.executable, "-c", prelude + body + epilogue],
+                    env=env,
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                )
+                values.append(int(result.stdout.split()[-1]) / 1024)
+            samples[name] = values
     baseline = statistics.median(samples["raw urllib3 + attrs + cattrs: one call"])
     for name, values in samples.items():
         median, low, high = summarize(values)
-        row = Row("memory", name, median, low, high, "MiB peak RSS growth")
+        row = Row("memory", name, median, low, high, "MiB peak RSS")
         if name.startswith("cave_auth"):
             extra = median - baseline
             row.target = f"<= raw + 1 MiB (is {extra:+.2f} MiB)"

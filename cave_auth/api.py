@@ -90,6 +90,8 @@ def validate_id(value: object, name: str) -> int:
     Raises:
         InvalidInputError: If ``value`` is not a non-negative integer.
     """
+    if type(value) is int and value >= 0:
+        return value
     if isinstance(value, bool):
         raise InvalidInputError(f"{name} must be an integer id, not a bool")
     try:

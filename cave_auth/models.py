@@ -268,7 +268,8 @@ def parse_datetime(value: object) -> _dt.datetime:
         The datetime, in UTC.
 
     Raises:
-        ValueError: If ``value`` is not a date in either form.
+        ValueError: If ``value`` is not a date in either form, or falls outside
+            the years 1 to 9999 once converted to UTC.
     """
     if not isinstance(value, str):
         raise ValueError(f"expected a date string, got {type(value).__name__}")
@@ -298,7 +299,11 @@ def parse_datetime(value: object) -> _dt.datetime:
             raise ValueError(f"not a date: {value[:40]!r}") from None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=_dt.UTC)
-    return parsed.astimezone(_dt.UTC)
+    try:
+        return parsed.astimezone(_dt.UTC)
+    except OverflowError:
+        # e.g. "0001-01-01T00:00:00+01:00": in UTC it falls before year 1.
+        raise ValueError(f"date out of range in UTC: {value[:40]!r}") from None
 
 
 def format_datetime(value: _dt.datetime) -> str:
@@ -318,10 +323,11 @@ def format_datetime(value: _dt.datetime) -> str:
     )
 
 
-def _strict(kind: type[T]) -> Any:
+def _strict(kind: type[T], *, optional: bool = False) -> Any:
     def check(value: object, _: object) -> T:
         if type(value) is not kind and not (
-            kind is int and isinstance(value, int) and not isinstance(value, bool)
+            (optional and value is None)
+            or (kind is int and isinstance(value, int) and not isinstance(value, bool))
         ):
             raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
         return value  # type: ignore[return-value]
@@ -330,11 +336,31 @@ def _strict(kind: type[T]) -> Any:
 
 
 def _structure_datetime(value: object, _: object) -> _dt.datetime:
+    return (
+        _parse_datetime_cached(value) if type(value) is str else parse_datetime(value)
+    )
+
+
+def _structure_optional_datetime(value: object, _: object) -> _dt.datetime | None:
+    return None if value is None else _structure_datetime(value, _)
+
+
+@functools.lru_cache(maxsize=512)
+def _parse_datetime_cached(value: str) -> _dt.datetime:
     return parse_datetime(value)
 
 
 def _is_sequence_type(kind: Any) -> bool:
     return typing.get_origin(kind) in (list, tuple)
+
+
+def _is_optional_sequence(kind: Any) -> bool:
+    arguments = typing.get_args(kind)
+    return (
+        len(arguments) == 2
+        and arguments[1] is type(None)
+        and _is_sequence_type(arguments[0])
+    )
 
 
 @functools.cache
@@ -354,20 +380,35 @@ def converter() -> cattrs.Converter:
     conv = cattrs.Converter(detailed_validation=False)
     for kind in (int, str, bool):
         conv.register_structure_hook(kind, _strict(kind))
+        conv.register_structure_hook(kind | None, _strict(kind, optional=True))
     conv.register_structure_hook(_dt.datetime, _structure_datetime)
+    conv.register_structure_hook(_dt.datetime | None, _structure_optional_datetime)
     conv.register_unstructure_hook(_dt.datetime, format_datetime)
 
-    def structure_sequence(value: object, kind: Any) -> Any:
-        if not isinstance(value, list | tuple):
-            raise TypeError(f"expected a list, got {type(value).__name__}")
-        item_type = typing.get_args(kind)[0]
+    def sequence_hook(kind: Any) -> Any:
         container = typing.get_origin(kind)
-        if item_type is Any:
-            return container(value)
-        hook = conv.get_structure_hook(item_type)
-        return container(hook(item, item_type) for item in value)
+        item_type = typing.get_args(kind)[0]
+        item_hook = None if item_type is Any else conv.get_structure_hook(item_type)
 
-    conv.register_structure_hook_func(_is_sequence_type, structure_sequence)
+        def structure_sequence(value: object, _: object) -> Any:
+            if not isinstance(value, list | tuple):
+                raise TypeError(f"expected a list, got {type(value).__name__}")
+            if item_hook is None:
+                return container(value)
+            return container([item_hook(item, item_type) for item in value])
+
+        return structure_sequence
+
+    def optional_sequence_hook(kind: Any) -> Any:
+        structure_sequence = sequence_hook(typing.get_args(kind)[0])
+
+        def structure_optional(value: object, _: object) -> Any:
+            return None if value is None else structure_sequence(value, _)
+
+        return structure_optional
+
+    conv.register_structure_hook_factory(_is_sequence_type, sequence_hook)
+    conv.register_structure_hook_factory(_is_optional_sequence, optional_sequence_hook)
     for model in _MODELS:
         _register_model(
             conv, model, make_dict_structure_fn, make_dict_unstructure_fn, override

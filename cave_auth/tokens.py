@@ -12,7 +12,8 @@ saved by any of them is found by the others:
 5. ``{secrets_dir}/chunkedgraph-secret.json``, deprecated (logs a warning).
 
 In each file the token is the string under ``config.token_key``. A file that
-is missing, or lacks the key, passes the search on to the next one; a file
+is missing, lacks the key or holds ``null`` under it (as CAVEclient reads it)
+passes the search on to the next one; a file
 that is corrupt, or holds something other than a usable token under the key,
 stops it with :class:`~cave_auth.TokenFileError`, because silently skipping a
 broken file would pick another identity than the one the user set up.
@@ -228,9 +229,9 @@ def read_token(store: TokenStore, path: str, key: str) -> str | None:
             not a usable token (not a string, empty, or holding whitespace).
     """
     secrets = store.read_secrets(path)
-    if secrets is None or key not in secrets:
+    token = None if secrets is None else secrets.get(key)
+    if token is None:
         return None
-    token = secrets[key]
     problem = token_problem(token)
     if problem is not None:
         raise TokenFileError(
@@ -444,7 +445,7 @@ def save_token(
         token=token,
         token_key=token_key,
         token_file=token_file if token_file is not None else config.token_file,
-        token_source=f"{target}#{token_key}",
+        token_source=f"{target}#{token_key}" if target not in skipped else "config",
     )
     return SaveResult(
         config=new_config,

@@ -114,6 +114,7 @@ class Transport(Protocol):
         ...
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback_host(host: str) -> bool:
     """Tell whether ``host`` names this machine (127.0.0.0/8, ::1, localhost).
 

@@ -117,14 +117,22 @@ def test_named_key_is_read():
     assert found.token == OTHER
 
 
+def test_null_under_key_passes_the_search_on():
+    """A JSON null under the key counts as no token there, as CAVEclient reads it."""
+    store = ca.MemoryStore(
+        {SERVER_FILE: {"token": None}, DEFAULT_FILE: {"token": TOKEN}}
+    )
+    found = ca.resolve_token(ca.Config(), store)
+    assert found is not None
+    assert found.path == DEFAULT_FILE
+
+
 def test_nothing_found_is_none():
     """With no token anywhere, resolve_token returns None."""
     assert ca.resolve_token(ca.Config(), ca.MemoryStore()) is None
 
 
-@pytest.mark.parametrize(
-    "value", [None, 42, ["a"], {"x": 1}, "", "has space", "new\nline"]
-)
+@pytest.mark.parametrize("value", [42, ["a"], {"x": 1}, "", "has space", "new\nline"])
 def test_unusable_value_under_key_is_a_token_file_error(value):
     """A non-string or malformed value under the key raises TokenFileError."""
     store = ca.MemoryStore({DEFAULT_FILE: {"token": value}})
@@ -278,6 +286,7 @@ def test_read_only_store_is_skipped_when_ignored():
     assert result.written == ()
     assert result.skipped == (SERVER_FILE, DEFAULT_FILE)
     assert result.config.token == TOKEN
+    assert result.config.token_source == "config"
 
 
 def test_read_only_store_raises_when_not_ignored():
