@@ -35,9 +35,9 @@ keeps working code working. What differs, on purpose:
 * ``get_token(None)`` reads the key ``"token"`` (what CAVEclient documents),
   ``get_user_information([])`` returns ``[]`` without a request, and saving
   with no token at all raises instead of writing ``null``.
-* The instruction methods print CAVEclient's text and return what it
-  returns (``None``, or the URL for :meth:`AuthClient.get_token_page`):
-  returning the text as well would print it twice in a notebook.
+* The instruction methods print CAVEclient's text and also return it (or
+  the URL, for :meth:`AuthClient.get_token_page`), so programs can show the
+  guidance their own way; CAVEclient returns ``None`` from the first two.
 
 Extras CAVEclient lacks: :attr:`AuthClient.config`,
 :attr:`AuthClient.token_source`, :meth:`AuthClient.whoami`,
@@ -396,7 +396,7 @@ class AuthClient:
 
     # ------------------------------------------------------- instructions
 
-    def get_new_token(self, open: bool = False, no_text: bool = False) -> None:
+    def get_new_token(self, open: bool = False, no_text: bool = False) -> str:
         """Print how to get a new token by hand, and optionally open its page.
 
         New tokens cannot be obtained programmatically: a person logs in with
@@ -405,14 +405,19 @@ class AuthClient:
         Args:
             open: If True, open a web browser at the page that creates a token.
             no_text: If True, print nothing.
+
+        Returns:
+            The guidance text (CAVEclient returns ``None``; the text is
+            returned too so that programs can show it their own way).
         """
         instructions = setup_instructions(self._config, make_new=True)
         if not no_text:
             print(instructions.text)
         if open:
             self._opener(instructions.url)
+        return instructions.text
 
-    def setup_token(self, make_new: bool = True, open: bool = True) -> None:
+    def setup_token(self, make_new: bool = True, open: bool = True) -> str:
         """Print how to get your token by hand, and optionally open its page.
 
         Args:
@@ -420,14 +425,17 @@ class AuthClient:
                 :meth:`get_new_token`); else at the page listing your existing
                 tokens.
             open: If True, open a web browser at that page.
+
+        Returns:
+            The guidance text that was printed.
         """
         if make_new:
-            self.get_new_token(open=open)
-            return
+            return self.get_new_token(open=open)
         instructions = setup_instructions(self._config, make_new=False)
         print(instructions.text)
         if open:
             self._opener(instructions.url)
+        return instructions.text
 
     def get_token_page(self, open: bool = True) -> str:
         """Return, and optionally open, the page listing your tokens.

@@ -564,11 +564,12 @@ def test_save_token_to_real_files(tmp_path: Any) -> None:
 
 
 def test_get_new_token_prints_instructions(capsys: pytest.CaptureFixture[str]) -> None:
-    """get_new_token prints CAVEclient's steps, opens nothing, returns None."""
+    """get_new_token prints CAVEclient's steps, opens nothing, and returns them."""
     browser = Browser()
     client = make_client(opener=browser)
-    assert client.get_new_token() is None
+    text = client.get_new_token()
     out = capsys.readouterr().out
+    assert out == text + "\n"
     assert "New Tokens need to be acquired by hand" in out
     assert f"{SERVER}/auth/api/v1/create_token" in out
     assert browser.opened == []
@@ -580,16 +581,18 @@ def test_get_new_token_opens_browser_quietly(
     """open=True opens the create-token page; no_text=True prints nothing."""
     browser = Browser()
     client = make_client(opener=browser)
-    client.get_new_token(open=True, no_text=True)
+    text = client.get_new_token(open=True, no_text=True)
     assert capsys.readouterr().out == ""
+    assert "New Tokens need to be acquired by hand" in text
     assert browser.opened == [f"{SERVER}/auth/api/v1/create_token"]
 
 
 def test_setup_token_new(capsys: pytest.CaptureFixture[str]) -> None:
     """setup_token() prints the new-token steps and opens the create page."""
     browser = Browser()
-    assert make_client(opener=browser).setup_token() is None
-    assert "New Tokens" in capsys.readouterr().out
+    text = make_client(opener=browser).setup_token()
+    assert "New Tokens" in text
+    assert capsys.readouterr().out == text + "\n"
     assert browser.opened == [f"{SERVER}/auth/api/v1/create_token"]
 
 
@@ -597,8 +600,9 @@ def test_setup_token_existing(capsys: pytest.CaptureFixture[str]) -> None:
     """setup_token(make_new=False) points at the page listing existing tokens."""
     browser = Browser()
     client = make_client(opener=browser)
-    assert client.setup_token(make_new=False, open=False) is None
+    text = client.setup_token(make_new=False, open=False)
     out = capsys.readouterr().out
+    assert out == text + "\n"
     assert "view a list of your existing tokens" in out
     assert f"{SERVER}/sticky_auth/settings/tokens" in out
     assert browser.opened == []
