@@ -196,6 +196,50 @@ def resolution(rows: list[Row], repeat: int) -> None:
     )
 
 
+def structuring(rows: list[Row], repeat: int) -> None:
+    """Time the client-side work that raw urllib3 + json.loads does not do.
+
+    Structuring the JSON into frozen models is what cave_auth adds per call;
+    the PoolManager's per-request routing (parse the URL, find the host's
+    pool) is what it saves by holding each host's pool.
+    """
+    import urllib3
+
+    from cave_auth.models import converter
+
+    members = [{"admin": False, "id": i, "name": f"User {i}"} for i in range(20)]
+    users = [
+        {
+            "admin": False,
+            "admin_datasets": [],
+            "affiliations": [[]],
+            "created": "Sat, 28 Nov 2026 04:59:28 GMT",
+            "email": f"user{i}@example.org",
+            "gdpr_consent": False,
+            "id": i,
+            "name": f"User {i}",
+            "pi": "",
+            "service_account": False,
+        }
+        for i in range(50)
+    ]
+    conv = converter()
+    cases: dict[str, Callable[[], object]] = {
+        "structure 20 group members": lambda: conv.structure(
+            members, list[ca.GroupMember]
+        ),
+        "structure 50 users": lambda: conv.structure(users, list[ca.User]),
+    }
+    manager = urllib3.PoolManager()
+    url = "http://127.0.0.1:9/auth/api/v1/user/me"
+    cases["PoolManager routing per request (skipped)"] = lambda: (
+        manager.connection_from_url(url)
+    )
+    for name, function in cases.items():
+        median, low, high = summarize(per_call_us(function, repeat, 2000))
+        rows.append(Row("client work", name, median, low, high, "us/call"))
+
+
 # 3. Endpoint throughput ------------------------------------------------------
 
 
@@ -388,14 +432,19 @@ MEMORY_PROGRAMS = {
 
 
 def memory(rows: list[Row], runs: int) -> None:
-    """Peak RSS of a fresh process that imports a client and makes one call."""
+    """Peak RSS of a fresh process that imports a client and makes one call.
+
+    The peak is the kernel's ``VmHWM`` of the child: ``ru_maxrss`` would
+    report the parent's size, which a child inherits across fork and exec.
+    """
     env = child_env()
     samples: dict[str, list[float]] = {}
     with served(None) as info:
         prelude = f"URL = {info['url']!r}\nTOKEN = {info['admin_token']!r}\n"
         epilogue = (
-            "\nimport resource\n"
-            "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+            "\nimport re\n"
+            "status = open('/proc/self/status').read()\n"
+            "print(re.search(r'VmHWM:\\s+(\\d+)', status).group(1))"
         )
         for name, body in MEMORY_PROGRAMS.items():
             if name.startswith("caveclient") and not has_caveclient():
@@ -433,6 +482,7 @@ def main() -> int:
         ca.save_token(ca.Config(secrets_dir=secrets_dir), ca.FileStore(), TOKEN)
         cold_import(rows, runs, secrets_dir)
     resolution(rows, 7 if args.quick else 15)
+    structuring(rows, 7 if args.quick else 15)
     calls = 200 if args.quick else 400
     throughput(rows, 3 if args.quick else 5, calls, tls=False)
     throughput(rows, 3 if args.quick else 5, calls, tls=True)
