@@ -179,6 +179,22 @@ def _structured(data: object, kind: type[T], method: str, url: str) -> T:
         ) from None
 
 
+def _get_by_ids(
+    config: Config,
+    transport: Transport,
+    route: str,
+    user_ids: Iterable[int],
+    kind: type[list[T]],
+    timeout: float | None,
+) -> list[T]:
+    ids = validate_ids(user_ids, "user_ids")
+    if not ids:
+        return []
+    params = {"id": ",".join(map(str, ids))}
+    data = _call(config, transport, "GET", route, params=params, timeout=timeout)
+    return _structured(data, kind, "GET", route)
+
+
 def _server_message(response: Response, token: str | None) -> tuple[str, Any]:
     text = response.body[:4096].decode("utf-8", "replace")
     data: Any = None
@@ -332,18 +348,7 @@ def get_user_information(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    ids = validate_ids(user_ids, "user_ids")
-    if not ids:
-        return []
-    data = _call(
-        config,
-        transport,
-        "GET",
-        "/user",
-        params={"id": ",".join(map(str, ids))},
-        timeout=timeout,
-    )
-    return _structured(data, list[User], "GET", "/user")
+    return _get_by_ids(config, transport, "/user", user_ids, list[User], timeout)
 
 
 def get_group_users(
@@ -519,18 +524,9 @@ def get_usernames(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    ids = validate_ids(user_ids, "user_ids")
-    if not ids:
-        return []
-    data = _call(
-        config,
-        transport,
-        "GET",
-        "/username",
-        params={"id": ",".join(map(str, ids))},
-        timeout=timeout,
+    return _get_by_ids(
+        config, transport, "/username", user_ids, list[UserName], timeout
     )
-    return _structured(data, list[UserName], "GET", "/username")
 
 
 def create_token(
