@@ -1738,7 +1738,7 @@ class FakeAuthServer:
     the ``/tosdemo/<datastack>/view|edit`` routes of a downstream service).
 
     Example:
-        >>> with FakeAuthServer() as server:  # doctest: +SKIP
+        >>> with FakeAuthServer() as server:
         ...     url = server.url + "/auth/api/v1/user/me"
         ...     headers = {"Authorization": "Bearer " + server.admin_token}
 

@@ -11,8 +11,9 @@ plain JSON, by :func:`cave_auth.models.unstructure`. Changing the token, the
 key or the local server swaps the Config for a new, validated one.
 
 The names, parameters, defaults and return shapes are CAVEclient's
-(``caveclient.auth.AuthClient``), so ``client.auth = cave_auth.AuthClient()``
-keeps working code working. What differs, on purpose:
+(``caveclient.auth.AuthClient``), so code written against CAVEclient's
+``AuthClient`` keeps working when it builds a ``cave_auth.AuthClient``
+instead. What differs, on purpose:
 
 * The environment is read once, in ``__init__``, through
   :meth:`Config.from_env <cave_auth.Config.from_env>`: ``CAVE_TOKEN``,

@@ -20,8 +20,9 @@ broken file would pick another identity than the one the user set up.
 
 Saving follows CAVEclient's ``save_token``: the server's file and the target
 file get the token, an existing different token is kept unless
-``overwrite``, and the overwrite guard is checked in every target before any
-is written, so a refused save writes nothing.
+``overwrite``, and every target is read (and the overwrite guard checked)
+before any is written, so a refused save, or one that meets a corrupt file,
+writes nothing.
 """
 
 from __future__ import annotations
@@ -387,7 +388,8 @@ def save_token(
         TokenKeyExistsError: If a target holds another token under the key
             and not ``overwrite``; then nothing at all is written.
         TokenFileError: If a file is corrupt, or cannot be written and
-            ``ignore_readonly`` is false.
+            ``ignore_readonly`` is false; a corrupt file is found before
+            anything is written.
     """
     if token is None:
         token = config.token
@@ -418,16 +420,19 @@ def save_token(
                 raise TokenFileError(
                     path, "cannot be written: its directory is read-only"
                 )
-    if not overwrite:
-        for path in guarded:
-            secrets = store.read_secrets(path)
-            if (
-                secrets is not None
-                and token_key in secrets
-                and secrets[token_key] != token
-                and writable[path]
-            ):
-                raise TokenKeyExistsError(path, token_key)
+    # Every file to be written is read first: a corrupt one, or a different
+    # token under the key without overwrite, stops the save before any write.
+    for path, may_overwrite in plan:
+        if not writable[path]:
+            continue
+        secrets = store.read_secrets(path)
+        if (
+            not may_overwrite
+            and secrets is not None
+            and token_key in secrets
+            and secrets[token_key] != token
+        ):
+            raise TokenKeyExistsError(path, token_key)
 
     written: list[str] = []
     unchanged: list[str] = []

@@ -220,7 +220,7 @@ class Urllib3Transport:
             seconds.
 
     Example:
-        >>> with Urllib3Transport(timeout=10) as http:  # doctest: +SKIP
+        >>> with Urllib3Transport(timeout=10) as http:
         ...     users = get_group_users(config, http, 7)
     """
 
