@@ -19,7 +19,9 @@ Error mapping, from what the real server answers (``middle_auth-api.md``):
 
 The server explains errors in JSON (``message``/``error``) before login and in
 plain text after it; either way the explanation is kept, trimmed, in
-``server_message``, with any occurrence of the token removed.
+``server_message``. Any occurrence of the token in what the server sent (body,
+``Location``, ``Warning``, terms-of-service data, the final URL) is replaced
+by ``<token>`` before it reaches a message, an attribute or a log line.
 """
 
 from __future__ import annotations
@@ -155,15 +157,19 @@ def _call(
         import logging
 
         logging.getLogger("cave_auth").warning(
-            "Server warning for %s %s: %s", method, url, warning
+            "Server warning for %s %s: %s",
+            method,
+            url,
+            _scrub(warning, config.token),
         )
     try:
         return json.loads(response.body)
     except (ValueError, RecursionError):
+        answered = _scrub(response.url or url, config.token)
         raise ResponseFormatError(
-            f"{method} {response.url or url} answered {response.status} with a body "
+            f"{method} {answered} answered {response.status} with a body "
             "that is not JSON",
-            url=response.url or url,
+            url=answered,
         ) from None
 
 
@@ -195,13 +201,22 @@ def _get_by_ids(
     return _structured(data, kind, "GET", route)
 
 
+def _scrub(text: str, token: str | None) -> str:
+    """Return server-supplied ``text`` with every occurrence of the token masked."""
+    return text.replace(token, "<token>") if token else text
+
+
 def _server_message(response: Response, token: str | None) -> tuple[str, Any]:
-    text = response.body[:4096].decode("utf-8", "replace")
+    body = response.body
+    if token:
+        # Before the body is cut, so that no piece of a token survives the cut.
+        body = body.replace(token.encode(), b"<token>")
+    text = body[:4096].decode("utf-8", "replace")
     data: Any = None
     content_type = response.header("content-type") or ""
     if "json" in content_type or text.lstrip().startswith("{"):
         try:
-            data = json.loads(response.body)
+            data = json.loads(body)
         except (ValueError, RecursionError):
             data = None
     message = ""
@@ -217,8 +232,7 @@ def _server_message(response: Response, token: str | None) -> tuple[str, Any]:
 
         title = re.search(r"<title>(.*?)</title>", text, re.S | re.I)
         message = " ".join(title.group(1).split()) if title else ""
-    if token:
-        message = message.replace(token, "<token>")
+    message = _scrub(message, token)
     if len(message) > _SERVER_MESSAGE_LIMIT:
         message = message[: _SERVER_MESSAGE_LIMIT - 1] + "…"
     return message, data
@@ -244,7 +258,7 @@ def raise_for_response(config: Config, method: str, response: Response) -> None:
     status = response.status
     if 200 <= status < 300:
         return
-    url = response.url
+    url = _scrub(response.url, config.token)
     message, data = _server_message(response, config.token)
     page = token_page_url(config.server_address)
 
@@ -268,11 +282,14 @@ def raise_for_response(config: Config, method: str, response: Response) -> None:
         ):
             tos_id = tos.get("tos_id")
             tos_name = tos.get("tos_name")
+            if isinstance(tos_name, str):
+                tos_name = _scrub(tos_name, config.token)
+            form_url = _scrub(tos["tos_form_url"], config.token)
             raise TermsOfServiceRequired(
                 f"{method} {url}: accept the terms of service"
                 f"{' ' + repr(tos_name) if isinstance(tos_name, str) else ''} at "
-                f"{tos['tos_form_url']} first",
-                tos_form_url=tos["tos_form_url"],
+                f"{form_url} first",
+                tos_form_url=form_url,
                 tos_id=tos_id if isinstance(tos_id, int) else None,
                 tos_name=tos_name if isinstance(tos_name, str) else None,
                 status=status,
@@ -286,7 +303,7 @@ def raise_for_response(config: Config, method: str, response: Response) -> None:
     if status >= 500:
         fail(ServerError, f"{method} {url}: server error ({status}){said}")
     if 300 <= status < 400:
-        location = response.header("location") or "nowhere"
+        location = _scrub(response.header("location") or "nowhere", config.token)
         fail(
             HTTPError,
             f"{method} {url}: redirected ({status}) to {location.partition('?')[0]}, "

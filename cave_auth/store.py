@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import stat
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
@@ -159,10 +160,12 @@ class FileStore:
             symlink counts as missing).
 
         Raises:
-            TokenFileError: If the path is a directory, cannot be read, or
-                does not hold a JSON object.
+            TokenFileError: If the path is a directory or another non-regular
+                file (a FIFO, a device), cannot be read, is over 1 MiB, does
+                not hold a JSON object, or starts with a ``~`` that cannot be
+                expanded (no ``HOME`` and no home directory for the user).
         """
-        return _read_file(path, os.path.expanduser(path))
+        return _read_file(path, _expand(path))
 
     def set_secret(
         self, path: str, key: str, value: str, *, overwrite: bool = True
@@ -187,7 +190,7 @@ class FileStore:
             TokenFileError: If the file or its directory cannot be read,
                 created or written, or the lock cannot be taken in time.
         """
-        target = os.path.realpath(os.path.expanduser(path))
+        target = os.path.realpath(_expand(path))
         directory, name = os.path.split(target)
         try:
             _make_private_directories(directory)
@@ -212,9 +215,13 @@ class FileStore:
 
         Returns:
             ``True`` if the nearest existing directory on the way to ``path``
-            is writable by this process.
+            is writable by this process (``False`` if ``~`` cannot be
+            expanded).
         """
-        directory = os.path.dirname(os.path.realpath(os.path.expanduser(path)))
+        try:
+            directory = os.path.dirname(os.path.realpath(_expand(path)))
+        except TokenFileError:
+            return False
         while not os.path.lexists(directory):
             parent = os.path.dirname(directory)
             if parent == directory:
@@ -246,10 +253,33 @@ class FileStore:
             lock.release()
 
 
+_MAX_SECRETS_SIZE = 1 << 20
+"""The largest secrets file read, in bytes; real ones hold a few tokens."""
+
+
+def _expand(path: str) -> str:
+    """Expand ``~`` in ``path``, or fail instead of using a literal ``~`` directory."""
+    full_path = os.path.expanduser(path)
+    if full_path.startswith("~"):
+        raise TokenFileError(
+            path,
+            "cannot expand '~': HOME is not set and the user has no home "
+            "directory; set HOME or CLOUD_VOLUME_DIR, or give an absolute path",
+        )
+    return full_path
+
+
 def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
     try:
-        with open(full_path, "rb") as file:
-            data = file.read()
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(full_path, os.O_RDONLY | os.O_NONBLOCK)
+        with os.fdopen(fd, "rb") as file:
+            mode = os.fstat(fd).st_mode
+            if stat.S_ISDIR(mode):
+                raise TokenFileError(path, "is a directory, not a file")
+            if not stat.S_ISREG(mode):
+                raise TokenFileError(path, "is not a regular file (a FIFO or device?)")
+            data = file.read(_MAX_SECRETS_SIZE + 1)
     except FileNotFoundError:
         return None
     except IsADirectoryError:
@@ -260,6 +290,8 @@ def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
         raise TokenFileError(path, "cannot be read: permission denied") from None
     except OSError as exc:
         raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
+    if len(data) > _MAX_SECRETS_SIZE:
+        raise TokenFileError(path, "is larger than 1 MiB, so not a secrets file")
     return parse_secrets(path, data)
 
 

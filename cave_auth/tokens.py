@@ -21,8 +21,8 @@ broken file would pick another identity than the one the user set up.
 Saving follows CAVEclient's ``save_token``: the server's file and the target
 file get the token, an existing different token is kept unless
 ``overwrite``, and every target is read (and the overwrite guard checked)
-before any is written, so a refused save, or one that meets a corrupt file,
-writes nothing.
+before any is written, so a refused save, or one that meets a corrupt or
+unreachable file, writes nothing.
 """
 
 from __future__ import annotations
@@ -387,9 +387,9 @@ def save_token(
         InvalidInputError: If the token or key is malformed.
         TokenKeyExistsError: If a target holds another token under the key
             and not ``overwrite``; then nothing at all is written.
-        TokenFileError: If a file is corrupt, or cannot be written and
-            ``ignore_readonly`` is false; a corrupt file is found before
-            anything is written.
+        TokenFileError: If a file is corrupt or unreachable (found before
+            anything is written), or cannot be written and
+            ``ignore_readonly`` is false.
     """
     if token is None:
         token = config.token
@@ -413,6 +413,10 @@ def save_token(
     if synced is not None and synced not in guarded:
         plan.append((synced, True))
 
+    # Every file of the plan is read first, so that a corrupt or unreachable
+    # one (a parent that is a file, a ``~`` with no home), or a different token
+    # under the key without overwrite, stops the save before any write.
+    current = {path: store.read_secrets(path) for path, _ in plan}
     writable = {path: store.is_writable(path) for path, _ in plan}
     if not ignore_readonly:
         for path, ok in writable.items():
@@ -420,14 +424,11 @@ def save_token(
                 raise TokenFileError(
                     path, "cannot be written: its directory is read-only"
                 )
-    # Every file to be written is read first: a corrupt one, or a different
-    # token under the key without overwrite, stops the save before any write.
     for path, may_overwrite in plan:
-        if not writable[path]:
-            continue
-        secrets = store.read_secrets(path)
+        secrets = current[path]
         if (
             not may_overwrite
+            and writable[path]
             and secrets is not None
             and token_key in secrets
             and secrets[token_key] != token

@@ -118,6 +118,9 @@ class Transport(Protocol):
 def is_loopback_host(host: str) -> bool:
     """Tell whether ``host`` names this machine (127.0.0.0/8, ::1, localhost).
 
+    Names under ``.localhost`` are not trusted: the system resolver may map
+    them anywhere.
+
     Args:
         host: A host name or IP address, IPv6 with or without brackets.
 
@@ -125,7 +128,7 @@ def is_loopback_host(host: str) -> bool:
         ``True`` for a loopback address or a ``localhost`` name.
     """
     host = host.strip("[]").lower().rstrip(".")
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":
         return True
     import ipaddress
 
@@ -389,10 +392,11 @@ class Urllib3Transport:
                 url=url,
                 redirected=redirected,
             )
+        shown = _redact(url, send_headers)
         raise TransportError(
-            f"{method} {url}: more than {self.max_redirects} redirects",
+            f"{method} {shown}: more than {self.max_redirects} redirects",
             method=method,
-            url=url,
+            url=shown,
         )
 
     def _pool(self, scheme: str, host: str, port: int) -> urllib3.HTTPConnectionPool:
@@ -437,12 +441,28 @@ class Urllib3Transport:
                     self._pools.pop((scheme, host, port), None)
             raise exceptions.ClosedPoolError(pool, "the pool was closed")
         except exceptions.MaxRetryError as exc:
-            raise _transport_error(method, url, exc.reason or exc) from None
+            raise _transport_error(method, url, exc.reason or exc, headers) from None
         except exceptions.HTTPError as exc:
-            raise _transport_error(method, url, exc) from None
+            raise _transport_error(method, url, exc, headers) from None
 
 
-def _transport_error(method: str, url: str, reason: BaseException) -> TransportError:
+def _redact(text: str, headers: Mapping[str, str]) -> str:
+    """Mask the bearer token of ``headers`` wherever it occurs in ``text``.
+
+    A server may put the token into a redirect URL, which then reaches an
+    error message; the token is never shown.
+    """
+    for name, value in headers.items():
+        if name.lower() == "authorization" and value.startswith("Bearer "):
+            token = value[len("Bearer ") :]
+            if token:
+                text = text.replace(token, "<token>")
+    return text
+
+
+def _transport_error(
+    method: str, url: str, reason: BaseException, headers: Mapping[str, str]
+) -> TransportError:
     import urllib3.exceptions as exceptions
 
     # NewConnectionError (refused, unresolvable) derives from
@@ -462,4 +482,6 @@ def _transport_error(method: str, url: str, reason: BaseException) -> TransportE
     else:
         what = "the request failed"
     detail = str(reason).rpartition("): ")[2] or type(reason).__name__
+    url = _redact(url, headers)
+    detail = _redact(detail, headers)
     return TransportError(f"{method} {url}: {what} ({detail})", method=method, url=url)

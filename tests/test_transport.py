@@ -982,7 +982,7 @@ def test_token_over_http_to_a_loopback_server(
         ("localhost", True),
         ("LOCALHOST", True),
         ("localhost.", True),
-        ("api.localhost", True),
+        ("api.localhost", False),
         ("127.0.0.1", True),
         ("127.255.255.254", True),
         ("::1", True),

@@ -1,0 +1,89 @@
+"""A writer killed with SIGKILL at a random moment never corrupts a secrets file."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+from reliability_support import child_env, python
+
+import cave_auth as ca
+
+pytestmark = pytest.mark.reliability
+
+KILLS = 100
+OTHER_KEYS = {f"other{i}": f"keep{i:02d}abcdef0123456789" for i in range(20)}
+
+WRITER = """
+import os, sys
+import filelock  # imported up front, so that the kill lands among saves
+from cave_auth.store import FileStore
+path, seq = sys.argv[1], int(sys.argv[2])
+store = FileStore(lock_timeout=30)
+os.write(1, b"ready\\n")
+while True:
+    seq += 1
+    store.set_secret(path, "target", f"value{seq:09d}")
+    os.write(1, f"{seq}\\n".encode())
+"""
+
+
+def _seq(value: str) -> int:
+    assert value.startswith("value")
+    return int(value[len("value") :])
+
+
+def test_sigkill_mid_save_leaves_old_or_new_value(tmp_path):
+    """Killing a saving process at a random moment leaves valid JSON holding the last acknowledged or the in-flight value, every other key intact, and no temp file after the next save."""
+    path = tmp_path / "secrets" / "cave-secret.json"
+    store = ca.FileStore(lock_timeout=5)
+    for key, value in OTHER_KEYS.items():
+        store.set_secret(str(path), key, value)
+    store.set_secret(str(path), "target", f"value{0:09d}")
+    rng = random.Random(20261128)
+    env = child_env()
+    seq = 0
+    stray_temp_files = 0
+    in_flight_won = 0
+    acknowledged_total = 0
+    started = time.perf_counter()
+    for _ in range(KILLS):
+        proc = subprocess.Popen(
+            python(WRITER, str(path), str(seq)), stdout=subprocess.PIPE, env=env
+        )
+        try:
+            assert proc.stdout is not None
+            assert proc.stdout.readline() == b"ready\n"
+            time.sleep(rng.uniform(0.005, 0.050))
+        finally:
+            proc.send_signal(signal.SIGKILL)
+            out, _ = proc.communicate(timeout=10)
+        assert proc.returncode == -signal.SIGKILL
+        acknowledged = [int(line) for line in out.split()]
+        acknowledged_total += len(acknowledged)
+        last_ack = acknowledged[-1] if acknowledged else seq
+
+        secrets = json.loads(path.read_bytes())  # always valid JSON
+        found = _seq(secrets["target"])
+        assert found in (last_ack, last_ack + 1), (found, last_ack)
+        in_flight_won += found == last_ack + 1
+        assert {k: v for k, v in secrets.items() if k != "target"} == OTHER_KEYS
+        stray_temp_files += sum(1 for p in path.parent.iterdir() if p.suffix == ".tmp")
+
+        # The next successful save removes whatever the killed writer left.
+        seq = found + 1
+        assert store.set_secret(str(path), "target", f"value{seq:09d}") is True
+        assert [p.name for p in path.parent.iterdir() if p.suffix == ".tmp"] == []
+    elapsed = time.perf_counter() - started
+    print(
+        f"crash safety: {KILLS}/{KILLS} kills left valid JSON with the old or new "
+        f"value and {len(OTHER_KEYS)} other keys intact; {acknowledged_total} saves "
+        f"acknowledged, in-flight save already visible {in_flight_won} times, "
+        f"{stray_temp_files} stray temp files, all removed by the next save; "
+        f"{elapsed:.1f} s"
+    )
+    assert elapsed < 60
