@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from reliability_support import CANARY
@@ -20,18 +19,6 @@ def canary_seed(label: str = "admin") -> FakeSeed:
             key.token = CANARY
     seed.named_tokens[label] = CANARY
     return seed
-
-
-@pytest.fixture(autouse=True)
-def private_home(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Path:
-    """Point HOME at a fresh directory: no test may read or write the real ~."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.delenv("CLOUD_VOLUME_DIR", raising=False)
-    monkeypatch.delenv("CAVE_TOKEN", raising=False)
-    return home
 
 
 @pytest.fixture
