@@ -22,6 +22,10 @@ plain text after it; either way the explanation is kept, trimmed, in
 ``server_message``. Any occurrence of the token in what the server sent (body,
 ``Location``, ``Warning``, terms-of-service data, the final URL) is replaced
 by ``<token>`` before it reaches a message, an attribute or a log line.
+
+There is no ``get_token_ttl``: the server's source has a
+``/user/token/<key>/ttl`` route, but the recorded reference shows none, so its
+shape is unknown and nothing is built on a guess.
 """
 
 from __future__ import annotations
