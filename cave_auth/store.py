@@ -273,25 +273,27 @@ def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
     try:
         # O_NONBLOCK: opening a FIFO must not wait for a writer.
         fd = os.open(full_path, os.O_RDONLY | os.O_NONBLOCK)
-        with os.fdopen(fd, "rb") as file:
-            mode = os.fstat(fd).st_mode
-            if stat.S_ISDIR(mode):
-                raise TokenFileError(path, "is a directory, not a file")
-            if not stat.S_ISREG(mode):
-                raise TokenFileError(path, "is not a regular file (a FIFO or device?)")
-            data = file.read(_MAX_SECRETS_SIZE + 1)
     except FileNotFoundError:
         return None
-    except IsADirectoryError:
-        raise TokenFileError(path, "is a directory, not a file") from None
     except NotADirectoryError:
         raise TokenFileError(path, "a parent of this path is not a directory") from None
     except PermissionError:
         raise TokenFileError(path, "cannot be read: permission denied") from None
     except OSError as exc:
         raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
-    if len(data) > _MAX_SECRETS_SIZE:
-        raise TokenFileError(path, "is larger than 1 MiB, so not a secrets file")
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise TokenFileError(path, "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise TokenFileError(path, "is not a regular file (a FIFO or device?)")
+        if info.st_size > _MAX_SECRETS_SIZE:
+            raise TokenFileError(path, "is larger than 1 MiB, so not a secrets file")
+        data = os.read(fd, info.st_size + 1)
+    except OSError as exc:
+        raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
     return parse_secrets(path, data)
 
 
