@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 import pytest
+from recorded import NORM_FULL_RECORD
 
 from cave_auth import FileStore, MemoryStore, TransportError
 from cave_auth.cli import (
@@ -43,18 +44,7 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"
 NEW = "aaaabbbbccccddddeeeeffff00001111"
 
-ME = {
-    "admin": False,
-    "admin_datasets": [],
-    "affiliations": [[]],
-    "created": "Sat, 28 Nov 2026 04:59:28 GMT",
-    "email": "norm@example.org",
-    "gdpr_consent": False,
-    "id": 2,
-    "name": "Norm User",
-    "pi": "PI Norm",
-    "service_account": False,
-}
+ME = NORM_FULL_RECORD
 TOKENS = [
     {
         "created": "Sat, 28 Nov 2026 04:59:28 GMT",

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 import pytest
+from recorded import NORM_FULL_RECORD
 
 import cave_auth
 from cave_auth import (
@@ -38,18 +39,7 @@ TOKEN_A = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 TOKEN_B = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 TOKEN_C = "cccccccccccccccccccccccccccccccc"
 
-ME = {
-    "admin": False,
-    "admin_datasets": [],
-    "affiliations": [[]],
-    "created": "Sat, 28 Nov 2026 04:59:28 GMT",
-    "email": "norm@example.org",
-    "gdpr_consent": False,
-    "id": 2,
-    "name": "Norm User",
-    "pi": "PI Norm",
-    "service_account": False,
-}
+ME = NORM_FULL_RECORD
 TOKENS = [
     {
         "created": "Sat, 28 Nov 2026 04:59:28 GMT",
