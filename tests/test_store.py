@@ -245,7 +245,8 @@ def test_memory_store_file_mode_is_what_it_was_given():
     """MemoryStore.file_mode reports the given modes, and None for other paths."""
     path = "~/.cloudvolume/secrets/cave-secret.json"
     store = ca.MemoryStore(
-        {path: {"token": TOKEN}}, modes={"~/.cloudvolume/secrets//cave-secret.json": 0o644}
+        {path: {"token": TOKEN}},
+        modes={"~/.cloudvolume/secrets//cave-secret.json": 0o644},
     )
     assert store.file_mode(path) == 0o644
     assert store.file_mode("~/.cloudvolume/secrets/other.json") is None
