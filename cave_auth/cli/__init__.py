@@ -22,8 +22,9 @@ Tests call :func:`main` in-process with fake streams, a
 :class:`~cave_auth.testing.FakeTransport` or
 :class:`~cave_auth.testing.FakeAuthServer`.
 
-The commands are modelled on ``gh auth`` and ``hf auth``: ``setup``,
-``status``, ``whoami``, ``tokens``, ``token``, ``save`` and ``demo``.
+The commands are modelled on ``gh auth`` and ``hf auth``; each is described
+by its module's docstring, and ``cave-auth --help`` lists them from
+:data:`COMMANDS`.
 
 Exit codes:
     0: success.
