@@ -36,6 +36,7 @@ PUBLIC_API = [
     "ResolvedToken",
     "Response",
     "ResponseFormatError",
+    "ResponseTooLargeError",
     "SaveResult",
     "ServerError",
     "TermsOfServiceRequired",
