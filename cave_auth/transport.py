@@ -114,6 +114,45 @@ class Transport(Protocol):
         ...
 
 
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """The async twin of :class:`Transport`, which :mod:`cave_auth.aio` runs on.
+
+    ``cave_auth`` ships no async client and depends on none: wrap the one you
+    use (httpx, aiohttp, ...) in a class with this one coroutine method. The
+    asynchronous tutorial shows an adapter for ``httpx.AsyncClient``.
+    """
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send a request and return the answer, whatever its status.
+
+        Args:
+            method: The HTTP method, e.g. ``"GET"``.
+            url: The absolute URL, without query string.
+            headers: Headers to send (``Authorization`` among them).
+            params: Query parameters to append to the URL.
+            json: A value to send as a JSON body, or ``None`` for no body.
+            timeout: A read timeout in seconds for this request.
+
+        Returns:
+            The answer, read in full; error statuses are returned, not raised.
+
+        Raises:
+            TransportError: If no answer was received; an adapter maps its
+                client's exceptions to it.
+        """
+        ...
+
+
 @functools.lru_cache(maxsize=256)
 def is_loopback_host(host: str) -> bool:
     """Tell whether ``host`` names this machine (127.0.0.0/8, ::1, localhost).
