@@ -230,3 +230,63 @@ def test_scripted_exception_is_raised_by_the_coroutine():
     with pytest.raises(ca.TransportError, match="refused"):
         asyncio.run(aio.whoami(CONFIG, fake))
     assert asyncio.run(aio.whoami(CONFIG, fake)).id == 2
+
+
+def _docs_adapter():
+    """Exec the httpx adapter of docs/tutorials/async.md, as users copy it."""
+    from test_docs import ROOT, python_blocks
+
+    (_, code), *_ = python_blocks(ROOT / "docs" / "tutorials" / "async.md")
+    namespace: dict = {}
+    exec(compile(code, "async.md", "exec"), namespace)
+    return namespace["HttpxTransport"], namespace["httpx"]
+
+
+def test_docs_httpx_adapter_maps_a_refused_connection_to_transport_error():
+    """The documented httpx adapter turns a refused connection into TransportError."""
+    import socket
+
+    adapter, httpx = _docs_adapter()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = ca.Config(f"http://127.0.0.1:{port}", token=TOKEN)
+
+    async def main():
+        async with httpx.AsyncClient() as client:
+            http = adapter(client)
+            assert isinstance(http, ca.AsyncTransport)
+            return await aio.whoami(config, http)
+
+    with pytest.raises(ca.TransportError) as info:
+        asyncio.run(main())
+    assert info.value.url == f"http://127.0.0.1:{port}/auth/api/v1/user/me"
+    assert TOKEN not in str(info.value)
+
+
+def test_docs_httpx_adapter_gives_the_sync_results_on_a_real_server():
+    """Over loopback HTTP, the httpx adapter and Urllib3Transport give equal results."""
+    from cave_auth.testing import FakeAuthServer
+
+    adapter, httpx = _docs_adapter()
+    with FakeAuthServer() as server, ca.Urllib3Transport() as sync_http:
+        config = ca.Config(server.url, token=server.admin_token)
+        calls = [("whoami", ()), ("get_group_users", (2,)), ("get_tokens", ())]
+
+        async def main():
+            async with httpx.AsyncClient() as client:
+                http = adapter(client)
+                return [await getattr(aio, n)(config, http, *a) for n, a in calls]
+
+        expected = [getattr(api, n)(config, sync_http, *a) for n, a in calls]
+        assert asyncio.run(main()) == expected
+        with pytest.raises(ca.NotFoundError) as info:
+            asyncio.run(_delete_missing(adapter, httpx, config))
+        with pytest.raises(ca.NotFoundError) as sync_info:
+            api.delete_token(config, sync_http, 999)
+        assert error_state(info.value) == error_state(sync_info.value)
+
+
+async def _delete_missing(adapter, httpx, config):
+    async with httpx.AsyncClient() as client:
+        await aio.delete_token(config, adapter(client), 999)
