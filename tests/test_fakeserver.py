@@ -27,7 +27,7 @@ from urllib.parse import quote
 
 import pytest
 
-from cave_auth._fakeserver import (
+from cave_auth.testing import (
     INVALID_TOKEN,
     FakeApiKey,
     FakeAuthServer,
