@@ -171,9 +171,8 @@ def test_first_endpoint_use_loads_cattrs_lazily():
 
 def _module_sources() -> dict[str, ast.Module]:
     return {
-        path.name: ast.parse(path.read_text())
-        for path in PACKAGE.glob("*.py")
-        if not path.name.startswith("_fake")
+        path.relative_to(PACKAGE).as_posix(): ast.parse(path.read_text())
+        for path in [*PACKAGE.glob("*.py"), *PACKAGE.glob("testing/*.py")]
     }
 
 

@@ -1,6 +1,6 @@
 """The fake server's live data and the queries its views share.
 
-This module does no I/O. A :class:`Backend` is built from a
+This module does no I/O. A ``Backend`` is built from a
 :class:`~cave_auth.testing.FakeSeed` (which it then owns: the server hands it a
 deep copy) and is the only object that holds the server's rows while it runs,
 in the manner of a moto backend (``models.py``): the views in the ``views_*``

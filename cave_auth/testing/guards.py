@@ -1,7 +1,7 @@
 """The guards a route of the fake server runs behind.
 
 This module does no I/O. A route is open to anyone (``/version``,
-``/authorize``) or declares one :data:`Guard`:
+``/authorize``) or declares one ``Guard``:
 
 * ``"login"``: middle_auth_client's ``auth_required`` (section 1 of the
   reference): the token comes from the ``middle_auth_token`` cookie, then the

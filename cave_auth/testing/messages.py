@@ -1,20 +1,20 @@
 """The fake server's request and response values, and Flask's way of writing them.
 
 This module does no I/O. The wire (:mod:`cave_auth.testing.wire`) turns bytes
-into an :class:`AppRequest`, the application answers with an
-:class:`AppResponse`, and the wire writes that back. Between the two, responses
+into an ``AppRequest``, the application answers with an
+``AppResponse``, and the wire writes that back. Between the two, responses
 are built the way the real server's Flask and werkzeug build them:
 
-* :func:`jsonify` like ``flask.jsonify``: sorted keys, compact separators,
+* ``jsonify`` like ``flask.jsonify``: sorted keys, compact separators,
   a trailing newline, ``application/json``;
-* :func:`text` like ``flask.Response(text, status)``: the body as given,
+* ``text`` like ``flask.Response(text, status)``: the body as given,
   labelled ``text/html; charset=utf-8`` even when it is plain text;
-* :func:`error_page` like werkzeug's HTML error pages (``404 Not Found`` ...);
-* :func:`redirect` like ``flask.redirect(location)``, with its small HTML page;
-* :func:`http_date` like Flask's rendering of a datetime
+* ``error_page`` like werkzeug's HTML error pages (``404 Not Found`` ...);
+* ``redirect`` like ``flask.redirect(location)``, with its small HTML page;
+* ``http_date`` like Flask's rendering of a datetime
   (``Sat, 28 Nov 2026 04:59:28 GMT``).
 
-:class:`RecordedRequest` is the other value here: an entry of the server's
+``RecordedRequest`` is the other value here: an entry of the server's
 request log, as received, before any of this parsing.
 """
 

@@ -1,9 +1,9 @@
 """The fake server's route table and the application that dispatches on it.
 
-This module does no I/O. :data:`ROUTES` lists every path the fake serves, with
-a view per method: an :class:`OpenView`, or a :class:`View` behind a
-:data:`~cave_auth.testing.guards.Guard`, in the manner
-of a moto ``urls.py``. :class:`App` matches a request against it the way
+This module does no I/O. ``ROUTES`` lists every path the fake serves, with
+a view per method: an ``OpenView``, or a ``View`` behind a
+``Guard``, in the manner
+of a moto ``urls.py``. ``App`` matches a request against it the way
 Flask/werkzeug does:
 
 * ``<int:...>`` parameters match digits only, so ``/group/abc/user`` is Flask's
@@ -15,8 +15,8 @@ Flask/werkzeug does:
 * the CORS headers flask-cors adds are added to everything under ``/auth`` and
   ``/sticky_auth`` (not to ``/tosdemo``, a downstream service without it).
 
-One :class:`App` serves one server: it holds that server's
-:class:`~cave_auth.testing.backend.Backend`, and the route table itself holds
+One ``App`` serves one server: it holds that server's
+``Backend``, and the route table itself holds
 no state.
 """
 
@@ -166,7 +166,7 @@ class App:
 
     Attributes:
         backend: The server's data.
-        routes: The route table (:data:`ROUTES` unless given).
+        routes: The route table (``ROUTES`` unless given).
     """
 
     def __init__(self, backend: Backend, routes: tuple[Route, ...] = ROUTES) -> None:

@@ -1,19 +1,19 @@
 """The fake server's HTTP wire: sockets in, bytes out.
 
 This module does the I/O of :class:`~cave_auth.testing.FakeAuthServer`, and
-knows nothing of routes or data. :class:`LoopbackHTTPServer` is a
+knows nothing of routes or data. ``LoopbackHTTPServer`` is a
 ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive: always a
 ``Content-Length``, one ``write`` per response, ``TCP_NODELAY``, daemon
 threads, a 5 s idle timeout per connection, a TLS handshake (when the socket
-is wrapped) on the connection's own thread, and :meth:`close_connections` to
+is wrapped) on the connection's own thread, and ``close_connections`` to
 shut every open connection down so that stopping returns at once.
 
 For each request the handler reads the body (``Content-Length`` or chunked),
 then asks its owner twice, through the two callables the server was built
 with: ``admit`` logs the request and decides its fate (an
-:class:`Admission`: a delay, a dropped connection or a canned failure), and
+``Admission``: a delay, a dropped connection or a canned failure), and
 ``answer`` runs the application on the parsed
-:class:`~cave_auth.testing.messages.AppRequest`.
+``AppRequest``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class LoopbackHTTPServer(ThreadingHTTPServer):
     Args:
         address: ``(host, port)`` to bind; port 0 picks a free one.
         scheme: ``"http"`` or ``"https"``, for the request URLs views see.
-        admit: Logs a request and returns its :class:`Admission`.
+        admit: Logs a request and returns its ``Admission``.
         answer: Runs the application.
     """
 
