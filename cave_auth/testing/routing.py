@@ -1,9 +1,8 @@
 """The fake server's route table and the application that dispatches on it.
 
-This module does no I/O. ``ROUTES`` lists every path the fake serves, with
-a view per method: an ``OpenView``, or a ``View`` behind a
-``Guard``, in the manner
-of a moto ``urls.py``. ``App`` matches a request against it the way
+This module does no I/O. ``ROUTES`` lists every path the fake serves, with a
+view per method (an ``OpenView``, or a ``View`` behind a ``Guard``), in the
+manner of a moto ``urls.py``. ``App`` matches a request against it the way
 Flask/werkzeug does:
 
 * ``<int:...>`` parameters match digits only, so ``/group/abc/user`` is Flask's
@@ -15,9 +14,8 @@ Flask/werkzeug does:
 * the CORS headers flask-cors adds are added to everything under ``/auth`` and
   ``/sticky_auth`` (not to ``/tosdemo``, a downstream service without it).
 
-One ``App`` serves one server: it holds that server's
-``Backend``, and the route table itself holds
-no state.
+One ``App`` serves one server: it holds that server's ``Backend``, and the
+route table itself holds no state.
 """
 
 from __future__ import annotations

@@ -174,7 +174,8 @@ class FakeAuthServer:
             httpd = LoopbackHTTPServer(
                 ("127.0.0.1", 0),
                 scheme=self._scheme,
-                admit=self._admit,
+                # Looked up per request, so that a test may wrap ``_admit``.
+                admit=lambda record: self._admit(record),
                 answer=self._answer,
             )
             if self._ssl_context is not None:

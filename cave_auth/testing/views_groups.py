@@ -8,11 +8,9 @@ permission check a downstream CAVE service makes with middle_auth_client
 dataset's Terms of Service stand between the caller and the permission.
 
 Every view is a function ``(backend, req, caller, params) -> AppResponse``:
-the server's ``Backend``, the
-``AppRequest``, the
-``Caller`` its guard let through, and the path
-parameters of the matched route (``{"id": "2"}``). A view of a route guarded by
-``"none"`` takes no caller. The route table of
+the server's ``Backend``, the ``AppRequest``, the ``Caller`` its guard let
+through, and the path parameters of the matched route (``{"id": "2"}``). A
+view of an open route takes no caller. The route table of
 :mod:`~cave_auth.testing.routing` says which path, method and guard lead here.
 """
 

@@ -8,11 +8,9 @@ database refuses answers 500 and still leaves a working unlisted token, and
 ``/logout`` ends a login-style token but answers 422 for an API key.
 
 Every view is a function ``(backend, req, caller, params) -> AppResponse``:
-the server's ``Backend``, the
-``AppRequest``, the
-``Caller`` its guard let through, and the path
-parameters of the matched route (``{"id": "2"}``). A view of a route guarded by
-``"none"`` takes no caller. The route table of
+the server's ``Backend``, the ``AppRequest``, the ``Caller`` its guard let
+through, and the path parameters of the matched route (``{"id": "2"}``). A
+view of an open route takes no caller. The route table of
 :mod:`~cave_auth.testing.routing` says which path, method and guard lead here.
 """
 

@@ -7,11 +7,9 @@ e-mail, name, creation time, or paged), ``/username``, ``/user/<id>``,
 codes recorded in sections 3, 5, 6, 7, 12, 13, 14 and 16 of the reference.
 
 Every view is a function ``(backend, req, caller, params) -> AppResponse``:
-the server's ``Backend``, the
-``AppRequest``, the
-``Caller`` its guard let through, and the path
-parameters of the matched route (``{"id": "2"}``). A view of a route guarded by
-``"none"`` takes no caller. The route table of
+the server's ``Backend``, the ``AppRequest``, the ``Caller`` its guard let
+through, and the path parameters of the matched route (``{"id": "2"}``). A
+view of an open route takes no caller. The route table of
 :mod:`~cave_auth.testing.routing` says which path, method and guard lead here.
 """
 

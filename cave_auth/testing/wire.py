@@ -10,10 +10,9 @@ shut every open connection down so that stopping returns at once.
 
 For each request the handler reads the body (``Content-Length`` or chunked),
 then asks its owner twice, through the two callables the server was built
-with: ``admit`` logs the request and decides its fate (an
-``Admission``: a delay, a dropped connection or a canned failure), and
-``answer`` runs the application on the parsed
-``AppRequest``.
+with: ``admit`` logs the request and decides its fate (an ``Admission``: a
+delay, a dropped connection or a canned failure), and ``answer`` runs the
+application on the parsed ``AppRequest``.
 """
 
 from __future__ import annotations
