@@ -56,7 +56,8 @@ def server_process() -> Iterator[dict[str, Any]]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    assert process.stdout is not None and process.stdin is not None
+    assert process.stdout is not None
+    assert process.stdin is not None
     info = json.loads(process.stdout.readline())
     yield info
     process.stdin.close()
@@ -212,9 +213,12 @@ def test_thirty_two_threads_share_one_transport(
         config = ca.Config(server_address=server_process["url"], token=token)
         return ca.whoami(config, transport).id == expected_ids[token]
 
-    with caplog.at_level(logging.WARNING), transport:
-        with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
-            results = list(pool.map(call, range(640)))
+    with (
+        caplog.at_level(logging.WARNING),
+        transport,
+        concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool,
+    ):
+        results = list(pool.map(call, range(640)))
     assert results == [True] * 640
     assert [
         r.getMessage() for r in caplog.records if r.name.startswith("urllib3")

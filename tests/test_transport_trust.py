@@ -167,7 +167,7 @@ def test_the_bundle_is_loaded_once_per_transport(
 def test_an_unreadable_bundle_is_named(tmp_path: Path) -> None:
     """A CA bundle that does not exist is an InvalidInputError naming it."""
     missing = str(tmp_path / "nope.pem")
-    with pytest.raises(ca.InvalidInputError, match="nope.pem"):
+    with pytest.raises(ca.InvalidInputError, match=r"nope\.pem"):
         Urllib3Transport(ca_certs=missing)
-    with pytest.raises(ca.InvalidInputError, match="nope.pem"):
+    with pytest.raises(ca.InvalidInputError, match=r"nope\.pem"):
         Urllib3Transport.from_env({"REQUESTS_CA_BUNDLE": missing})
