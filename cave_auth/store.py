@@ -89,6 +89,38 @@ class TokenStore(Protocol):
         """
         ...
 
+    def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
+        """Atomically remove one key of the secrets file at ``path``.
+
+        Other keys are kept; the file stays (possibly as ``{}``).
+
+        Args:
+            path: The secrets file.
+            key: The key to remove.
+            only_if: If given, remove the key only while it holds this value.
+
+        Returns:
+            ``True`` if the file changed, ``False`` if there was nothing to
+            remove (no file, no key, or another value than ``only_if``).
+
+        Raises:
+            TokenFileError: If the file cannot be read, parsed or written.
+        """
+        ...
+
+    def list_files(self, directory: str) -> list[str]:
+        """Return the names of the secrets files that may be in ``directory``.
+
+        Hidden names (lock and temporary files start with ``.``) are left out.
+
+        Args:
+            directory: The secrets directory (``~`` allowed).
+
+        Returns:
+            The file names, sorted; empty if the directory does not exist.
+        """
+        ...
+
 
 def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
     """Parse the content of a secrets file.
@@ -133,6 +165,15 @@ def _updated_secrets(
         if not overwrite:
             raise TokenKeyExistsError(path, key)
     return {**secrets, key: value}
+
+
+def _removed_secret(
+    secrets: Mapping[str, Any], key: str, only_if: str | None
+) -> dict[str, Any] | None:
+    """Return the mapping without ``key``, or None when nothing is to remove."""
+    if key not in secrets or (only_if is not None and secrets[key] != only_if):
+        return None
+    return {name: value for name, value in secrets.items() if name != key}
 
 
 class FileStore:
@@ -228,6 +269,52 @@ class FileStore:
                 break
             directory = parent
         return os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)
+
+    def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
+        """Atomically remove one key of the file at ``path``; see :class:`TokenStore`.
+
+        Args:
+            path: The file; ``~`` is expanded.
+            key: The key to remove.
+            only_if: Remove only while the key holds this value.
+
+        Returns:
+            ``True`` if the file changed.
+
+        Raises:
+            TokenFileError: If the file cannot be read, parsed or written, or
+                the lock cannot be taken in time.
+        """
+        target = os.path.realpath(_expand(path))
+        directory, name = os.path.split(target)
+        if _read_file(path, target) is None:
+            return False
+        with self._locked(path, directory, name):
+            new = _removed_secret(_read_file(path, target) or {}, key, only_if)
+            if new is None:
+                return False
+            _remove_stale_temp_files(directory, name)
+            _write_atomically(path, directory, name, json.dumps(new).encode())
+        return True
+
+    def list_files(self, directory: str) -> list[str]:
+        """Return the names of the regular files in ``directory``, hidden ones left out.
+
+        Args:
+            directory: The directory; ``~`` is expanded.
+
+        Returns:
+            The names, sorted; empty if the directory is missing or unreadable.
+        """
+        try:
+            with os.scandir(_expand(directory)) as entries:
+                return sorted(
+                    entry.name
+                    for entry in entries
+                    if not entry.name.startswith(".") and entry.is_file()
+                )
+        except (OSError, TokenFileError):
+            return []
 
     @contextlib.contextmanager
     def _locked(self, path: str, directory: str, name: str) -> Iterator[None]:
@@ -451,6 +538,49 @@ class MemoryStore:
                 return False
             self._files[normalized] = new
         return True
+
+    def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
+        """Remove one key of the mapping at ``path``; see :class:`TokenStore`.
+
+        Args:
+            path: The file's path.
+            key: The key to remove.
+            only_if: Remove only while the key holds this value.
+
+        Returns:
+            ``True`` if the mapping changed.
+
+        Raises:
+            TokenFileError: If the store was made read-only.
+        """
+        normalized = os.path.normpath(path)
+        with self._lock:
+            new = _removed_secret(self._files.get(normalized, {}), key, only_if)
+            if new is None:
+                return False
+            if not self._writable:
+                raise TokenFileError(path, "cannot be written: the store is read-only")
+            self._files[normalized] = new
+        return True
+
+    def list_files(self, directory: str) -> list[str]:
+        """Return the names of the files held in ``directory``, hidden ones left out.
+
+        Args:
+            directory: The directory's path.
+
+        Returns:
+            The names, sorted.
+        """
+        wanted = os.path.normpath(directory)
+        with self._lock:
+            paths = list(self._files)
+        return sorted(
+            os.path.basename(path)
+            for path in paths
+            if os.path.dirname(path) == wanted
+            and not os.path.basename(path).startswith(".")
+        )
 
     def is_writable(self, path: str) -> bool:
         """Tell whether :meth:`set_secret` would write.
