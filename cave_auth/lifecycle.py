@@ -32,7 +32,7 @@ import attrs
 from .api import MAX_DESCRIPTION_LENGTH, create_token, delete_token, get_tokens, whoami
 from .config import Config
 from .errors import AuthenticationError, CaveAuthError, TokenKeyExistsError
-from .login import receive_token
+from .login import LoopbackListener, receive_token
 from .models import User
 from .saved import ForgetResult, forget_token
 from .session import logout
@@ -177,6 +177,7 @@ def login(
     exchange: bool = True,
     description: str | None = None,
     overwrite: bool = False,
+    listener: LoopbackListener | None = None,
 ) -> LoginResult:
     """Log in through the browser and save the resulting token.
 
@@ -196,6 +197,9 @@ def login(
         description: The new key's description; :func:`default_description`
             if ``None``.
         overwrite: Replace a different token already saved under the key.
+        listener: A started :class:`~cave_auth.login.LoopbackListener` to
+            use (``port`` is then ignored), for a caller that also feeds it
+            pasted replies; the caller closes it.
 
     Returns:
         The new Config, the user, and where the token was saved.
@@ -212,7 +216,7 @@ def login(
     if description is None:
         description = default_description()
     login_token = receive_token(
-        config.server_address, opener, port=port, timeout=timeout
+        config.server_address, opener, port=port, timeout=timeout, listener=listener
     )
     login_config = attrs.evolve(config, token=login_token, token_source="login")
     user = whoami(login_config, transport)

@@ -374,6 +374,7 @@ def receive_token(
     *,
     port: int = 0,
     timeout: float = 300.0,
+    listener: LoopbackListener | None = None,
 ) -> str:
     """Run a whole browser login and return the login token it brings back.
 
@@ -386,6 +387,10 @@ def receive_token(
             follower).
         port: The loopback port; 0 picks a free one.
         timeout: Seconds to wait for the callback.
+        listener: A started listener to use instead of a new one (``port``
+            is then ignored), so that the caller can also
+            :meth:`~LoopbackListener.submit` pasted replies to it; the caller
+            closes it.
 
     Returns:
         The login token.
@@ -393,6 +398,9 @@ def receive_token(
     Raises:
         LoginError: On a wrong state, a timeout or a callback without a token.
     """
-    with LoopbackListener(port=port) as listener:
+    if listener is not None:
         opener(authorize_url(server_address, listener.redirect_url))
         return listener.wait(timeout)
+    with LoopbackListener(port=port) as own:
+        opener(authorize_url(server_address, own.redirect_url))
+        return own.wait(timeout)

@@ -353,3 +353,21 @@ def test_logout_when_the_server_fails_forgets_nothing():
     with pytest.raises(ca.ServerError):
         logout_token(_config(), store, server.transport)
     assert _saved(store) == {OLD}
+
+
+def test_login_accepts_a_pasted_address_through_a_given_listener():
+    """A caller-owned listener can be fed the pasted address; login then saves."""
+    from cave_auth.login import LoopbackListener
+
+    server = TokenServer()
+    store = _store(None)
+    with LoopbackListener() as listener:
+
+        def paste(url: str) -> None:
+            listener.submit(f"{listener.redirect_url}&middle_auth_token={LOGIN}")
+
+        result = login(
+            _config(), store, server.transport, opener=paste, listener=listener
+        )
+    assert _saved(store) == {result.config.token}
+    assert result.login_token_ended
