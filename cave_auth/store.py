@@ -29,6 +29,14 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from ._secret_files import (
+    _expand,
+    _make_private_directories,
+    _read_file,
+    _remove_stale_temp_files,
+    _write_atomically,
+    parse_secrets,
+)
 from .errors import TokenFileError, TokenKeyExistsError
 
 __all__ = ["FileStore", "MemoryStore", "TokenStore", "parse_secrets"]
@@ -121,38 +129,20 @@ class TokenStore(Protocol):
         """
         ...
 
+    def file_mode(self, path: str) -> int | None:
+        """Return the permission bits of the file at ``path``, if known.
 
-def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
-    """Parse the content of a secrets file.
+        The ``cave-auth status`` command uses them to warn about secrets
+        files that group or others can read.
 
-    Args:
-        path: The file the content came from, for error messages.
-        data: The raw content.
+        Args:
+            path: The secrets file.
 
-    Returns:
-        The JSON object the file holds.
-
-    Raises:
-        TokenFileError: If the content is not JSON or not a JSON object. The
-            message names ``path`` and the problem, never the content.
-    """
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise TokenFileError(path, "is not UTF-8 text") from None
-    if not data.strip():
-        raise TokenFileError(
-            path, 'is empty; expected a JSON object like {"token": "..."}'
-        )
-    try:
-        secrets = json.loads(data)
-    except (ValueError, RecursionError):
-        raise TokenFileError(path, "is not valid JSON") from None
-    if not isinstance(secrets, dict):
-        kind = "an array" if isinstance(secrets, list) else "a JSON scalar"
-        raise TokenFileError(path, f"holds {kind}, not a JSON object of key: token")
-    return secrets
+        Returns:
+            The permission bits (``0o600`` for a private file), or ``None``
+            if there is no such file or the store has no notion of modes.
+        """
+        ...
 
 
 def _updated_secrets(
@@ -316,6 +306,25 @@ class FileStore:
         except (OSError, TokenFileError):
             return []
 
+    def file_mode(self, path: str) -> int | None:
+        """Return the permission bits of the file at ``path``, or None.
+
+        A symlink is followed, so the bits are those of the file it points
+        to, the one a reader opens.
+
+        Args:
+            path: The file; ``~`` is expanded.
+
+        Returns:
+            The permission bits, or ``None`` if the file cannot be looked at
+            (missing, a dangling symlink, an unexpandable ``~``, no access to
+            its directory).
+        """
+        try:
+            return stat.S_IMODE(os.stat(_expand(path)).st_mode)
+        except (OSError, TokenFileError):
+            return None
+
     @contextlib.contextmanager
     def _locked(self, path: str, directory: str, name: str) -> Iterator[None]:
         import filelock
@@ -340,110 +349,6 @@ class FileStore:
             lock.release()
 
 
-_MAX_SECRETS_SIZE = 1 << 20
-"""The largest secrets file read, in bytes; real ones hold a few tokens."""
-
-
-def _expand(path: str) -> str:
-    """Expand ``~`` in ``path``, or fail instead of using a literal ``~`` directory."""
-    full_path = os.path.expanduser(path)
-    if full_path.startswith("~"):
-        raise TokenFileError(
-            path,
-            "cannot expand '~': HOME is not set and the user has no home "
-            "directory; set HOME or CLOUD_VOLUME_DIR, or give an absolute path",
-        )
-    return full_path
-
-
-def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer.
-        fd = os.open(full_path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
-        raise TokenFileError(path, "a parent of this path is not a directory") from None
-    except PermissionError:
-        raise TokenFileError(path, "cannot be read: permission denied") from None
-    except OSError as exc:
-        raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise TokenFileError(path, "is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise TokenFileError(path, "is not a regular file (a FIFO or device?)")
-        if info.st_size > _MAX_SECRETS_SIZE:
-            raise TokenFileError(path, "is larger than 1 MiB, so not a secrets file")
-        data = os.read(fd, info.st_size + 1)
-    except OSError as exc:
-        raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    return parse_secrets(path, data)
-
-
-def _make_private_directories(directory: str) -> None:
-    missing = []
-    while not os.path.isdir(directory):
-        missing.append(directory)
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    for new_directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(new_directory, 0o700)
-            os.chmod(new_directory, 0o700)
-
-
-def _temp_prefix(name: str) -> str:
-    return f".{name}."
-
-
-def _remove_stale_temp_files(directory: str, name: str) -> None:
-    prefix = _temp_prefix(name)
-    with contextlib.suppress(OSError), os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-
-
-def _write_atomically(path: str, directory: str, name: str, data: bytes) -> None:
-    temp = os.path.join(
-        directory, f"{_temp_prefix(name)}{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    )
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise TokenFileError(path, f"cannot be written: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), 0o600)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, os.path.join(directory, name))
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise TokenFileError(path, f"cannot be written: {exc.strerror}") from None
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class MemoryStore:
     """Secrets files held in memory: for tests and read-only serverless disks.
 
@@ -456,6 +361,9 @@ class MemoryStore:
         writable: If false, every path reports itself not writable and
             :meth:`set_secret` raises :class:`TokenFileError`, as on a
             read-only disk.
+        modes: Permission bits to report for some paths, as ``{path: mode}``;
+            :meth:`file_mode` is ``None`` for every other path. A save to one
+            of these paths leaves it at ``0o600``, as :class:`FileStore` does.
 
     Example:
         >>> path = "~/.cloudvolume/secrets/cave-secret.json"
@@ -469,10 +377,14 @@ class MemoryStore:
         initial: Mapping[str, Mapping[str, Any]] | None = None,
         *,
         writable: bool = True,
+        modes: Mapping[str, int] | None = None,
     ) -> None:
         self._files: dict[str, dict[str, Any]] = {
             os.path.normpath(path): dict(secrets)
             for path, secrets in (initial or {}).items()
+        }
+        self._modes = {
+            os.path.normpath(path): mode for path, mode in (modes or {}).items()
         }
         self._writable = writable
         self._lock = threading.Lock()
@@ -537,6 +449,8 @@ class MemoryStore:
             if new is None:
                 return False
             self._files[normalized] = new
+            if normalized in self._modes:
+                self._modes[normalized] = 0o600
         return True
 
     def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
@@ -592,3 +506,16 @@ class MemoryStore:
             The ``writable`` flag the store was made with.
         """
         return self._writable
+
+    def file_mode(self, path: str) -> int | None:
+        """Return the mode given for ``path`` in ``modes``, if any.
+
+        Args:
+            path: The file's path.
+
+        Returns:
+            The permission bits given when the store was made (``0o600``
+            after a save to that path), or ``None`` for any other path.
+        """
+        with self._lock:
+            return self._modes.get(os.path.normpath(path))

@@ -42,6 +42,7 @@ from cave_auth.transport import (
     Urllib3Transport,
     is_loopback_host,
 )
+from cave_auth.transport.base import may_follow_redirect
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -710,9 +711,11 @@ def test_read_timeout_raises_transport_error(
 def test_read_timeout_of_get_is_retried(
     server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
 ) -> None:
-    """A GET that timed out is tried again, each attempt with the full timeout."""
+    """A GET that timed out is tried again, each attempt with the full read_timeout."""
     server.default = Reply(200, delay=5.0)
-    transport = make_transport(timeout=0.3, retries=1, backoff_factor=0.01)
+    transport = make_transport(
+        timeout=5.0, read_timeout=0.3, retries=1, backoff_factor=0.01
+    )
     start = time.monotonic()
     with pytest.raises(TransportError, match="did not answer in time"):
         transport.request("GET", server.url(), headers=AUTH)
@@ -1048,20 +1051,86 @@ def test_tls_with_the_ca_succeeds(
     assert len(set(tls_server.client_ports)) == 1
 
 
-def test_http_to_https_upgrade_on_the_same_host_is_followed(
+@pytest.fixture
+def default_ports(
+    monkeypatch: pytest.MonkeyPatch,
+    server: LoopbackServer,
+    ca: trustme.CA,
+    make_server: Callable[..., LoopbackServer],
+) -> tuple[LoopbackServer, LoopbackServer]:
+    """Serve http on 127.0.0.2:80 and https on 127.0.0.2:443, by address mapping.
+
+    urllib3's socket opener is wrapped so that connections to those two
+    default ports reach two loopback servers on free ports: the URLs the
+    transport sees carry the real default ports, with no privileged bind.
+    """
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.2").configure_cert(context)
+    tls = make_server(ssl_context=context)
+    routes = {("127.0.0.2", 80): server.port, ("127.0.0.2", 443): tls.port}
+    real = urllib3.util.connection.create_connection
+
+    def mapped(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        port = routes.get((address[0], address[1]))
+        return real(("127.0.0.1", port) if port else address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", mapped)
+    return server, tls
+
+
+def test_http_80_to_https_443_upgrade_on_the_same_host_is_followed(
+    default_ports: tuple[LoopbackServer, LoopbackServer],
+    ca_file: str,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """A redirect from http on port 80 to https on 443 of the same host is followed."""
+    plain, tls = default_ports
+    plain.script(Reply(301, headers={"Location": "https://127.0.0.2/up"}))
+    tls.script(Reply(200, b"upgraded"))
+    transport = make_transport(ca_certs=ca_file)
+    response = transport.request("GET", "http://127.0.0.2/plain", headers=AUTH)
+    assert (response.status, response.body) == (200, b"upgraded")
+    assert response.redirected is True
+    assert response.url == "https://127.0.0.2/up"
+    assert tls.requests[0].header("Authorization") == AUTH["Authorization"]
+
+
+def test_http_to_https_on_another_port_is_not_followed(
     server: LoopbackServer,
     tls_server: LoopbackServer,
     ca_file: str,
     make_transport: Callable[..., Urllib3Transport],
 ) -> None:
-    """A redirect from http to https on the same host is followed."""
+    """A redirect from http to https on a port other than 443 keeps the token home."""
     server.script(Reply(301, headers={"Location": tls_server.url("/up")}))
     transport = make_transport(ca_certs=ca_file)
     response = transport.request("GET", server.url("/plain"), headers=AUTH)
-    assert response.status == 200
-    assert response.redirected is True
-    assert response.url == tls_server.url("/up")
-    assert tls_server.requests[0].header("Authorization") == AUTH["Authorization"]
+    assert response.status == 301
+    assert response.redirected is False
+    assert tls_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("origin", "target", "follows"),
+    [
+        (("https", "h.org", 443), "https://h.org/x", True),
+        (("https", "h.org", 443), "https://h.org:443/x", True),
+        (("https", "h.org", 443), "https://h.org:8443/x", False),
+        (("https", "h.org", 443), "http://h.org/x", False),
+        (("http", "h.org", 80), "https://h.org/x", True),
+        (("http", "h.org", 80), "https://h.org:8443/x", False),
+        (("http", "h.org", 8080), "https://h.org/x", False),
+        (("http", "h.org", 8080), "http://h.org:8080/y", True),
+        (("https", "h.org", 443), "https://evil.org/x", False),
+        (("https", "h.org", 443), "https://h.org.evil.org/x", False),
+        (("https", "h.org", 443), "ftp://h.org/x", False),
+    ],
+)
+def test_which_redirects_may_carry_the_token(
+    origin: tuple[str, str, int], target: str, follows: bool
+) -> None:
+    """Only the same origin, or http:80 to https:443 of one host, keeps the token."""
+    assert may_follow_redirect(origin, target) is follows
 
 
 def test_https_to_http_downgrade_is_not_followed(
