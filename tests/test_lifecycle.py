@@ -2,125 +2,34 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import itertools
-import urllib.parse
-import urllib.request
 from typing import Any
 
 import pytest
+from lifecycle_support import (
+    DEFAULT_FILE,
+    LOGIN,
+    OLD,
+    PREFIX,
+    SERVER_FILE,
+    Browser,
+    TokenServer,
+    config,
+    saved,
+    store_,
+)
 
 import cave_auth as ca
 from cave_auth.errors import LoginError
 from cave_auth.lifecycle import default_description, login, logout_token, rotate_token
-from cave_auth.testing import FakeRequest, FakeTransport, json_response, text_response
-
-SERVER = "https://cave.example.org"
-SECRETS = "/secrets"
-SERVER_FILE = f"{SECRETS}/cave.example.org-cave-secret.json"
-DEFAULT_FILE = f"{SECRETS}/cave-secret.json"
-OLD = "a" * 32
-LOGIN = "3fea0d24afc04be0778c14c861c84362"
-PREFIX = "/auth/api/v1"
-
-
-class TokenServer:
-    """A stateful stand-in for the server's token routes on a FakeTransport."""
-
-    def __init__(self) -> None:
-        self.keys: dict[str, int] = {OLD: 1}
-        self.login_tokens: set[str] = {LOGIN}
-        self.descriptions: dict[str, str | None] = {}
-        self.fail: set[str] = set()
-        self._ids = itertools.count(2)
-        self._new = (f"{n:032x}" for n in itertools.count(0xB0))
-        self.transport = FakeTransport(handler=self.handle)
-
-    def valid(self, token: str | None) -> bool:
-        return token in self.keys or token in self.login_tokens
-
-    def handle(self, request: FakeRequest) -> Any:
-        route = request.path.removeprefix(PREFIX)
-        step = f"{request.method} {route}"
-        if step in self.fail or (
-            route.startswith("/user/token/")
-            and f"{request.method} /user/token/<id>" in self.fail
-        ):
-            return text_response("boom", status=500)
-        if not self.valid(request.token):
-            return json_response({"error": "invalid_token"}, status=401)
-        if step == "GET /user/me":
-            return {"id": 2, "name": "Norm User", "email": "norm@example.org"}
-        if step == "POST /user/token":
-            token = next(self._new)
-            self.keys[token] = next(self._ids)
-            self.descriptions[token] = (request.json or {}).get("description")
-            return token
-        if step == "GET /user/token":
-            return [
-                {"id": key_id, "token": token, "user_id": 2}
-                for token, key_id in self.keys.items()
-            ]
-        if request.method == "DELETE" and route.startswith("/user/token/"):
-            key_id = int(route.rpartition("/")[2])
-            for token, known in list(self.keys.items()):
-                if known == key_id:
-                    del self.keys[token]
-                    return "success"
-            return text_response("Token doesn't exist", status=404)
-        if step == "GET /logout":
-            if request.token in self.keys:
-                return text_response("Can't logout an API Key.", status=422)
-            self.login_tokens.discard(request.token)
-            return "success"
-        return text_response("not found", status=404)
-
-
-def _config(**kwargs: Any) -> ca.Config:
-    return ca.Config(server_address=SERVER, secrets_dir=SECRETS, **kwargs)
-
-
-def _store(token: str | None = OLD, **kwargs: Any) -> ca.MemoryStore:
-    files = (
-        {}
-        if token is None
-        else {SERVER_FILE: {"token": token}, DEFAULT_FILE: {"token": token}}
-    )
-    return ca.MemoryStore(files, **kwargs)
-
-
-class Browser:
-    """A headless opener: plays the server's redirect and follows it with urllib."""
-
-    def __init__(self, token: str | None = LOGIN, state: str | None = None) -> None:
-        self.token = token
-        self.state = state
-        self.opened: list[str] = []
-
-    def __call__(self, url: str) -> None:
-        self.opened.append(url)
-        redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect"][
-            0
-        ]
-        if self.state is not None:
-            redirect = redirect.split("?")[0] + "?state=" + self.state
-        if self.token is not None:
-            redirect += f"&middle_auth_token={self.token}&token={self.token}"
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        with contextlib.suppress(urllib.error.HTTPError):
-            opener.open(redirect, timeout=10).close()
-
-
-def _saved(store: ca.MemoryStore) -> set[str]:
-    return {secrets.get("token") for secrets in store.files.values()}
+from cave_auth.testing import FakeRequest, FakeTransport, text_response
 
 
 def test_login_saves_a_verified_api_key_and_ends_the_login_token():
     """Login exchanges the login token for a key, ends it, saves the key in both files."""
     server = TokenServer()
-    store = _store(None)
-    result = login(_config(), store, server.transport, opener=Browser(), timeout=10)
+    store = store_(None)
+    result = login(config(), store, server.transport, opener=Browser(), timeout=10)
     key = result.config.token
     assert key in server.keys
     assert key != LOGIN
@@ -136,14 +45,14 @@ def test_login_saves_a_verified_api_key_and_ends_the_login_token():
 def test_login_without_exchange_saves_the_login_token():
     """With exchange=False the 7-day login token itself is saved and kept alive."""
     server = TokenServer()
-    store = _store(None)
+    store = store_(None)
     result = login(
-        _config(), store, server.transport, opener=Browser(), timeout=10, exchange=False
+        config(), store, server.transport, opener=Browser(), timeout=10, exchange=False
     )
     assert result.config.token == LOGIN
     assert LOGIN in server.login_tokens
     assert not result.exchanged
-    assert _saved(store) == {LOGIN}
+    assert saved(store) == {LOGIN}
     assert server.transport.requests_to("POST", f"{PREFIX}/user/token") == []
 
 
@@ -152,7 +61,7 @@ def test_login_refuses_to_replace_a_saved_token_before_opening_a_browser():
     server = TokenServer()
     browser = Browser()
     with pytest.raises(ca.TokenKeyExistsError):
-        login(_config(), _store(), server.transport, opener=browser, timeout=10)
+        login(config(), store_(), server.transport, opener=browser, timeout=10)
     assert browser.opened == []
     assert server.transport.requests == []
 
@@ -160,11 +69,11 @@ def test_login_refuses_to_replace_a_saved_token_before_opening_a_browser():
 def test_login_with_overwrite_replaces_the_saved_token():
     """With overwrite the new key replaces the saved one."""
     server = TokenServer()
-    store = _store()
+    store = store_()
     result = login(
-        _config(), store, server.transport, opener=Browser(), timeout=10, overwrite=True
+        config(), store, server.transport, opener=Browser(), timeout=10, overwrite=True
     )
-    assert _saved(store) == {result.config.token}
+    assert saved(store) == {result.config.token}
 
 
 @pytest.mark.parametrize(
@@ -177,19 +86,19 @@ def test_login_with_overwrite_replaces_the_saved_token():
 def test_failed_callback_saves_nothing_and_calls_no_server(browser, error):
     """A wrong state or a tokenless callback is a LoginError; nothing changes."""
     server = TokenServer()
-    store = _store(None)
+    store = store_(None)
     with pytest.raises(LoginError, match=error):
-        login(_config(), store, server.transport, opener=browser, timeout=10)
+        login(config(), store, server.transport, opener=browser, timeout=10)
     assert store.files == {}
     assert server.transport.requests == []
 
 
 def test_login_timeout_saves_nothing():
     """No browser coming back within the timeout is a LoginError; nothing saved."""
-    store = _store(None)
+    store = store_(None)
     with pytest.raises(LoginError, match="No login arrived"):
         login(
-            _config(),
+            config(),
             store,
             TokenServer().transport,
             opener=lambda url: None,
@@ -202,7 +111,7 @@ def test_login_timeout_saves_nothing():
 def test_login_failing_at_a_server_step_saves_nothing_and_leaves_no_key(step):
     """A failing create or verify leaves no new key behind and nothing saved."""
     server = TokenServer()
-    store = _store(None)
+    store = store_(None)
     if step == "GET /user/me":
         original = server.handle
 
@@ -215,7 +124,7 @@ def test_login_failing_at_a_server_step_saves_nothing_and_leaves_no_key(step):
     else:
         server.fail.add(step)
     with pytest.raises(ca.ServerError):
-        login(_config(), store, server.transport, opener=Browser(), timeout=10)
+        login(config(), store, server.transport, opener=Browser(), timeout=10)
     assert store.files == {}
     assert set(server.keys) == {OLD}
 
@@ -223,9 +132,9 @@ def test_login_failing_at_a_server_step_saves_nothing_and_leaves_no_key(step):
 def test_login_failing_to_save_deletes_the_new_key():
     """A save that fails (read-only store) deletes the key made for it."""
     server = TokenServer()
-    store = _store(None, writable=False)
+    store = store_(None, writable=False)
     with pytest.raises(ca.TokenFileError):
-        login(_config(), store, server.transport, opener=Browser(), timeout=10)
+        login(config(), store, server.transport, opener=Browser(), timeout=10)
     assert set(server.keys) == {OLD}
 
 
@@ -242,14 +151,14 @@ def test_default_description_fits_the_server_limit():
 def test_rotate_saves_the_new_key_then_deletes_the_old():
     """Rotation saves a verified new key everywhere and only then deletes the old."""
     server = TokenServer()
-    store = _store()
-    result = rotate_token(_config(), store, server.transport, description="rotated")
+    store = store_()
+    result = rotate_token(config(), store, server.transport, description="rotated")
     new = result.config.token
     assert new in server.keys
     assert OLD not in server.keys
     assert result.old_token_ended
     assert result.problem is None
-    assert _saved(store) == {new}
+    assert saved(store) == {new}
     assert server.descriptions[new] == "rotated"
     methods = [r.method for r in server.transport.requests]
     assert methods.index("DELETE") > methods.index("POST")
@@ -258,7 +167,7 @@ def test_rotate_saves_the_new_key_then_deletes_the_old():
 def test_rotate_keep_old_leaves_the_old_key_valid():
     """With keep_old the old key is not deleted."""
     server = TokenServer()
-    result = rotate_token(_config(), _store(), server.transport, keep_old=True)
+    result = rotate_token(config(), store_(), server.transport, keep_old=True)
     assert OLD in server.keys
     assert not result.old_token_ended
 
@@ -267,12 +176,12 @@ def test_rotate_keep_old_leaves_the_old_key_valid():
 def test_rotate_failing_before_the_save_keeps_the_old_token(step):
     """If create, verify or save fails, the old token stays saved and valid; no new key remains."""
     server = TokenServer()
-    store = _store(writable=step != "save")
+    store = store_(writable=step != "save")
     if step != "save":
         server.fail.add(step)
     with pytest.raises(ca.CaveAuthError):
-        rotate_token(_config(), store, server.transport)
-    assert _saved(store) == {OLD}
+        rotate_token(config(), store, server.transport)
+    assert saved(store) == {OLD}
     assert set(server.keys) == {OLD}
 
 
@@ -280,9 +189,9 @@ def test_rotate_failing_to_delete_the_old_key_reports_it():
     """If deleting the old key fails, the new one is saved and the problem named."""
     server = TokenServer()
     server.fail.add("DELETE /user/token/<id>")
-    store = _store()
-    result = rotate_token(_config(), store, server.transport)
-    assert _saved(store) == {result.config.token}
+    store = store_()
+    result = rotate_token(config(), store, server.transport)
+    assert saved(store) == {result.config.token}
     assert not result.old_token_ended
     assert "still valid" in result.problem
     assert OLD not in result.problem
@@ -292,8 +201,8 @@ def test_rotate_failing_to_delete_the_old_key_reports_it():
 def test_rotate_from_a_login_token_ends_it():
     """A login token being rotated away is ended with /logout."""
     server = TokenServer()
-    store = _store(LOGIN)
-    result = rotate_token(_config(), store, server.transport)
+    store = store_(LOGIN)
+    result = rotate_token(config(), store, server.transport)
     assert LOGIN not in server.login_tokens
     assert result.old_token_ended
 
@@ -301,14 +210,14 @@ def test_rotate_from_a_login_token_ends_it():
 def test_rotate_without_a_token_is_missing_token():
     """Rotating with nothing saved says how to get a token."""
     with pytest.raises(ca.MissingTokenError):
-        rotate_token(_config(), _store(None), TokenServer().transport)
+        rotate_token(config(), store_(None), TokenServer().transport)
 
 
 def test_logout_deletes_an_api_key_and_forgets_it():
     """An API key is deleted on the server and removed from both files."""
     server = TokenServer()
-    store = _store()
-    result = logout_token(_config(), store, server.transport)
+    store = store_()
+    result = logout_token(config(), store, server.transport)
     assert OLD not in server.keys
     assert result.kind == "api key"
     assert result.ended_on_server
@@ -318,18 +227,18 @@ def test_logout_deletes_an_api_key_and_forgets_it():
 def test_logout_ends_a_login_token_and_forgets_it():
     """A login token is ended with /logout and removed locally."""
     server = TokenServer()
-    store = _store(LOGIN)
-    result = logout_token(_config(), store, server.transport)
+    store = store_(LOGIN)
+    result = logout_token(config(), store, server.transport)
     assert LOGIN not in server.login_tokens
     assert result.kind == "login token"
-    assert _saved(store) == {None}
+    assert saved(store) == {None}
 
 
 def test_logout_of_a_dead_token_still_forgets_it():
     """A token the server already rejects is forgotten, and the result says so."""
     server = TokenServer()
-    store = _store("d" * 32)
-    result = logout_token(_config(), store, server.transport)
+    store = store_("d" * 32)
+    result = logout_token(config(), store, server.transport)
     assert result.already_dead
     assert not result.ended_on_server
     assert result.forgotten.removed == (SERVER_FILE, DEFAULT_FILE)
@@ -338,21 +247,21 @@ def test_logout_of_a_dead_token_still_forgets_it():
 def test_logout_keep_remote_only_forgets():
     """With keep_remote the server is not asked and the key stays valid."""
     server = TokenServer()
-    store = _store()
-    logout_token(_config(), store, server.transport, keep_remote=True)
+    store = store_()
+    logout_token(config(), store, server.transport, keep_remote=True)
     assert OLD in server.keys
     assert server.transport.requests == []
-    assert _saved(store) == {None}
+    assert saved(store) == {None}
 
 
 def test_logout_when_the_server_fails_forgets_nothing():
     """A server error (not a rejection) leaves the local files alone."""
     server = TokenServer()
     server.fail.add("GET /user/token")
-    store = _store()
+    store = store_()
     with pytest.raises(ca.ServerError):
-        logout_token(_config(), store, server.transport)
-    assert _saved(store) == {OLD}
+        logout_token(config(), store, server.transport)
+    assert saved(store) == {OLD}
 
 
 def test_login_accepts_a_pasted_address_through_a_given_listener():
@@ -360,14 +269,14 @@ def test_login_accepts_a_pasted_address_through_a_given_listener():
     from cave_auth.login import LoopbackListener
 
     server = TokenServer()
-    store = _store(None)
+    store = store_(None)
     with LoopbackListener() as listener:
 
         def paste(url: str) -> None:
             listener.submit(f"{listener.redirect_url}&middle_auth_token={LOGIN}")
 
         result = login(
-            _config(), store, server.transport, opener=paste, listener=listener
+            config(), store, server.transport, opener=paste, listener=listener
         )
-    assert _saved(store) == {result.config.token}
+    assert saved(store) == {result.config.token}
     assert result.login_token_ended

@@ -53,6 +53,10 @@ from ..store import FileStore, TokenStore
 from ..transport import Transport
 from . import (
     cmd_demo,
+    cmd_list,
+    cmd_login,
+    cmd_logout,
+    cmd_rotate,
     cmd_save,
     cmd_setup,
     cmd_status,
@@ -89,6 +93,10 @@ __all__ = [
 ]
 
 COMMANDS: tuple[Command, ...] = (
+    cmd_login,
+    cmd_logout,
+    cmd_list,
+    cmd_rotate,
     cmd_setup,
     cmd_status,
     cmd_whoami,
