@@ -109,7 +109,7 @@ class Browser:
         self.state = state
         self.opened: list[str] = []
 
-    def __call__(self, url: str) -> None:
+    def __call__(self, url: str) -> bool:
         self.opened.append(url)
         redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect"][
             0
@@ -121,6 +121,7 @@ class Browser:
         opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         with contextlib.suppress(urllib.error.HTTPError):
             opener.open(redirect, timeout=10).close()
+        return True
 
 
 def saved(store: ca.MemoryStore) -> set[str]:
