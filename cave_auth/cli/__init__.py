@@ -77,7 +77,14 @@ from .context import (
     Opener,
     Prompt,
 )
-from .parser import EXIT_CODES_HELP, Command, Commands, Parser, ParserExit
+from .parser import (
+    EXIT_CODES_HELP,
+    Command,
+    Commands,
+    Parser,
+    ParserExit,
+    VersionAction,
+)
 
 __all__ = [
     "COMMANDS",
@@ -150,6 +157,9 @@ examples:
 {EXIT_CODES_HELP}""",
         stdout=out,
         stderr=err,
+    )
+    parser.add_argument(
+        "--version", action=VersionAction, help="print the version and exit"
     )
     subparsers = parser.add_subparsers(
         dest="command", title="commands", metavar="COMMAND"
