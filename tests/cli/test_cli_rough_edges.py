@@ -27,7 +27,7 @@ def test_a_mistyped_command_gets_a_suggestion():
 
 
 def test_an_unknown_option_shows_the_commands_usage():
-    """whoami --sever shows whoami's usage and suggests --server."""
+    """The whoami command with --sever shows whoami's usage and suggests --server."""
     result = run("whoami", "--sever", "x", common=False)
     assert result.code == EXIT_USAGE
     assert result.err.startswith("usage: cave-auth whoami")
@@ -43,7 +43,7 @@ def test_status_without_a_token_ends_with_one_short_error():
 
 
 def test_status_check_shows_expiry_and_terms_to_accept():
-    """status --check shows when the token expires and each ToS with its URL."""
+    """The status --check report shows when the token expires and each ToS with its URL."""
     server = TokenServer()
     server.missing = [
         {
