@@ -40,6 +40,7 @@ PUBLIC_API = [
     "ResolvedToken",
     "Response",
     "ResponseFormatError",
+    "ResponseTooLargeError",
     "RotateResult",
     "SaveResult",
     "SavedToken",

@@ -121,7 +121,11 @@ environment:
   CAVE_SERVER_ADDRESS  the default for --server
   CAVE_TOKEN_KEY       the default for --key
   CLOUD_VOLUME_DIR     secrets live in $CLOUD_VOLUME_DIR/secrets (CloudVolume's
-                       rule); the default for --secrets-dir"""
+                       rule); the default for --secrets-dir
+  HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY
+                       the proxy to reach the server through, as for curl
+  REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR
+                       the CAs to trust instead of the system's"""
 
 
 def build_parser(
@@ -235,6 +239,7 @@ def main(
     if args.command is None:
         parser.print_help(ctx.stderr)
         return EXIT_USAGE
+    ctx.timeout = getattr(args, "timeout", None)
     try:
         status: int = args.handler(ctx, args)
     except CommandError as exc:

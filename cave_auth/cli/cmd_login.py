@@ -52,7 +52,8 @@ def register(commands: Commands) -> None:
         description="Open the server's login page in a browser, receive the login "
         "on 127.0.0.1, exchange it for an API key, and save the key in the "
         "server's own file and in cave-secret.json. On a machine without a "
-        "browser, paste the address the browser ended on.",
+        "browser, paste the address the browser ended on. Here --timeout is how long "
+        "to wait for the browser (default: 300 s).",
         examples=[
             f"{PROG} login",
             f"{PROG} login minnie.microns-daf.com",
@@ -95,13 +96,6 @@ def register(commands: Commands) -> None:
         "--overwrite",
         action="store_true",
         help="replace a different token already saved under the key, without asking",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        default=300.0,
-        metavar="S",
-        help="seconds to wait for the browser (default: 300)",
     )
 
 
@@ -184,6 +178,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise CommandError("give the server either as SERVER or --server", EXIT_USAGE)
     if not 0 <= args.port <= 65535:
         raise CommandError("--port must be between 0 and 65535", EXIT_USAGE)
+    # For login, --timeout is how long to wait for the browser (as the issue
+    # names it); the server calls keep the default deadline.
+    wait = 300.0 if args.timeout is None else args.timeout
+    ctx.timeout = None
     config = build_config(ctx, args)
     overwrite = _may_replace(ctx, args, config)
 
@@ -197,7 +195,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             if not args.no_browser and ctx.opener(url):
                 say(f"Opened a browser to log in to {config.server_address}.")
                 say(f"If it did not open, visit:\n\n{url}\n")
-                say(f"Waiting for the browser (up to {args.timeout:g} s)...")
+                say(f"Waiting for the browser (up to {wait:g} s)...")
                 return
             say("Open this address in a browser on any machine:\n")
             say(url)
@@ -215,7 +213,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             ctx.store,
             ctx.http(),
             opener=opener,
-            timeout=args.timeout,
+            timeout=wait,
             exchange=not args.keep_login_token,
             description=args.description,
             overwrite=overwrite,

@@ -131,10 +131,15 @@ class Context:
         self.prompt = prompt
         self._transport = transport
         self._owned: Urllib3Transport | None = None
+        self.timeout: float | None = None
         self._secrets: set[str] = set()
 
     def http(self) -> Transport:
         """Return the transport, creating a Urllib3Transport on first use.
+
+        The transport it creates honours the proxy and CA bundle variables of
+        the environment (:meth:`~cave_auth.Urllib3Transport.from_env`) and
+        ``--timeout`` (:attr:`timeout`).
 
         Returns:
             The transport given to the context, or the one it created.
@@ -142,7 +147,8 @@ class Context:
         if self._transport is None:
             from ..transport import Urllib3Transport
 
-            self._owned = Urllib3Transport()
+            settings = {} if self.timeout is None else {"timeout": self.timeout}
+            self._owned = Urllib3Transport.from_env(self.environ, **settings)
             self._transport = self._owned
         return self._transport
 

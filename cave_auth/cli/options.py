@@ -27,7 +27,8 @@ def common_options() -> argparse.ArgumentParser:
 
     Returns:
         A parser (without ``--help``) holding ``--server``, ``--key``,
-        ``--secrets-dir`` and ``--token-file`` under "common options".
+        ``--secrets-dir``, ``--token-file`` and ``--timeout`` under "common
+        options".
     """
     common = argparse.ArgumentParser(add_help=False)
     group = common.add_argument_group("common options")
@@ -54,7 +55,23 @@ def common_options() -> argparse.ArgumentParser:
         metavar="FILE",
         help="a secrets file to read (and save to) before the standard ones",
     )
+    group.add_argument(
+        "--timeout",
+        metavar="SECONDS",
+        type=_seconds,
+        help="give up on the server after this long, retries included (default: 30)",
+    )
     return common
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+    return value
 
 
 def json_option() -> argparse.ArgumentParser:

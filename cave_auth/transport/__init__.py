@@ -22,7 +22,13 @@ One module a part:
 
 from __future__ import annotations
 
-from .base import IDEMPOTENT_METHODS, RETRY_STATUSES, Response, Transport, is_loopback_host
+from .base import (
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    Response,
+    Transport,
+    is_loopback_host,
+)
 from .urllib3_transport import DEFAULT_MAX_BODY_SIZE, Urllib3Transport
 
 __all__ = [

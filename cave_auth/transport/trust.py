@@ -3,9 +3,10 @@
 In order, the first that applies:
 
 1. ``ca_certs`` (a bundle file) and/or ``ca_cert_dir`` given to the
-   transport, trusted instead of the system's store, which :meth:`Urllib3Transport.from_env` fills from
-   ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
-   ``SSL_CERT_DIR`` unless an argument names one;
+   transport, trusted instead of the system's store, which
+   :meth:`Urllib3Transport.from_env` fills from ``REQUESTS_CA_BUNDLE``,
+   ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` unless an
+   argument names one;
 2. the system's store (OpenSSL's default paths, so a corporate CA installed
    there is trusted);
 3. when that store is empty (python.org's macOS Python before "Install

@@ -41,12 +41,8 @@ transport is created, not when ``cave_auth`` is.
 
 from __future__ import annotations
 
-import functools
-import http.client
 import json as _json
 import os
-import queue
-import re
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -65,6 +61,9 @@ from .base import (
     may_follow_redirect,
     split_url,
 )
+from .body import read_body
+from .failures import AttemptLimits, Failure, classify, redact_url, seconds
+from .pools import close_idle_connections, pool_classes
 from .proxy import ProxyRules, proxy_settings_from_env, safe_proxy_url
 from .retry import backoff_wait, parse_retry_after, status_may_retry
 from .trust import ca_paths_from_env, make_ssl_context
@@ -78,29 +77,7 @@ DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 """The largest answer read by default: 16 MiB, far above any of this server's."""
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_CHUNK = 64 * 1024
 _MAX_POOLS = 16
-_SECRET_QUERY_KEYS = re.compile(
-    r"(?i)([?&](?:middle_auth_token|token|access_token|api_key|key|secret|password)=)"
-    r"[^&#]*"
-)
-_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
-
-
-class _Failure(Exception):
-    """An attempt that got no usable answer, classified for retry and message.
-
-    Attributes:
-        kind: ``connect``, ``tls``, ``read``, ``broke`` or ``too large``.
-        text: What happened, for the message, without any URL or repr.
-        stale: Whether a reused connection broke before any answer byte.
-    """
-
-    def __init__(self, kind: str, text: str, *, stale: bool = False) -> None:
-        super().__init__(text)
-        self.kind = kind
-        self.text = text
-        self.stale = stale
 
 
 def _check_positive(name: str, value: float | None, *, zero: bool = False) -> None:
@@ -110,73 +87,6 @@ def _check_positive(name: str, value: float | None, *, zero: bool = False) -> No
         raise InvalidInputError(f"{name} must be a number, not {type(value).__name__}")
     if value < 0 or (value == 0 and not zero) or value != value:
         raise InvalidInputError(f"{name} must be > 0, got {value!r}")
-
-
-def _seconds(value: float) -> str:
-    return f"{value:g} s"
-
-
-def _redact_url(url: str, headers: Mapping[str, str]) -> str:
-    """Show ``url`` without query secrets or the bearer token of ``headers``."""
-    url = _SECRET_QUERY_KEYS.sub(r"\1***", url)
-    for name, value in headers.items():
-        if name.lower() == "authorization" and value.startswith("Bearer "):
-            token = value[len("Bearer ") :]
-            if token:
-                url = url.replace(token, "<token>")
-    return url
-
-
-def _os_error_text(error: BaseException) -> str:
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return str(current.strerror).lower()
-        match = _ERRNO_TEXT.search(str(current))
-        if match:
-            return match.group(1).strip().lower()
-        current = current.__cause__ or current.__context__
-    return ""
-
-
-@functools.cache
-def _pool_classes() -> dict[str, type[urllib3.HTTPConnectionPool]]:
-    """Return pool classes that say whether a connection was reused.
-
-    They also report a TLS handshake (or proxy tunnel) that timed out as a
-    connect timeout, which urllib3 calls a read timeout.
-
-    Returns:
-        The classes by scheme, created once, when the first transport is.
-    """
-    import urllib3
-    from urllib3.exceptions import ConnectTimeoutError
-
-    class HandshakeTimeout(ConnectTimeoutError):
-        """The TLS handshake or the proxy tunnel did not finish in time."""
-
-    class TrackingHTTPPool(urllib3.HTTPConnectionPool):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            self.handout = threading.local()
-
-        def _get_conn(self, timeout: float | None = None) -> Any:
-            conn = super()._get_conn(timeout)
-            self.handout.reused = not conn.is_closed
-            return conn
-
-        def _validate_conn(self, conn: Any) -> None:
-            try:
-                super()._validate_conn(conn)
-            except TimeoutError as exc:
-                raise HandshakeTimeout(self, "handshake timed out") from exc
-
-    class TrackingHTTPSPool(TrackingHTTPPool, urllib3.HTTPSConnectionPool):  # type: ignore[misc]
-        pass
-
-    return {"http": TrackingHTTPPool, "https": TrackingHTTPSPool}
 
 
 class Urllib3Transport:
@@ -273,13 +183,11 @@ class Urllib3Transport:
         import urllib3
 
         self._urllib3 = urllib3
-        self._pool_classes = _pool_classes()
+        self._pool_classes = pool_classes()
         self._start_pools()
 
     @classmethod
-    def from_env(
-        cls, environ: Mapping[str, str], **overrides: Any
-    ) -> Urllib3Transport:
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Urllib3Transport:
         """Create a transport configured as requests and curl users expect.
 
         Reads ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``
@@ -437,7 +345,7 @@ class Urllib3Transport:
                 url=url,
                 redirected=redirected,
             )
-        shown = _redact_url(url, send_headers)
+        shown = redact_url(url, send_headers)
         raise TransportError(
             f"{method} {shown}: more than {self.max_redirects} redirects",
             method=method,
@@ -463,11 +371,13 @@ class Urllib3Transport:
         while True:
             attempts += 1
             try:
-                response = self._attempt(method, url, origin, proxy, body, headers, deadline)
-            except _Failure as failure:
+                response = self._attempt(
+                    method, url, origin, proxy, body, headers, deadline, budget
+                )
+            except Failure as failure:
                 if failure.stale and self.retry_stale_connections and not stale_retried:
                     stale_retried = True
-                    self._drop_pools(proxy, scheme, host, port)
+                    close_idle_connections(self._pools.get((proxy, scheme, host, port)))
                     attempts -= 1
                     continue
                 may_retry = failure.kind == "connect" or (
@@ -482,7 +392,7 @@ class Urllib3Transport:
                     or attempts > self.retries
                     or time.monotonic() + wait >= deadline
                 ):
-                    raise self._error(method, url, headers, failure, proxy, attempts) from None
+                    raise _error(method, url, headers, failure, attempts) from None
                 time.sleep(wait)
                 continue
             retry_after = parse_retry_after(response.header("retry-after"))
@@ -505,15 +415,21 @@ class Urllib3Transport:
     def _backoff_cap(self) -> float:
         return max(self.retry_after_max, self.backoff_factor)
 
-    def _limits(self, deadline: float) -> tuple[float, float, str]:
-        """Return this attempt's connect and read limits and the read limit's name."""
+    def _limits(self, deadline: float, budget: float) -> AttemptLimits:
+        """Return the limits of the next attempt, within what is left."""
         remaining = deadline - time.monotonic()
+        whole = f"timeout={seconds(budget)}"
         if remaining <= 0:
-            raise _Failure("read", "the call's time budget ran out")
-        read_limit, read_name = remaining, "timeout"
+            raise Failure("read", f"no answer within {whole}")
+        read, read_label = remaining, whole
         if self.read_timeout is not None and self.read_timeout < remaining:
-            read_limit, read_name = self.read_timeout, "read_timeout"
-        return min(self.connect_timeout, remaining), read_limit, read_name
+            read = self.read_timeout
+            read_label = f"read_timeout={seconds(self.read_timeout)}"
+        connect, connect_label = remaining, whole
+        if self.connect_timeout < remaining:
+            connect = self.connect_timeout
+            connect_label = f"connect_timeout={seconds(self.connect_timeout)}"
+        return AttemptLimits(connect, read, connect_label, read_label)
 
     def _attempt(
         self,
@@ -524,11 +440,12 @@ class Urllib3Transport:
         body: bytes | None,
         headers: dict[str, str],
         deadline: float,
+        budget: float,
     ) -> Response:
-        """Send the request once and read its answer, or raise ``_Failure``."""
+        """Send the request once and read its answer, or raise ``Failure``."""
         scheme, host, port, target = origin
         exceptions = self._urllib3.exceptions
-        connect_limit, read_limit, read_name = self._limits(deadline)
+        limits = self._limits(deadline, budget)
         send_headers = headers
         if proxy is not None and scheme == "http":
             # A forwarding proxy takes the absolute URL and needs the Host.
@@ -546,7 +463,7 @@ class Urllib3Transport:
                     retries=False,
                     redirect=False,
                     timeout=self._urllib3.Timeout(
-                        connect=connect_limit, read=read_limit
+                        connect=limits.connect, read=limits.read
                     ),
                     pool_timeout=max(0.001, deadline - time.monotonic()),
                     preload_content=False,
@@ -555,170 +472,28 @@ class Urllib3Transport:
                 )
                 break
             except exceptions.ClosedPoolError:
-                self._forget_pool(proxy, scheme, host, port)
+                self._pools.pop((proxy, scheme, host, port), None)
             except exceptions.EmptyPoolError:
-                raise _Failure(
+                raise Failure(
                     "read",
                     f"all {self.pool_maxsize} connections to {host} stayed busy",
                 ) from None
             except exceptions.HTTPError as exc:
                 reused = bool(getattr(pool.handout, "reused", False))
-                raise self._classify(exc, proxy, connect_limit, read_limit, read_name, reused) from None
+                raise classify(
+                    exc,
+                    proxy=proxy,
+                    limits=limits,
+                    reused=reused,
+                ) from None
         else:
-            raise _Failure("connect", f"the connection pool for {host} was closed")
+            raise Failure("connect", f"the connection pool for {host} was closed")
         try:
-            return self._read(raw, url, deadline, read_limit, read_name)
+            return read_body(raw, url, deadline, limits, self.max_body_size)
         except BaseException:
             raw.close()
             raw.release_conn()
             raise
-
-    def _read(
-        self,
-        raw: urllib3.BaseHTTPResponse,
-        url: str,
-        deadline: float,
-        read_limit: float,
-        read_name: str,
-    ) -> Response:
-        """Read the body within the size cap and the deadline."""
-        exceptions = self._urllib3.exceptions
-        length = raw.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self.max_body_size:
-            raise _Failure(
-                "too large",
-                f"the {raw.status} answer of {int(length)} bytes is larger than "
-                f"max_body_size={self.max_body_size}; it was not read",
-            )
-        chunks: list[bytes] = []
-        size = 0
-        sock = getattr(getattr(raw, "connection", None), "sock", None)
-        try:
-            while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _Failure(
-                        "read",
-                        f"the server did not answer in time: the body stalled after "
-                        f"{size} bytes (timeout={_seconds(read_limit)})",
-                    )
-                if sock is not None:
-                    sock.settimeout(min(read_limit, remaining))
-                chunk = raw.read(_CHUNK)
-                if not chunk:
-                    break
-                size += len(chunk)
-                if size > self.max_body_size:
-                    raise _Failure(
-                        "too large",
-                        f"the {raw.status} answer is larger than "
-                        f"max_body_size={self.max_body_size}; reading stopped there",
-                    )
-                chunks.append(chunk)
-        except exceptions.ReadTimeoutError:
-            raise _Failure(
-                "read",
-                f"the server did not answer in time: the body stalled after {size} "
-                f"bytes ({read_name}={_seconds(read_limit)})",
-            ) from None
-        except (exceptions.ProtocolError, exceptions.DecodeError, OSError) as exc:
-            detail = _os_error_text(exc) or "the answer was cut short"
-            raise _Failure(
-                "broke", f"the connection broke after {size} bytes ({detail})"
-            ) from None
-        raw.release_conn()
-        return Response(
-            status=raw.status,
-            headers={name.lower(): value for name, value in raw.headers.itermerged()},
-            body=b"".join(chunks),
-            url=url,
-        )
-
-    def _classify(
-        self,
-        exc: BaseException,
-        proxy: str | None,
-        connect_limit: float,
-        read_limit: float,
-        read_name: str,
-        reused: bool,
-    ) -> _Failure:
-        """Turn a urllib3 exception into a ``_Failure`` with a readable text."""
-        exceptions = self._urllib3.exceptions
-        connect_name = (
-            "connect_timeout" if connect_limit >= self.connect_timeout else "timeout"
-        )
-        connect_text = f"{connect_name}={_seconds(connect_limit)}"
-        if isinstance(exc, exceptions.ProxyError):
-            original = exc.original_error
-            shown = safe_proxy_url(proxy or "")
-            if isinstance(original, exceptions.ConnectTimeoutError) and not isinstance(
-                original, exceptions.NewConnectionError
-            ):
-                return _Failure(
-                    "connect", f"connecting to the proxy {shown} timed out ({connect_text})"
-                )
-            detail = _os_error_text(original) or str(original).split(":")[-1].strip()
-            tunnel = re.search(r"Tunnel connection failed: (.+)", str(original))
-            if tunnel:
-                return _Failure(
-                    "connect",
-                    f"the proxy {shown} refused the tunnel ({tunnel.group(1).strip()})",
-                )
-            return _Failure(
-                "connect", f"could not connect to the proxy {shown} ({detail})"
-            )
-        via = f" through the proxy {safe_proxy_url(proxy)}" if proxy else ""
-        if isinstance(exc, exceptions.SSLError):
-            detail = _ssl_text(exc)
-            return _Failure("tls", f"TLS failed{via} ({detail})")
-        if isinstance(exc, exceptions.NameResolutionError):
-            return _Failure("connect", "could not connect (the host name did not resolve)")
-        if isinstance(exc, exceptions.NewConnectionError):
-            detail = _os_error_text(exc) or "connection failed"
-            return _Failure("connect", f"could not connect{via} ({detail})")
-        if isinstance(exc, exceptions.ConnectTimeoutError):
-            if str(exc).endswith("handshake timed out"):
-                what = "the proxy tunnel or TLS handshake" if proxy else "the TLS handshake"
-                return _Failure("connect", f"{what} timed out ({connect_text})")
-            return _Failure("connect", f"connecting timed out{via} ({connect_text})")
-        if isinstance(exc, exceptions.ReadTimeoutError):
-            return _Failure(
-                "read",
-                f"the server did not answer in time ({read_name}={_seconds(read_limit)})",
-            )
-        if isinstance(exc, exceptions.ProtocolError):
-            cause = exc.args[1] if len(exc.args) > 1 else exc
-            closed = isinstance(cause, http.client.RemoteDisconnected)
-            reset = not closed and isinstance(
-                cause, ConnectionResetError | BrokenPipeError | ConnectionAbortedError
-            )
-            if closed:
-                detail = "the server closed it without an answer"
-            else:
-                detail = _os_error_text(cause) or "the answer was malformed"
-            return _Failure(
-                "broke",
-                f"the connection broke ({detail})",
-                stale=reused and reset,
-            )
-        return _Failure("broke", f"the request failed ({type(exc).__name__})")
-
-    def _error(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        failure: _Failure,
-        proxy: str | None,
-        attempts: int,
-    ) -> TransportError:
-        shown = _redact_url(url, headers)
-        tries = f", after {attempts} attempts" if attempts > 1 else ""
-        kind = ResponseTooLargeError if failure.kind == "too large" else TransportError
-        return kind(
-            f"{method} {shown}: {failure.text}{tries}", method=method, url=shown
-        )
 
     def _manager(self, proxy: str | None, scheme: str) -> urllib3.PoolManager:
         key = (scheme, proxy)
@@ -740,7 +515,7 @@ class Urllib3Transport:
                     proxy_ssl_context=self._ssl_context,
                     **options,
                 )
-            manager.pool_classes_by_scheme = self._pool_classes  # type: ignore[assignment]
+            manager.pool_classes_by_scheme = self._pool_classes
             self._managers[key] = manager
         return manager
 
@@ -758,25 +533,10 @@ class Urllib3Transport:
                     self._pools[key] = pool
         return pool
 
-    def _forget_pool(self, proxy: str | None, scheme: str, host: str, port: int) -> None:
+    def _forget_pool(
+        self, proxy: str | None, scheme: str, host: str, port: int
+    ) -> None:
         self._pools.pop((proxy, scheme, host, port), None)
-
-    def _drop_pools(self, proxy: str | None, scheme: str, host: str, port: int) -> None:
-        """Close the idle connections to one host: one went stale, so may they."""
-        pool = self._pools.get((proxy, scheme, host, port))
-        idle = getattr(pool, "pool", None)
-        if idle is None:
-            return
-        taken = []
-        while True:
-            try:
-                taken.append(idle.get(block=False))
-            except queue.Empty:
-                break
-        for conn in taken:
-            if conn is not None:
-                conn.close()
-            idle.put(None)
 
 
 def _netloc(host: str, port: int, scheme: str) -> str:
@@ -790,15 +550,14 @@ def _drop_header(headers: dict[str, str], name: str) -> None:
         del headers[key]
 
 
-def _ssl_text(exc: BaseException) -> str:
-    current: BaseException | None = exc
-    while current is not None:
-        reason = getattr(current, "reason", None)
-        verify = getattr(current, "verify_message", None)
-        if verify:
-            return f"certificate verify failed: {verify}"
-        if isinstance(reason, str) and reason:
-            return reason.lower().replace("_", " ")
-        current = current.__cause__ or current.__context__
-    return "handshake failed"
-
+def _error(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    failure: Failure,
+    attempts: int,
+) -> TransportError:
+    shown = redact_url(url, headers)
+    tries = f", after {attempts} attempts" if attempts > 1 else ""
+    kind = ResponseTooLargeError if failure.kind == "too large" else TransportError
+    return kind(f"{method} {shown}: {failure.text}{tries}", method=method, url=shown)
