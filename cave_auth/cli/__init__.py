@@ -175,6 +175,12 @@ examples:
 
 
 def _default_prompt(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        # Piped input: read it as is; getpass would warn that it may echo.
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line
     import getpass
 
     return getpass.getpass(prompt)

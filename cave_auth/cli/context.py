@@ -307,6 +307,11 @@ def read_token(ctx: Context, args: argparse.Namespace) -> str:
             token = ""
         where = "the prompt"
     ctx.remember(token)
+    unquoted = token.strip("\"'").strip()
+    if unquoted != token:
+        token = unquoted
+        ctx.remember(token)
+        ctx.warn(f"removed the quotes around the token read from {where}")
     if not token:
         raise CommandError(f"no token was given on {where}")
     problem = token_problem(token)

@@ -75,3 +75,17 @@ def test_status_check_json_has_iso_expiry_for_a_login_token():
     assert data["expires"].startswith("20")
     assert data["expires"].endswith("+00:00")
     assert data["missing_tos"] == []
+
+
+def test_default_prompt_reads_piped_input_without_getpass(monkeypatch, capfd):
+    """Piped input is read plainly: no getpass warning about echoing."""
+    import io
+    import warnings
+
+    from cave_auth import cli
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("abc123def456\n"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert cli._default_prompt("Paste: ").strip() == "abc123def456"
+    assert "echoed" not in capfd.readouterr().err
