@@ -89,3 +89,10 @@ def test_default_prompt_reads_piped_input_without_getpass(monkeypatch, capfd):
         warnings.simplefilter("error")
         assert cli._default_prompt("Paste: ").strip() == "abc123def456"
     assert "echoed" not in capfd.readouterr().err
+
+
+def test_a_server_address_with_a_path_gets_a_hint():
+    """--server https://host/auth is a usage error naming the address to give."""
+    result = run("whoami", "--server", "https://cave.example.org/auth", common=False)
+    assert result.code == EXIT_USAGE
+    assert "--server https://cave.example.org " in result.err
