@@ -23,18 +23,24 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._redact import (
+        mask_token,
+    )
     from .api import (
         create_token,
         delete_token,
         get_group_users,
+        get_missing_tos,
         get_my_permissions,
+        get_token_ttl,
         get_tokens,
         get_user_cache,
         get_user_groups,
         get_user_information,
         get_user_permissions,
         get_usernames,
-        raise_for_response,
+        logout,
+        logout_all,
         whoami,
     )
     from .client import (
@@ -81,17 +87,15 @@ if TYPE_CHECKING:
         User,
         UserName,
     )
+    from .routes import (
+        ApiRequest,
+        raise_for_response,
+    )
     from .saved import (
         ForgetResult,
         SavedToken,
         forget_token,
         list_saved_tokens,
-    )
-    from .session import (
-        get_missing_tos,
-        get_token_ttl,
-        logout,
-        logout_all,
     )
     from .store import (
         FileStore,
@@ -104,7 +108,6 @@ if TYPE_CHECKING:
         SaveResult,
         default_token_path,
         local_server_token_path,
-        mask_token,
         request_header,
         resolve_token,
         save_token,
@@ -115,6 +118,7 @@ if TYPE_CHECKING:
         with_token,
     )
     from .transport import (
+        AsyncTransport,
         Response,
         Transport,
         Urllib3Transport,
@@ -132,6 +136,8 @@ _LAZY_NAMES: dict[str, str] = {
     "DEFAULT_SECRETS_DIR": "config",
     "DEFAULT_SERVER_ADDRESS": "config",
     "DEFAULT_TOKEN_KEY": "config",
+    "ApiRequest": "routes",
+    "AsyncTransport": "transport",
     "AuthClient": "client",
     "AuthenticationError": "errors",
     "CaveAuthError": "errors",
@@ -177,9 +183,9 @@ _LAZY_NAMES: dict[str, str] = {
     "delete_token": "api",
     "forget_token": "saved",
     "get_group_users": "api",
-    "get_missing_tos": "session",
+    "get_missing_tos": "api",
     "get_my_permissions": "api",
-    "get_token_ttl": "session",
+    "get_token_ttl": "api",
     "get_tokens": "api",
     "get_user_cache": "api",
     "get_user_groups": "api",
@@ -189,11 +195,11 @@ _LAZY_NAMES: dict[str, str] = {
     "list_saved_tokens": "saved",
     "local_server_token_path": "tokens",
     "login": "lifecycle",
-    "logout": "session",
-    "logout_all": "session",
+    "logout": "api",
+    "logout_all": "api",
     "logout_token": "lifecycle",
-    "mask_token": "tokens",
-    "raise_for_response": "api",
+    "mask_token": "_redact",
+    "raise_for_response": "routes",
     "request_header": "tokens",
     "resolve_token": "tokens",
     "rotate_token": "lifecycle",
@@ -211,6 +217,8 @@ __all__ = [
     "DEFAULT_SECRETS_DIR",
     "DEFAULT_SERVER_ADDRESS",
     "DEFAULT_TOKEN_KEY",
+    "ApiRequest",
+    "AsyncTransport",
     "AuthClient",
     "AuthenticationError",
     "CaveAuthError",

@@ -29,13 +29,13 @@ from collections.abc import Callable
 
 import attrs
 
-from .api import MAX_DESCRIPTION_LENGTH, create_token, delete_token, get_tokens, whoami
+from .api import create_token, delete_token, get_tokens, logout, whoami
 from .config import Config
 from .errors import AuthenticationError, CaveAuthError, TokenKeyExistsError
 from .login import LoopbackListener, receive_token
 from .models import User
+from .routes import MAX_DESCRIPTION_LENGTH
 from .saved import ForgetResult, forget_token
-from .session import logout
 from .store import TokenStore
 from .tokens import (
     SaveResult,

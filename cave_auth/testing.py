@@ -22,10 +22,12 @@ from typing import Any
 
 import attrs
 
+from ._fake_async import FakeAsyncTransport
 from ._fakeserver import FakeAuthServer, FakeSeed
 from .transport import Response
 
 __all__ = [
+    "FakeAsyncTransport",
     "FakeAuthServer",
     "FakeRequest",
     "FakeSeed",

@@ -59,7 +59,7 @@ def register(commands: Commands) -> None:
 
 
 def _check(ctx: Context, config: Config, token: str) -> dict[str, Any]:
-    from ..session import get_token_ttl
+    from ..api import get_token_ttl
 
     checked = attrs.evolve(config, token=token)
     http = ctx.http()

@@ -180,7 +180,7 @@ def _lifetime_and_terms(
     """Ask when the token expires and which terms of service are still open."""
     import datetime as _dt
 
-    from ..session import get_missing_tos, get_token_ttl
+    from ..api import get_missing_tos, get_token_ttl
 
     expires: str | None
     try:

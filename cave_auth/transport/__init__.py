@@ -8,7 +8,8 @@ tests, or a user's own adapter.
 
 One module a part:
 
-* :mod:`~cave_auth.transport.base`: the protocol, :class:`Response` and the
+* :mod:`~cave_auth.transport.base`: the protocols (:class:`Transport`,
+  :class:`AsyncTransport`), :class:`Response` and the
   pure URL rules (loopback hosts, which redirects may carry a token);
 * :mod:`~cave_auth.transport.retry`: which failures are tried again, and the
   waits;
@@ -25,6 +26,7 @@ from __future__ import annotations
 from .base import (
     IDEMPOTENT_METHODS,
     RETRY_STATUSES,
+    AsyncTransport,
     Response,
     Transport,
     is_loopback_host,
@@ -35,6 +37,7 @@ __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "IDEMPOTENT_METHODS",
     "RETRY_STATUSES",
+    "AsyncTransport",
     "Response",
     "Transport",
     "Urllib3Transport",

@@ -21,6 +21,7 @@ from ..errors import InvalidInputError
 __all__ = [
     "IDEMPOTENT_METHODS",
     "RETRY_STATUSES",
+    "AsyncTransport",
     "Response",
     "Transport",
     "is_loopback_host",
@@ -100,6 +101,45 @@ class Transport(Protocol):
             TransportError: If no answer was received (refused, timed out,
                 TLS failure).
             InsecureTransportError: If the request would expose a token.
+        """
+        ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """The async twin of :class:`Transport`, which :mod:`cave_auth.aio` runs on.
+
+    ``cave_auth`` ships no async client and depends on none: wrap the one you
+    use (httpx, aiohttp, ...) in a class with this one coroutine method. The
+    asynchronous tutorial shows an adapter for ``httpx.AsyncClient``.
+    """
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send a request and return the answer, whatever its status.
+
+        Args:
+            method: The HTTP method, e.g. ``"GET"``.
+            url: The absolute URL, without query string.
+            headers: Headers to send (``Authorization`` among them).
+            params: Query parameters to append to the URL.
+            json: A value to send as a JSON body, or ``None`` for no body.
+            timeout: The time budget of this call in seconds.
+
+        Returns:
+            The answer, read in full; error statuses are returned, not raised.
+
+        Raises:
+            TransportError: If no answer was received; an adapter maps its
+                client's exceptions to it.
         """
         ...
 

@@ -4,16 +4,15 @@ urllib3's exceptions carry object reprs, memory addresses and its own
 wording ("read timeout" for a stalled TLS handshake). The transport turns
 each into a :class:`Failure`: a kind that decides whether a retry may help,
 and a text that names what failed (connect, TLS, proxy, read), and the limit
-that was hit under the name of its setting. :func:`redact_url` is the only
-form of a request URL that reaches a message: query secrets and the bearer
-token are masked.
+that was hit under the name of its setting. URLs reach messages only through
+:func:`cave_auth._redact.scrub_url`, which masks query secrets and the
+bearer token.
 """
 
 from __future__ import annotations
 
 import http.client
 import re
-from collections.abc import Mapping
 
 import attrs
 
@@ -24,14 +23,9 @@ __all__ = [
     "Failure",
     "classify",
     "os_error_text",
-    "redact_url",
     "seconds",
 ]
 
-_SECRET_QUERY_KEYS = re.compile(
-    r"(?i)([?&](?:middle_auth_token|token|access_token|api_key|key|secret|password)=)"
-    r"[^&#]*"
-)
 _ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
 
 
@@ -80,17 +74,6 @@ def seconds(value: float) -> str:
         The text.
     """
     return f"{value:g} s"
-
-
-def redact_url(url: str, headers: Mapping[str, str]) -> str:
-    """Show ``url`` without query secrets or the bearer token of ``headers``."""
-    url = _SECRET_QUERY_KEYS.sub(r"\1***", url)
-    for name, value in headers.items():
-        if name.lower() == "authorization" and value.startswith("Bearer "):
-            token = value[len("Bearer ") :]
-            if token:
-                url = url.replace(token, "<token>")
-    return url
 
 
 def os_error_text(error: BaseException) -> str:

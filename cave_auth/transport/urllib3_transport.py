@@ -48,6 +48,7 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .._redact import scrub_url
 from ..errors import (
     InsecureTransportError,
     InvalidInputError,
@@ -62,7 +63,7 @@ from .base import (
     split_url,
 )
 from .body import read_body
-from .failures import AttemptLimits, Failure, classify, redact_url, seconds
+from .failures import AttemptLimits, Failure, classify, seconds
 from .pools import close_idle_connections, pool_classes
 from .proxy import ProxyRules, proxy_settings_from_env, safe_proxy_url
 from .retry import backoff_wait, parse_retry_after, status_may_retry
@@ -345,7 +346,7 @@ class Urllib3Transport:
                 url=url,
                 redirected=redirected,
             )
-        shown = redact_url(url, send_headers)
+        shown = scrub_url(url, send_headers)
         raise TransportError(
             f"{method} {shown}: more than {self.max_redirects} redirects",
             method=method,
@@ -557,7 +558,7 @@ def _error(
     failure: Failure,
     attempts: int,
 ) -> TransportError:
-    shown = redact_url(url, headers)
+    shown = scrub_url(url, headers)
     tries = f", after {attempts} attempts" if attempts > 1 else ""
     kind = ResponseTooLargeError if failure.kind == "too large" else TransportError
     return kind(f"{method} {shown}: {failure.text}{tries}", method=method, url=shown)

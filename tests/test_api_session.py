@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import cave_auth as ca
-from cave_auth.session import get_missing_tos, get_token_ttl, logout, logout_all
+from cave_auth.api import get_missing_tos, get_token_ttl, logout, logout_all
 from cave_auth.testing import FakeTransport, json_response, text_response
 
 TOKEN = "638b16e348442ee3aee4d03ac8b0619b"
@@ -116,3 +116,57 @@ def test_missing_tos_lists_each_with_its_accept_url():
     assert missing.accept_url == "https://x.org/sticky_auth/api/v1/tos/2/accept"
     fake.add_route("GET", "/auth/api/v1/user/missing", [])
     assert get_missing_tos(CONFIG, fake) == []
+
+
+def test_async_twins_answer_like_the_sync_calls():
+    """The async session calls send the same requests and return the same values."""
+    import asyncio
+
+    from cave_auth import aio
+    from cave_auth.testing import FakeAsyncTransport
+
+    recorded = [
+        {"dataset_id": 2, "dataset_name": "test_tos_ds", "tos_id": 2, "tos_name": "T"}
+    ]
+    routes = {
+        ("GET", TTL): 604799,
+        ("GET", "/auth/api/v1/logout"): "success",
+        ("GET", "/auth/api/v1/logout_all"): "success",
+        ("GET", "/auth/api/v1/user/missing"): recorded,
+    }
+    fake = FakeAsyncTransport(routes)
+
+    async def calls():
+        return (
+            await aio.get_token_ttl(CONFIG, fake),
+            await aio.logout(CONFIG, fake),
+            await aio.logout_all(CONFIG, fake),
+            await aio.get_missing_tos(CONFIG, fake),
+        )
+
+    ttl, out, out_all, missing = asyncio.run(calls())
+    assert (ttl, out, out_all) == (604799, None, None)
+    assert missing == get_missing_tos(CONFIG, FakeTransport(routes))
+    assert missing[0].accept_url.endswith("/sticky_auth/api/v1/tos/2/accept")
+
+
+def test_async_logout_of_an_api_key_raises_the_servers_words():
+    """The async logout of an API key raises the same HTTPError as api.logout."""
+    import asyncio
+
+    from cave_auth import aio
+    from cave_auth.testing import FakeAsyncTransport
+
+    answer = text_response("Can't logout an API Key.", status=422)
+    fake = FakeAsyncTransport({("GET", "/auth/api/v1/logout"): answer})
+    with pytest.raises(ca.HTTPError, match="Can't logout an API Key"):
+        asyncio.run(aio.logout(CONFIG, fake))
+
+
+def test_server_warning_on_the_ttl_route_is_logged_without_the_token(caplog):
+    """A Warning header on the TTL answer is logged with the URL masked."""
+    answer = json_response(-1, headers={"Warning": "199 - deprecated"})
+    with caplog.at_level(logging.WARNING, logger="cave_auth"):
+        get_token_ttl(CONFIG, FakeTransport({("GET", TTL): answer}))
+    assert "deprecated" in caplog.text
+    assert TOKEN not in caplog.text
