@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from typing import TypeVar, cast
 
 from . import routes
-from .api import _log_server_warning, mask_token_paths_in_library_logs
+from ._redact import mask_token_paths_in_logs
+from .api import _log_server_warning
 from .config import Config
 from .models import (
     Group,
@@ -374,10 +375,10 @@ async def get_token_ttl(
 
     Raises:
         MissingTokenError: If ``config.token`` is None (before any I/O).
-        AuthenticationError, NotFoundError, TransportError,
-            ResponseFormatError: As :func:`cave_auth.api.get_token_ttl`.
+        NotFoundError: If the token is not the caller's own.
+        CaveAuthError: Any other failure, as :func:`cave_auth.api.get_token_ttl`.
     """
-    mask_token_paths_in_library_logs()
+    mask_token_paths_in_logs()
     return await _run(routes.get_token_ttl(config), transport, timeout)
 
 
@@ -393,8 +394,7 @@ async def logout(
 
     Raises:
         HTTPError: 422 for an API key, with the server's explanation.
-        MissingTokenError, AuthenticationError, TransportError,
-            ResponseFormatError: As for every call.
+        CaveAuthError: Any other failure, as :func:`cave_auth.api.logout`.
     """
     return await _run(routes.logout(config), transport, timeout)
 
@@ -410,8 +410,7 @@ async def logout_all(
         timeout: A read timeout for this call, in seconds.
 
     Raises:
-        MissingTokenError, AuthenticationError, TransportError,
-            ResponseFormatError: As for every call.
+        CaveAuthError: On any failure, as the sync call.
     """
     return await _run(routes.logout_all(config), transport, timeout)
 
@@ -430,7 +429,6 @@ async def get_missing_tos(
         The terms to accept, each with its ``accept_url``.
 
     Raises:
-        MissingTokenError, AuthenticationError, TransportError,
-            ResponseFormatError: As for every call.
+        CaveAuthError: On any failure, as the sync call.
     """
     return await _run(routes.get_missing_tos(config), transport, timeout)

@@ -16,9 +16,10 @@ send the same requests and raise the same errors.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, TypeVar, cast
+from typing import TypeVar, cast
 
 from . import routes
+from ._redact import mask_token_paths_in_logs
 from .config import Config
 from .models import (
     Group,
@@ -31,9 +32,6 @@ from .models import (
 )
 from .routes import ApiRequest, Flow, ResponseLike, raise_for_response
 from .transport import Transport
-
-if TYPE_CHECKING:
-    import logging
 
 __all__ = [
     "create_token",
@@ -98,45 +96,6 @@ def _log_server_warning(request: ApiRequest, response: ResponseLike) -> None:
             scrub_url(request.url, request.headers),
             scrub_bearer(warning, request.headers),
         )
-
-
-_TOKEN_PATH = r"/user/token/(?!<token>)[^/\s\"']+/ttl"
-
-
-class _MaskTokenPaths:
-    """A logging filter: hides the token in ``/user/token/<token>/ttl`` paths."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message if it names a TTL path.
-
-        Args:
-            record: The log record.
-
-        Returns:
-            ``True``: the record is kept, masked.
-        """
-        import re
-
-        message = record.getMessage()
-        if "/ttl" in message:
-            record.msg = re.sub(_TOKEN_PATH, "/user/token/<token>/ttl", message)
-            record.args = None
-        return True
-
-
-def mask_token_paths_in_library_logs() -> None:
-    """Mask the token in TTL paths in urllib3's and httpx's log lines.
-
-    urllib3 logs every request line at DEBUG, httpx every URL at INFO; the
-    TTL route carries the token in its path. A filter is added to those
-    loggers once; calling again does nothing.
-    """
-    import logging
-
-    for name in ("urllib3.connectionpool", "httpx"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, _MaskTokenPaths) for f in logger.filters):
-            logger.addFilter(_MaskTokenPaths())
 
 
 def get_tokens(
@@ -429,7 +388,7 @@ def get_token_ttl(
         NotFoundError: If the token is not the caller's own.
         TransportError, ResponseFormatError: As for every call.
     """
-    mask_token_paths_in_library_logs()
+    mask_token_paths_in_logs()
     return _run(routes.get_token_ttl(config), transport, timeout)
 
 

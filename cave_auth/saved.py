@@ -22,6 +22,7 @@ import os
 
 import attrs
 
+from ._redact import optional_masked_repr
 from .config import Config, normalize_server_address, token_problem
 from .errors import InvalidInputError, TokenFileError
 from .store import TokenStore
@@ -38,10 +39,6 @@ from .tokens import (
 __all__ = ["ForgetResult", "SavedToken", "forget_token", "list_saved_tokens"]
 
 _SERVER_SUFFIX = "-" + DEFAULT_TOKEN_FILENAME
-
-
-def _optional_masked(token: str | None) -> str:
-    return "None" if token is None else repr(mask_token(token))
 
 
 @attrs.frozen
@@ -61,11 +58,11 @@ class SavedToken:
     server: str | None
     path: str
     key: str
-    token: str | None = attrs.field(default=None, repr=_optional_masked)
+    token: str | None = attrs.field(default=None, repr=optional_masked_repr)
     problem: str | None = None
 
     @property
-    def masked(self) -> str:
+    def display(self) -> str:
         """The token in a form safe to show (``""`` when there is none)."""
         return "" if self.token is None else mask_token(self.token)
 

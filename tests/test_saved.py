@@ -28,7 +28,7 @@ def test_list_finds_every_file_and_hides_lock_and_temp_files(tmp_path):
     _write(tmp_path / ".a.org-cave-secret.json.123.abcd.tmp", {"token": OTHER})
     _write(tmp_path / "unrelated.json", {"token": OTHER})
     found = list_saved_tokens(ca.Config(secrets_dir=str(tmp_path)), ca.FileStore())
-    shown = [(s.server, os.path.basename(s.path), s.key, s.masked) for s in found]
+    shown = [(s.server, os.path.basename(s.path), s.key, s.display) for s in found]
     assert shown == [
         ("https://a.org", "a.org-cave-secret.json", "token", "0123…cdef"),
         ("https://a.org", "a.org-cave-secret.json", "fanc", "fedc…3210"),

@@ -144,7 +144,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
                     "server": entry.server,
                     "path": entry.path,
                     "key": entry.key,
-                    "token": entry.masked or None,
+                    "token": entry.display or None,
                     "problem": entry.problem,
                     "check": check_of(entry),
                 }
@@ -160,7 +160,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             entry.server
             or f"default file (any server; checked at {config.server_address})"
         )
-        line = f"{entry.masked or '-':12} {entry.key:16} {entry.path}"
+        line = f"{entry.display or '-':12} {entry.key:16} {entry.path}"
         if entry.problem:
             line = f"{'!':12} {entry.key or '-':16} {entry.path}: {entry.problem}"
         check = check_of(entry)
