@@ -45,8 +45,6 @@ LAYERS: dict[str, int] = {
     # The edges: they read the environment, print, listen, or fake the server.
     "__init__": EDGES,
     "__main__": EDGES,
-    "_fake_async": EDGES,
-    "_fakeserver": EDGES,
     "cli": EDGES,
     "client": EDGES,
     "flask": EDGES,

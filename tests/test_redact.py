@@ -14,8 +14,6 @@ TOKEN = "0123456789abcdef0123456789abcdef"
 PACKAGE = pathlib.Path(ca.__file__).parent
 
 ELSEWHERE: dict[tuple[str, str], str] = {
-    ("testing.py", "_mask_headers"): "cave_auth.testing is being split into a "
-    "package; FakeRequest switches to _redact.headers_repr then",
     ("cli/context.py", "scrub"): "the CLI masks every token it has seen with "
     "_redact.mask_token: a use of the one masking, not another",
 }

@@ -139,7 +139,7 @@ class Context:
 
         The transport it creates honours the proxy and CA bundle variables of
         the environment (:meth:`~cave_auth.Urllib3Transport.from_env`) and
-        ``--timeout`` (:attr:`timeout`).
+        ``--timeout`` (the ``timeout`` attribute, set by :func:`~cave_auth.cli.main`).
 
         Returns:
             The transport given to the context, or the one it created.

@@ -2,7 +2,7 @@
 
 urllib3's exceptions carry object reprs, memory addresses and its own
 wording ("read timeout" for a stalled TLS handshake). The transport turns
-each into a :class:`Failure`: a kind that decides whether a retry may help,
+each into a ``Failure``: a kind that decides whether a retry may help,
 and a text that names what failed (connect, TLS, proxy, read), and the limit
 that was hit under the name of its setting. URLs reach messages only through
 :func:`cave_auth._redact.scrub_url`, which masks query secrets and the

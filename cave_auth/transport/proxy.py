@@ -15,7 +15,7 @@ rules curl and requests users know:
 * ``host:port`` matches that host on that port only.
 
 Credentials in a proxy URL (``http://user:pass@proxy:3128``) become a
-``Proxy-Authorization: Basic`` header; :func:`safe_proxy_url` is the only
+``Proxy-Authorization: Basic`` header; ``safe_proxy_url`` is the only
 form of the URL that is ever shown. Only ``http://`` and ``https://``
 proxies are supported: a ``socks5://`` proxy is refused with an error that
 says so, since urllib3's SOCKS support needs PySocks and the servers CAVE

@@ -3,9 +3,7 @@
 :class:`FakeAsyncTransport` is an :class:`~cave_auth.AsyncTransport` shell
 around a :class:`~cave_auth.testing.FakeTransport`: the routes, the scripted
 outcomes and the record of requests are that object's, so both fakes answer
-alike. ``cave_auth.testing`` re-exports this class, so this module imports
-``cave_auth.testing`` only when a fake is made. Like the other test doubles,
-it depends only on the public API of ``cave_auth`` and the standard library.
+alike. This module does no I/O.
 """
 
 from __future__ import annotations
@@ -13,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from .transport import FakeRequest, FakeTransport, Handler
+
 if TYPE_CHECKING:
-    from .testing import FakeRequest, FakeTransport, Handler
-    from .transport import Response
+    from ..transport import Response
 
 __all__ = ["FakeAsyncTransport"]
 
@@ -45,8 +44,6 @@ class FakeAsyncTransport:
         *,
         handler: Handler | None = None,
     ) -> None:
-        from .testing import FakeTransport
-
         self.sync: FakeTransport = FakeTransport(routes, handler=handler)
         """The :class:`~cave_auth.testing.FakeTransport` that does the work."""
 
