@@ -20,11 +20,13 @@ from collections.abc import Iterable
 from typing import TypeVar, cast
 
 from . import routes
+from ._redact import mask_token_paths_in_logs
 from .api import _log_server_warning
 from .config import Config
 from .models import (
     Group,
     GroupMember,
+    MissingTermsOfService,
     Permissions,
     TokenInfo,
     User,
@@ -37,13 +39,17 @@ __all__ = [
     "create_token",
     "delete_token",
     "get_group_users",
+    "get_missing_tos",
     "get_my_permissions",
+    "get_token_ttl",
     "get_tokens",
     "get_user_cache",
     "get_user_groups",
     "get_user_information",
     "get_user_permissions",
     "get_usernames",
+    "logout",
+    "logout_all",
     "whoami",
 ]
 
@@ -352,3 +358,77 @@ async def delete_token(
             every call.
     """
     return await _run(routes.delete_token(config, token_id), transport, timeout)
+
+
+async def get_token_ttl(
+    config: Config, transport: AsyncTransport, *, timeout: float | None = None
+) -> int | None:
+    """Return how long the config's token stays valid; see :func:`.api.get_token_ttl`.
+
+    Args:
+        config: The settings, with the token to ask about.
+        transport: The async HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Returns:
+        The seconds left for a login token, or ``None`` for an API key.
+
+    Raises:
+        MissingTokenError: If ``config.token`` is None (before any I/O).
+        NotFoundError: If the token is not the caller's own.
+        CaveAuthError: Any other failure, as :func:`cave_auth.api.get_token_ttl`.
+    """
+    mask_token_paths_in_logs()
+    return await _run(routes.get_token_ttl(config), transport, timeout)
+
+
+async def logout(
+    config: Config, transport: AsyncTransport, *, timeout: float | None = None
+) -> None:
+    """End the config's login token; see :func:`cave_auth.api.logout`.
+
+    Args:
+        config: The settings, with a login token.
+        transport: The async HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Raises:
+        HTTPError: 422 for an API key, with the server's explanation.
+        CaveAuthError: Any other failure, as :func:`cave_auth.api.logout`.
+    """
+    return await _run(routes.logout(config), transport, timeout)
+
+
+async def logout_all(
+    config: Config, transport: AsyncTransport, *, timeout: float | None = None
+) -> None:
+    """End every login token of the user; see :func:`cave_auth.api.logout_all`.
+
+    Args:
+        config: The settings, with a token.
+        transport: The async HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Raises:
+        CaveAuthError: On any failure, as the sync call.
+    """
+    return await _run(routes.logout_all(config), transport, timeout)
+
+
+async def get_missing_tos(
+    config: Config, transport: AsyncTransport, *, timeout: float | None = None
+) -> list[MissingTermsOfService]:
+    """List the terms of service to accept; see :func:`cave_auth.api.get_missing_tos`.
+
+    Args:
+        config: The settings, with a token.
+        transport: The async HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Returns:
+        The terms to accept, each with its ``accept_url``.
+
+    Raises:
+        CaveAuthError: On any failure, as the sync call.
+    """
+    return await _run(routes.get_missing_tos(config), transport, timeout)

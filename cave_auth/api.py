@@ -19,10 +19,12 @@ from collections.abc import Iterable
 from typing import TypeVar, cast
 
 from . import routes
+from ._redact import mask_token_paths_in_logs
 from .config import Config
 from .models import (
     Group,
     GroupMember,
+    MissingTermsOfService,
     Permissions,
     TokenInfo,
     User,
@@ -35,13 +37,17 @@ __all__ = [
     "create_token",
     "delete_token",
     "get_group_users",
+    "get_missing_tos",
     "get_my_permissions",
+    "get_token_ttl",
     "get_tokens",
     "get_user_cache",
     "get_user_groups",
     "get_user_information",
     "get_user_permissions",
     "get_usernames",
+    "logout",
+    "logout_all",
     "raise_for_response",
     "whoami",
 ]
@@ -82,12 +88,12 @@ def _log_server_warning(request: ApiRequest, response: ResponseLike) -> None:
     if warning:
         import logging
 
-        from ._redact import scrub_bearer
+        from ._redact import scrub_bearer, scrub_url
 
         logging.getLogger("cave_auth").warning(
             "Server warning for %s %s: %s",
             request.method,
-            request.url,
+            scrub_url(request.url, request.headers),
             scrub_bearer(warning, request.headers),
         )
 
@@ -356,3 +362,94 @@ def delete_token(
             every call.
     """
     return _run(routes.delete_token(config, token_id), transport, timeout)
+
+
+def get_token_ttl(
+    config: Config, transport: Transport, *, timeout: float | None = None
+) -> int | None:
+    """Return how long the config's token stays valid (``GET /user/token/<t>/ttl``).
+
+    The token travels in this URL's path, so the URL is never shown: errors
+    and log lines (this package's, urllib3's and httpx's) name it with
+    ``<token>``.
+
+    Args:
+        config: The settings, with the token to ask about.
+        transport: The HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Returns:
+        The seconds left for a login token, or ``None`` for a token that
+        never expires (an API key; the server answers -1).
+
+    Raises:
+        MissingTokenError: If ``config.token`` is None (before any I/O).
+        AuthenticationError: If the server rejects the token.
+        NotFoundError: If the token is not the caller's own.
+        TransportError, ResponseFormatError: As for every call.
+    """
+    mask_token_paths_in_logs()
+    return _run(routes.get_token_ttl(config), transport, timeout)
+
+
+def logout(
+    config: Config, transport: Transport, *, timeout: float | None = None
+) -> None:
+    """End the config's login token (``GET /logout``).
+
+    Args:
+        config: The settings, with a login token.
+        transport: The HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Raises:
+        MissingTokenError: If ``config.token`` is None.
+        HTTPError: 422 for an API key, with the server's explanation
+            (``Can't logout an API Key.``) in the message and in
+            ``server_message``; delete keys with :func:`delete_token`.
+        AuthenticationError: If the token is already invalid.
+        TransportError, ResponseFormatError: As for every call.
+    """
+    return _run(routes.logout(config), transport, timeout)
+
+
+def logout_all(
+    config: Config, transport: Transport, *, timeout: float | None = None
+) -> None:
+    """End every login token of the user, everywhere (``GET /logout_all``).
+
+    API keys stay valid; a login token used for this call is ended too.
+
+    Args:
+        config: The settings, with a token.
+        transport: The HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Raises:
+        MissingTokenError: If ``config.token`` is None.
+        AuthenticationError, TransportError, ResponseFormatError: As for
+            every call.
+    """
+    return _run(routes.logout_all(config), transport, timeout)
+
+
+def get_missing_tos(
+    config: Config, transport: Transport, *, timeout: float | None = None
+) -> list[MissingTermsOfService]:
+    """List the terms of service the user has yet to accept (``GET /user/missing``).
+
+    Args:
+        config: The settings, with a token.
+        transport: The HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Returns:
+        One entry per dataset whose terms are not accepted, each with its
+        ``accept_url``; empty when there is nothing to accept.
+
+    Raises:
+        MissingTokenError: If ``config.token`` is None.
+        AuthenticationError, TransportError, ResponseFormatError: As for
+            every call.
+    """
+    return _run(routes.get_missing_tos(config), transport, timeout)

@@ -39,6 +39,14 @@ ENDPOINTS = {
     "get_usernames": (([1],), "/username", [{"id": 1, "name": "Ada"}]),
     "create_token": (("ci",), "/user/token", "0123456789abcdef0123456789abcdef"),
     "delete_token": ((6,), "/user/token/6", "success"),
+    "get_token_ttl": ((), f"/user/token/{TOKEN}/ttl", 604799),
+    "logout": ((), "/logout", "success"),
+    "logout_all": ((), "/logout_all", "success"),
+    "get_missing_tos": (
+        (),
+        "/user/missing",
+        [{"dataset_id": 2, "dataset_name": "d", "tos_id": 2, "tos_name": "T"}],
+    ),
 }
 METHODS = {"create_token": "POST", "delete_token": "DELETE"}
 
