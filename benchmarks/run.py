@@ -238,6 +238,37 @@ def structuring(rows: list[Row], repeat: int) -> None:
     for name, function in cases.items():
         median, low, high = summarize(per_call_us(function, repeat, 2000))
         rows.append(Row("client work", name, median, low, high, "us/call"))
+    targets = {"20 group members": 3.0, "50 users": 2.5}
+    bodies = {
+        "20 group members": (json.dumps(members).encode(), list[ca.GroupMember]),
+        "50 users": (json.dumps(users).encode(), list[ca.User]),
+    }
+    for label, (body, kind) in bodies.items():
+        loads: list[float] = []
+        both: list[float] = []
+        for _ in range(repeat):
+            loads += per_call_us(lambda b=body: json.loads(b), 1, 2000)
+            both += per_call_us(
+                lambda b=body, k=kind: conv.structure(json.loads(b), k), 1, 2000
+            )
+        for name, values in (("json.loads", loads), ("json.loads + structure", both)):
+            median, low, high = summarize(values)
+            figure = f"{name}, {label}"
+            rows.append(Row("client work", figure, median, low, high, "us/call"))
+        ratios = [whole / alone for whole, alone in zip(both, loads, strict=True)]
+        median, low, high = summarize(ratios)
+        rows.append(
+            Row(
+                "client work",
+                f"json.loads + structure / json.loads, {label}",
+                median,
+                low,
+                high,
+                "x",
+                f"<= {targets[label]}x",
+                median <= targets[label],
+            )
+        )
 
 
 # 3. Endpoint throughput ------------------------------------------------------
