@@ -459,6 +459,17 @@ _CHECKS = {
 }
 
 
+def _split_optional(kind: Any) -> tuple[Any, bool]:
+    arguments = typing.get_args(kind)
+    if (
+        typing.get_origin(kind) in (typing.Union, type(int | None))
+        and len(arguments) == 2
+        and arguments[1] is type(None)
+    ):
+        return arguments[0], True
+    return kind, False
+
+
 def _field_lines(
     conv: cattrs.Converter, namespace: dict[str, Any], index: int, kind: Any
 ) -> list[str]:
@@ -467,9 +478,7 @@ def _field_lines(
     Types the generated code does not check inline (mappings, tuples of
     models) go through the converter's hook, added to ``namespace``.
     """
-    arguments = typing.get_args(kind)
-    optional = len(arguments) == 2 and arguments[1] is type(None)
-    base = arguments[0] if optional else kind
+    base, optional = _split_optional(kind)
     none = " and v is not None" if optional else ""
     if base is Any:
         return []
@@ -529,14 +538,16 @@ def _make_structure_fn(conv: cattrs.Converter, model: type) -> Any:
         "def structure(d, _=None):",
         "    if type(d) is not dict and not isinstance(d, dict):",
         "        _wrong_type('a JSON object', d)",
-        f"    left = len(d) - {required}",
         "    o = _new(_cls)",
     ]
     for index, field in enumerate(fields):
         convert = _field_lines(conv, namespace, index, hints[field.name])
         default = field.default
+        takes_none = hints[field.name] is Any or _split_optional(hints[field.name])[1]
         if default is attrs.NOTHING:
             lines += [f"    v = d[{field.name!r}]", *("    " + x for x in convert)]
+        elif default is None and takes_none:
+            lines += [f"    v = d.get({field.name!r})", *("    " + x for x in convert)]
         else:
             factory = isinstance(default, attrs.Factory)  # type: ignore[arg-type]
             namespace[f"_default_{index}"] = default.factory if factory else default
@@ -545,14 +556,15 @@ def _make_structure_fn(conv: cattrs.Converter, model: type) -> Any:
                 "    if v is _missing:",
                 f"        v = _default_{index}{'()' if factory else ''}",
                 "    else:",
-                "        left -= 1",
-                *("        " + x for x in convert),
+                *("        " + x for x in convert or ["pass"]),
             ]
         namespace[f"_set_{index}"] = model.__dict__[field.name].__set__
         lines.append(f"    _set_{index}(o, v)")
     lines += [
-        "    _set_extra(o, {k: x for k, x in d.items() if k not in _known}"
-        " if left else {})",
+        f"    if len(d) == {required} or _known.issuperset(d):",
+        "        _set_extra(o, {})",
+        "    else:",
+        "        _set_extra(o, {k: x for k, x in d.items() if k not in _known})",
         "    return o",
     ]
     source = "\n".join(lines) + "\n"
