@@ -15,15 +15,12 @@ import cattrs. It is strict about types: an ``int`` field refuses ``"1"`` and
 not the server we think it is; the error surfaces as
 :class:`~cave_auth.ResponseFormatError` from the endpoint call.
 
-Structuring is on every call's path, so each model's structure hook is
-generated once as Python source and compiled, as attrs writes ``__init__``
-and cattrs its hooks: one straight-line block per field with the exact type
-check inline (``type(v) is int``), unknown keys counted on the way and
-gathered into ``extra`` only when there are some, and the instance built
-once, its slots filled directly, which is all the ``__init__`` of a plain
-frozen model does (a model with validators, converters or init hooks is
-refused when the converter is built). Mappings and tuples of models go
-through the converter's hooks.
+Structuring is on every call's path, so each model's hook is generated once
+as source, as attrs writes ``__init__``: per field one straight-line block
+with the exact type check inline (``type(v) is int``); unknown keys found by
+one ``issuperset`` and gathered into ``extra`` only if there are some; the
+instance built once by filling its slots, all a plain frozen model's
+``__init__`` does (a model with validators or init hooks is refused).
 """
 
 from __future__ import annotations
@@ -365,12 +362,8 @@ def _is_sequence_type(kind: Any) -> bool:
 
 
 def _is_optional_sequence(kind: Any) -> bool:
-    arguments = typing.get_args(kind)
-    return (
-        len(arguments) == 2
-        and arguments[1] is type(None)
-        and _is_sequence_type(arguments[0])
-    )
+    base, optional = _split_optional(kind)
+    return optional and _is_sequence_type(base)
 
 
 @functools.cache
@@ -448,12 +441,8 @@ def _wrong_type(expected: str, value: object) -> typing.NoReturn:
     raise TypeError(f"expected {expected}, got {type(value).__name__}")
 
 
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
 _CHECKS = {
-    int: "type(v) is not int{none} and not _is_int(v)",
+    int: "type(v) is not int{none} and (type(v) is bool or not isinstance(v, int))",
     str: "type(v) is not str{none}",
     bool: "type(v) is not bool{none}",
 }
@@ -528,7 +517,6 @@ def _make_structure_fn(conv: cattrs.Converter, model: type) -> Any:
         "_missing": attrs.NOTHING,
         "_known": frozenset(field.name for field in fields),
         "_wrong_type": _wrong_type,
-        "_is_int": _is_int,
         "_parse_cached": _parse_datetime_cached,
         "parse_datetime": parse_datetime,
         "_set_extra": model.__dict__["extra"].__set__,
