@@ -201,18 +201,22 @@ def _checked_fields(model):
     return [name for name, hint in hints.items() if name != "extra" and hint is not Any]
 
 
+OMIT_NONE = (ca.User, ca.MissingTermsOfService)
+
+
 def records(model):
     """Valid JSON records for ``model``, as the server would send them.
 
-    User leaves out what it does not have (its unstructure omits ``None``);
-    the other models always carry every key.
+    User and MissingTermsOfService leave out what they do not have (their
+    unstructure omits ``None``: the server sends no ``accept_url``); the other
+    models always carry every key.
     """
     hints = typing.get_type_hints(model)
     fields = {f.name: f for f in attrs.fields(model) if f.name != "extra"}
     required = {
         name: _valid(hints[name])
         for name, field in fields.items()
-        if model is not ca.User or field.default is attrs.NOTHING
+        if model not in OMIT_NONE or field.default is attrs.NOTHING
     }
     optional = {
         name: _valid(hints[name]).filter(lambda value: value is not None)
