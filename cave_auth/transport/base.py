@@ -180,8 +180,12 @@ def default_port(scheme: str) -> int:
     return 443 if scheme == "https" else 80
 
 
+@functools.lru_cache(maxsize=256)
 def split_url(url: str) -> tuple[str, str, int, str]:
     """Split an absolute http(s) URL into what a connection needs.
+
+    The answer is cached: an endpoint's URL repeats, and splitting costs
+    microseconds a call.
 
     Args:
         url: The URL.

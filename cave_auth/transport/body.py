@@ -1,7 +1,8 @@
 """Reading an answer's body: within a size cap and the call's deadline.
 
-The body is read in pieces of 64 KiB. A ``Content-Length`` over the cap is
-refused before any of it is read, and a body without one is refused as soon
+The body is read in pieces of 64 KiB, until ``Content-Length`` bytes have
+come (or the end, without one). A ``Content-Length`` over the cap is refused
+before any of it is read, and a body without one is refused as soon
 as it passes the cap, so a huge answer never sits in memory. Before each
 piece the socket's timeout is set to what is left of the call's budget (or
 the per-read limit, if shorter), so a server that sends a byte now and then
@@ -50,17 +51,20 @@ def read_body(
     import urllib3.exceptions as exceptions
 
     length = raw.headers.get("Content-Length", "")
-    if length.isdigit() and int(length) > max_body_size:
+    expected = int(length) if length.isdigit() else None
+    if expected is not None and expected > max_body_size:
         raise Failure(
             "too large",
-            f"the {raw.status} answer of {int(length)} bytes is larger than "
+            f"the {raw.status} answer of {expected} bytes is larger than "
             f"max_body_size={max_body_size}; it was not read",
         )
+    if raw.headers.get("Content-Encoding", "identity") != "identity":
+        expected = None
     chunks: list[bytes] = []
     size = 0
     sock = getattr(getattr(raw, "connection", None), "sock", None)
     try:
-        while True:
+        while expected is None or size < expected:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise Failure(

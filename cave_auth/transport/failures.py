@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import http.client
 import re
+from collections.abc import Mapping
 
 import attrs
 
@@ -50,16 +51,30 @@ class AttemptLimits:
     Attributes:
         connect: Seconds to connect (TLS handshake and proxy tunnel included).
         read: Seconds to wait for each piece of the answer.
-        connect_label: The setting behind ``connect``, e.g.
-            ``"connect_timeout=5 s"``, or ``"timeout=2 s"`` when the call's
-            budget was the shorter.
-        read_label: The setting behind ``read``, likewise.
+        connect_setting: The setting ``connect`` comes from:
+            ``"connect_timeout"``, or ``"timeout"`` when what was left of the
+            call's budget was shorter.
+        read_setting: The setting ``read`` comes from, likewise
+            (``"read_timeout"`` or ``"timeout"``).
+        settings: The values of those settings, by name.
     """
 
     connect: float
     read: float
-    connect_label: str
-    read_label: str
+    connect_setting: str
+    read_setting: str
+    settings: Mapping[str, float]
+
+    @property
+    def connect_label(self) -> str:
+        """The connect limit as a message names it, e.g. ``connect_timeout=5 s``."""
+        setting = self.connect_setting
+        return f"{setting}={seconds(self.settings[setting])}"
+
+    @property
+    def read_label(self) -> str:
+        """The read limit as a message names it, e.g. ``timeout=30 s``."""
+        return f"{self.read_setting}={seconds(self.settings[self.read_setting])}"
 
 
 def seconds(value: float) -> str:

@@ -48,6 +48,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from .._redact import scrub_url
 from ..errors import (
     InsecureTransportError,
@@ -70,6 +72,8 @@ from .retry import backoff_wait, parse_retry_after, status_may_retry
 from .trust import ca_paths_from_env, make_ssl_context
 
 if TYPE_CHECKING:
+    import ssl
+
     import urllib3
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "Urllib3Transport"]
@@ -180,7 +184,11 @@ class Urllib3Transport:
         self.max_body_size = max_body_size
         self.retry_stale_connections = retry_stale_connections
         self.proxy_rules = ProxyRules.build(proxy, no_proxy)
-        self._ssl_context = make_ssl_context(ca_certs, ca_cert_dir)
+        # A bundle that was named is read now, so that a bad path fails here;
+        # the system's store waits for the first https connection.
+        self._ssl: ssl.SSLContext | None = None
+        if ca_certs or ca_cert_dir:
+            self._ssl = make_ssl_context(ca_certs, ca_cert_dir)
         import urllib3
 
         self._urllib3 = urllib3
@@ -337,13 +345,9 @@ class Urllib3Transport:
                         _drop_header(send_headers, "content-type")
                     url, redirected = next_url, True
                     continue
-            return Response(
-                status=response.status,
-                headers=response.headers,
-                body=response.body,
-                url=url,
-                redirected=redirected,
-            )
+            if redirected:
+                return attrs.evolve(response, redirected=True)
+            return response
         shown = scrub_url(url, send_headers)
         raise TransportError(
             f"{method} {shown}: more than {self.max_redirects} redirects",
@@ -417,18 +421,20 @@ class Urllib3Transport:
     def _limits(self, deadline: float, budget: float) -> AttemptLimits:
         """Return the limits of the next attempt, within what is left."""
         remaining = deadline - time.monotonic()
-        whole = f"timeout={seconds(budget)}"
         if remaining <= 0:
-            raise Failure("read", f"no answer within {whole}")
-        read, read_label = remaining, whole
+            raise Failure("read", f"no answer within timeout={seconds(budget)}")
+        read, read_setting = remaining, "timeout"
         if self.read_timeout is not None and self.read_timeout < remaining:
-            read = self.read_timeout
-            read_label = f"read_timeout={seconds(self.read_timeout)}"
-        connect, connect_label = remaining, whole
+            read, read_setting = self.read_timeout, "read_timeout"
+        connect, connect_setting = remaining, "timeout"
         if self.connect_timeout < remaining:
-            connect = self.connect_timeout
-            connect_label = f"connect_timeout={seconds(self.connect_timeout)}"
-        return AttemptLimits(connect, read, connect_label, read_label)
+            connect, connect_setting = self.connect_timeout, "connect_timeout"
+        settings = {
+            "timeout": budget,
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": read if self.read_timeout is None else self.read_timeout,
+        }
+        return AttemptLimits(connect, read, connect_setting, read_setting, settings)
 
     def _attempt(
         self,
@@ -503,20 +509,28 @@ class Urllib3Transport:
                 "num_pools": 32,
                 "maxsize": self.pool_maxsize,
                 "block": True,
-                "ssl_context": self._ssl_context,
             }
+            if scheme == "https":
+                options["ssl_context"] = self._ssl_context()
             if proxy is None:
                 manager = urllib3.PoolManager(**options)
             else:
+                if proxy.startswith("https:"):
+                    options["proxy_ssl_context"] = self._ssl_context()
                 manager = urllib3.ProxyManager(
                     proxy,
                     proxy_headers=dict(self.proxy_rules.headers.get(scheme, {})),
-                    proxy_ssl_context=self._ssl_context,
                     **options,
                 )
             manager.pool_classes_by_scheme = self._pool_classes
             self._managers[key] = manager
         return manager
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        """Return the transport's TLS context, built once, on first need."""
+        if self._ssl is None:
+            self._ssl = make_ssl_context(self.ca_certs, self.ca_cert_dir)
+        return self._ssl
 
     def _pool(self, proxy: str | None, scheme: str, host: str, port: int) -> Any:
         key = (proxy, scheme, host, port)
