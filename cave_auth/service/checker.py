@@ -15,7 +15,7 @@ Cache keys hold a keyed digest of the token, never the token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Generator, Hashable, Mapping
 from typing import Any
 
 from .cache import MISSING, LookupCache, RefreshLimiter
@@ -95,14 +95,29 @@ class Checker:
             request, rule, settings or self.settings, authenticated=authenticated
         )
         try:
+            return self.run(steps)  # type: ignore[no-any-return]
+        except AuthServiceUnavailable as error:
+            _log.warning("%s", error)
+            return unavailable(settings or self.settings)
+
+    def run(self, steps: Generator[Need, Any, Any]) -> Any:
+        """Drive a generator of needs (e.g. :func:`ask_public`) to its result.
+
+        Args:
+            steps: The generator.
+
+        Returns:
+            What it returns.
+
+        Raises:
+            AuthServiceUnavailable: If the auth service could not answer.
+        """
+        try:
             need = next(steps)
             while True:
                 need = steps.send(self.answer(need))
         except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
-        except AuthServiceUnavailable as error:
-            _log.warning("%s", error)
-            return unavailable(settings or self.settings)
+            return stop.value
 
     def key(self, need: Need) -> Hashable:
         """Return the cache key of a need (holding a digest, not a token).

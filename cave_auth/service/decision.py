@@ -63,6 +63,7 @@ from .values import (
 __all__ = [
     "PERMISSIONS_KEY",
     "PERMISSIONS_KEY_IGNORE_TOS",
+    "ask_public",
     "decide",
     "evaluate",
     "has_permission",
@@ -185,6 +186,22 @@ class _Public:
         if rule.public_table_key is not None:
             return bool((yield PublicNeed("table", table, None, token)))
         return False
+
+
+def ask_public(request: Request, rule: Rule) -> Generator[Need, Any, bool | None]:
+    """Walk the public-access check alone (what ``g.public_access()`` does).
+
+    Args:
+        request: What the request carries.
+        rule: What the route demands.
+
+    Yields:
+        A :class:`~cave_auth.service.PublicNeed`, if one is needed.
+
+    Returns:
+        Whether the resource is public; ``None`` when the body names no roots.
+    """
+    return (yield from _Public(request, rule).ask())
 
 
 def _realm(settings: Settings, extra: str = "") -> tuple[tuple[str, str], ...]:

@@ -293,15 +293,18 @@ class TransportLookups:
         auth_url: The auth service, with scheme, ending in ``/auth``.
         transport: The HTTP transport.
         timeout: A read timeout per lookup, in seconds.
+
+    Attributes:
+        config: The token-less :class:`~cave_auth.Config` of the server.
     """
 
     auth_url: str
     transport: Transport
     timeout: float | None = 5.0
-    _config: Config = attrs.field(init=False)
+    config: Config = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
-        self._config = config_for_auth_url(self.auth_url)
+        self.config = config_for_auth_url(self.auth_url)
 
     def __repr__(self) -> str:
         return f"TransportLookups(auth_url={self.auth_url!r})"
@@ -310,7 +313,7 @@ class TransportLookups:
         if not token:
             return None
         try:
-            return attrs.evolve(self._config, token=token)
+            return attrs.evolve(self.config, token=token)
         except InvalidInputError:
             return None
 
