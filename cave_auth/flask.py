@@ -319,16 +319,16 @@ def _guard(rule: Rule, view: F) -> F:
         decision = state.checker.check(
             checked_request, rule, settings=settings, authenticated=authenticated
         )
-        if not isinstance(decision, Allow):
-            return _response(decision)
         user = decision.user
         if user is not None and not (stacked and user is DISABLED_USER):
             if not stacked or user is not authenticated[0]:  # type: ignore[index]
                 g.auth_user = _fresh(user)
             if not stacked:
                 g.auth_token = decision.token
-                if decision.public is not None:
-                    g.public_access_cache = decision.public
+        if not isinstance(decision, Allow):
+            return _response(decision)
+        if not stacked and decision.public is not None:
+            g.public_access_cache = decision.public
         return view(*args, **kwargs)
 
     return cast(F, checked)

@@ -39,6 +39,8 @@ from collections.abc import Generator, Mapping
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
+import attrs
+
 from .values import (
     ANONYMOUS_USER,
     APPLICATION_JSON,
@@ -243,6 +245,26 @@ def evaluate(
         user, token = outcome
     else:
         user, token = authenticated
+    known = [user]
+    decision = yield from _check_rule(request, rule, settings, public, known, token)
+    return _known(decision, known[0], token)
+
+
+def _known(decision: Decision, user: Mapping[str, Any], token: str | None) -> Decision:
+    if isinstance(decision, Allow):
+        return decision
+    return attrs.evolve(decision, user=user, token=token)
+
+
+def _check_rule(
+    request: Request,
+    rule: Rule,
+    settings: Settings,
+    public: _Public,
+    known: list[Mapping[str, Any]],
+    token: str | None,
+) -> Step:
+    user = known[0]
     if rule.kind == "login":
         return Allow(user, token, public.cached())
     if rule.kind == "admin":
@@ -283,7 +305,7 @@ def evaluate(
             {"required_role": "dataset_admin", "auth_dataset": dataset},
         )
     return (
-        yield from _authorize(request, rule, settings, public, user, token, dataset)
+        yield from _authorize(request, rule, settings, public, known, token, dataset)
     )
 
 
@@ -350,10 +372,11 @@ def _authorize(
     rule: Rule,
     settings: Settings,
     public: _Public,
-    user: Mapping[str, Any],
+    known: list[Mapping[str, Any]],
     token: str | None,
     dataset: Any,
 ) -> Step:
+    user = known[0]
     permission = rule.permission
     if has_permission(user, dataset, permission, rule.ignore_tos) or (
         yield from public.ask()
@@ -362,7 +385,7 @@ def _authorize(
     if token:
         fresh = yield RefreshNeed(token)
         if fresh:
-            user = fresh
+            user = known[0] = fresh
             if has_permission(user, dataset, permission, rule.ignore_tos):
                 return Allow(user, token, public.cached())
     relevant = [

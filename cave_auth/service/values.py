@@ -286,6 +286,9 @@ class Deny:
         content_type: Its content type.
         headers: Extra headers, e.g. ``WWW-Authenticate``.
         data: The JSON object ``body`` renders, or ``None`` for text.
+        user: The authenticated user, when the rule denied a known user
+            (``g.auth_user`` is set to it, as ``middle_auth_client`` does).
+        token: That user's token. Never shown by repr.
     """
 
     status: int
@@ -293,6 +296,8 @@ class Deny:
     content_type: str = APPLICATION_JSON
     headers: tuple[tuple[str, str], ...] = ()
     data: Mapping[str, Any] | None = None
+    user: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False)
+    token: str | None = attrs.field(default=None, repr=_hide, eq=False)
 
     @property
     def error(self) -> str | None:
@@ -308,10 +313,14 @@ class Redirect:
         location: Where to.
         cookie: ``(name, value)`` of a cookie to set (``Secure; HttpOnly``,
             path ``/``). ``repr`` hides it: it holds a token.
+        user: The authenticated user, for a terms-of-service redirect.
+        token: That user's token. Never shown by repr.
     """
 
     location: str
     cookie: tuple[str, str] | None = attrs.field(default=None, repr=_hide)
+    user: Mapping[str, Any] | None = attrs.field(default=None, repr=False, eq=False)
+    token: str | None = attrs.field(default=None, repr=_hide, eq=False)
 
     @property
     def status(self) -> int:
