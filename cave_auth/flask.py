@@ -245,7 +245,7 @@ def _init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
 
 
 def _state() -> FlaskAuth:
-    app = flask.current_app
+    app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
     state = app.extensions.get(EXTENSION)
     if state is None:
         state = _init_from_env(app, os.environ)
@@ -264,8 +264,7 @@ def setPermissionLookupOverride(func: UserLookup | None) -> None:  # noqa: N802
     _Override.function = func
 
 
-def _request(kwargs: Mapping[str, Any]) -> Request:
-    request = flask.request
+def _request(request: flask.Request, kwargs: Mapping[str, Any]) -> Request:
     return Request(
         request.method,
         lambda: request.url,
@@ -302,16 +301,16 @@ def _fresh(user: Mapping[str, Any]) -> Mapping[str, Any]:
 def _guard(rule: Rule, view: F) -> F:
     @functools.wraps(view)
     def checked(*args: Any, **kwargs: Any) -> Any:
-        request = flask.request
+        request = flask.request._get_current_object()  # type: ignore[attr-defined]
         if request.method == "OPTIONS":
             return view(*args, **kwargs)
-        g = flask.g
+        g = flask.g._get_current_object()
         stacked = hasattr(g, "auth_token")
         if stacked and rule.kind == "login":
             return view(*args, **kwargs)
         state = _state()
         settings = state.settings_for(flask.current_app.config)
-        checked_request = _request(kwargs)
+        checked_request = _request(request, kwargs)
         authenticated = (g.auth_user, g.auth_token) if stacked else None
         if not stacked:
             g.public_access_cache = None

@@ -13,6 +13,7 @@ import json
 import re
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -126,6 +127,8 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         with server.lock:
             server.calls.append((method, path))
+        if server.delay:
+            time.sleep(server.delay)
         auth = self.headers.get("Authorization") or ""
         token = auth[7:] if auth.startswith("Bearer ") else ""
         user = USERS.get(token)
@@ -184,6 +187,7 @@ class StubAuthServer:
 
     def __init__(self, context: ssl.SSLContext) -> None:
         self.lock = threading.Lock()
+        self.delay = 0.0
         self.calls: list[tuple[str, str]] = []
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.daemon_threads = True

@@ -4,7 +4,7 @@ This module does no I/O. :func:`evaluate` is a generator that walks the same
 branches as ``middle_auth_client`` 3.19.2's decorators: whenever it needs a
 fact only the auth server knows (the user behind a token, the dataset of a
 table, whether a root is public, a fresh copy of a user after a denial) it
-*yields* a :data:`Need` and expects the answer to be sent back; when it is
+*yields* a ``Need`` and expects the answer to be sent back; when it is
 done it *returns* an :class:`Allow`, a :class:`Deny` or a :class:`Redirect`.
 The caller owns the I/O and the caching (:class:`~cave_auth.service.Checker`
 does both); :func:`decide` runs the generator against a mapping of answers
@@ -228,7 +228,7 @@ def evaluate(
             own condition is checked.
 
     Yields:
-        A :data:`Need`; send back its answer.
+        A ``Need``; send back its answer.
 
     Returns:
         The decision.
@@ -438,7 +438,7 @@ def decide(
         request: What the request carries.
         rule: What the route demands.
         settings: The service settings.
-        facts: Answers by :data:`Need` (needs are hashable values).
+        facts: Answers by ``Need`` (needs are hashable values).
         authenticated: As for :func:`evaluate`.
 
     Returns:

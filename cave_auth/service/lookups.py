@@ -103,8 +103,8 @@ def get_user_permissions_data(
 
     Raises:
         InvalidInputError: If ``user_id`` is not a non-negative integer.
-        PermissionDeniedError, NotFoundError, AuthenticationError,
-            TransportError, ResponseFormatError: As the server answers.
+        PermissionDeniedError: If the token may not see other users.
+        NotFoundError: If there is no such user.
     """
     from ..api import validate_id
 
@@ -285,7 +285,6 @@ class Lookups(Protocol):
         ...
 
 
-@attrs.define(repr=False)
 class TransportLookups:
     """:class:`Lookups` through the endpoint functions and a transport.
 
@@ -298,13 +297,13 @@ class TransportLookups:
         config: The token-less :class:`~cave_auth.Config` of the server.
     """
 
-    auth_url: str
-    transport: Transport
-    timeout: float | None = 5.0
-    config: Config = attrs.field(init=False)
-
-    def __attrs_post_init__(self) -> None:
-        self.config = config_for_auth_url(self.auth_url)
+    def __init__(
+        self, auth_url: str, transport: Transport, timeout: float | None = 5.0
+    ) -> None:
+        self.auth_url = auth_url
+        self.transport = transport
+        self.timeout = timeout
+        self.config = config_for_auth_url(auth_url)
 
     def __repr__(self) -> str:
         return f"TransportLookups(auth_url={self.auth_url!r})"

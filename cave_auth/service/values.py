@@ -2,7 +2,7 @@
 
 This module does no I/O. It holds the frozen inputs of
 :func:`~cave_auth.service.evaluate` (:class:`Settings`, :class:`Rule`,
-:class:`Request`), the facts it asks for (the :data:`Need` values, hashable,
+:class:`Request`), the facts it asks for (the ``Need`` values, hashable,
 tokens hidden from repr), its three outcomes (:class:`Allow`, :class:`Deny`,
 :class:`Redirect`), and the renderings that must match what Flask and
 werkzeug send byte for byte: ``flask.jsonify``'s JSON, werkzeug's redirect
