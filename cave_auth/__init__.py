@@ -23,6 +23,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from ._redact import (
+        mask_token,
+    )
     from .api import (
         create_token,
         delete_token,
@@ -34,7 +37,6 @@ if TYPE_CHECKING:
         get_user_information,
         get_user_permissions,
         get_usernames,
-        raise_for_response,
         whoami,
     )
     from .client import (
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
         NotFoundError,
         PermissionDeniedError,
         ResponseFormatError,
+        ResponseTooLargeError,
         ServerError,
         TermsOfServiceRequired,
         TokenFileError,
@@ -71,6 +74,10 @@ if TYPE_CHECKING:
         User,
         UserName,
     )
+    from .routes import (
+        ApiRequest,
+        raise_for_response,
+    )
     from .store import (
         FileStore,
         MemoryStore,
@@ -82,7 +89,6 @@ if TYPE_CHECKING:
         SaveResult,
         default_token_path,
         local_server_token_path,
-        mask_token,
         request_header,
         resolve_token,
         save_token,
@@ -93,6 +99,7 @@ if TYPE_CHECKING:
         with_token,
     )
     from .transport import (
+        AsyncTransport,
         Response,
         Transport,
         Urllib3Transport,
@@ -107,6 +114,8 @@ if TYPE_CHECKING:
 # (PEP 562), so embedding libraries and serverless cold starts pay only for
 # what they call.
 _LAZY_NAMES: dict[str, str] = {
+    "ApiRequest": "routes",
+    "AsyncTransport": "transport",
     "AuthClient": "client",
     "AuthenticationError": "errors",
     "CaveAuthError": "errors",
@@ -130,6 +139,7 @@ _LAZY_NAMES: dict[str, str] = {
     "ResolvedToken": "tokens",
     "Response": "transport",
     "ResponseFormatError": "errors",
+    "ResponseTooLargeError": "errors",
     "SaveResult": "tokens",
     "ServerError": "errors",
     "TermsOfServiceRequired": "errors",
@@ -155,8 +165,8 @@ _LAZY_NAMES: dict[str, str] = {
     "get_user_permissions": "api",
     "get_usernames": "api",
     "local_server_token_path": "tokens",
-    "mask_token": "tokens",
-    "raise_for_response": "api",
+    "mask_token": "_redact",
+    "raise_for_response": "routes",
     "request_header": "tokens",
     "resolve_token": "tokens",
     "save_token": "tokens",
@@ -173,6 +183,8 @@ __all__ = [
     "DEFAULT_SECRETS_DIR",
     "DEFAULT_SERVER_ADDRESS",
     "DEFAULT_TOKEN_KEY",
+    "ApiRequest",
+    "AsyncTransport",
     "AuthClient",
     "AuthenticationError",
     "CaveAuthError",
@@ -193,6 +205,7 @@ __all__ = [
     "ResolvedToken",
     "Response",
     "ResponseFormatError",
+    "ResponseTooLargeError",
     "SaveResult",
     "ServerError",
     "TermsOfServiceRequired",

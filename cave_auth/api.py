@@ -1,51 +1,25 @@
 """One function per route of the auth server: ``f(config, transport, ...)``.
 
 Each call validates its arguments and requires a token before any I/O, builds
-the URL and the header (pure), makes exactly one ``transport.request``, maps
-an error status to an exception of :mod:`cave_auth.errors`, and structures the
-JSON body into the models of :mod:`cave_auth.models`. The token comes from
-``config.token``; fill it in first with :func:`cave_auth.with_token`.
+the request (:mod:`cave_auth.routes`, pure), makes exactly one
+``transport.request``, logs the server's ``Warning`` header (scrubbed of the
+token) on the ``cave_auth`` logger, and parses the answer (pure again): an
+error status becomes an exception of :mod:`cave_auth.errors`, the JSON body a
+model of :mod:`cave_auth.models`. The token comes from ``config.token``; fill
+it in first with :func:`cave_auth.with_token`.
 
-Error mapping, from what the real server answers (``middle_auth-api.md``):
-
-* 401, or a redirect towards the login page (``/authorize``, ``login``):
-  :class:`AuthenticationError`, whose message points at the token page;
-* 403 whose JSON ``error`` is ``missing_tos``: :class:`TermsOfServiceRequired`
-  with the form URL; any other 403: :class:`PermissionDeniedError`;
-* 404: :class:`NotFoundError`; 5xx: :class:`ServerError`; any other status
-  of 300 or more: :class:`HTTPError`;
-* a 2xx body that is not the JSON the route returns:
-  :class:`ResponseFormatError`.
-
-The server explains errors in JSON (``message``/``error``) before login and in
-plain text after it; either way the explanation is kept, trimmed, in
-``server_message``. Any occurrence of the token in what the server sent (body,
-``Location``, ``Warning``, terms-of-service data, the final URL) is replaced
-by ``<token>`` before it reaches a message, an attribute or a log line.
-
-There is no ``get_token_ttl``: the server's source has a
-``/user/token/<key>/ttl`` route, but the recorded reference shows none, so its
-shape is unknown and nothing is built on a guess.
+These functions are thin shells around the flows of :mod:`cave_auth.routes`;
+:mod:`cave_auth.aio` drives the same flows over an async transport, so both
+send the same requests and raise the same errors.
 """
 
 from __future__ import annotations
 
-import json
-import operator
-from collections.abc import Iterable, Mapping
-from typing import Any, NoReturn, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar, cast
 
+from . import routes
 from .config import Config
-from .errors import (
-    AuthenticationError,
-    HTTPError,
-    InvalidInputError,
-    NotFoundError,
-    PermissionDeniedError,
-    ResponseFormatError,
-    ServerError,
-    TermsOfServiceRequired,
-)
 from .models import (
     Group,
     GroupMember,
@@ -53,11 +27,9 @@ from .models import (
     TokenInfo,
     User,
     UserName,
-    converter,
 )
-from .tokens import missing_token_error
-from .transport import Response, Transport
-from .urls import api_url, token_page_url
+from .routes import ApiRequest, Flow, ResponseLike, raise_for_response
+from .transport import Transport
 
 __all__ = [
     "create_token",
@@ -76,249 +48,48 @@ __all__ = [
 
 T = TypeVar("T")
 
-MAX_DESCRIPTION_LENGTH = 120
-"""The longest token description the server can store (``varchar(120)``)."""
 
-_SERVER_MESSAGE_LIMIT = 300
-
-
-def validate_id(value: object, name: str) -> int:
-    """Check that ``value`` is an id the server accepts, and return it as int.
-
-    Args:
-        value: An int ≥ 0 (an integer-like object such as ``numpy.int64`` is
-            fine, a bool or a float is not).
-        name: The argument's name, for the error message.
-
-    Returns:
-        ``value`` as a plain int.
-
-    Raises:
-        InvalidInputError: If ``value`` is not a non-negative integer.
-    """
-    if type(value) is int and value >= 0:
-        return value
-    if isinstance(value, bool):
-        raise InvalidInputError(f"{name} must be an integer id, not a bool")
+def _run(flow: Flow[T], transport: Transport, timeout: float | None) -> T:
+    """Drive ``flow`` over a sync transport: the twin of ``aio._run``."""
     try:
-        number = operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        raise InvalidInputError(
-            f"{name} must be an integer id, not {type(value).__name__}"
-        ) from None
-    if number < 0:
-        raise InvalidInputError(f"{name} must be >= 0, got {number}")
-    return number
+        request = next(flow)
+    except StopIteration as done:
+        return cast(T, done.value)
+    while True:
+        response = transport.request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            params=request.params,
+            json=request.json,
+            timeout=timeout,
+        )
+        _log_server_warning(request, response)
+        try:
+            request = flow.send(response)
+        except StopIteration as done:
+            return cast(T, done.value)
 
 
-def validate_ids(values: object, name: str) -> list[int]:
-    """Check a collection of ids and return it as a list of ints.
+def _log_server_warning(request: ApiRequest, response: ResponseLike) -> None:
+    """Log the ``Warning`` header of an answer, if any, without the token.
 
     Args:
-        values: A non-string iterable of ids.
-        name: The argument's name, for error messages.
-
-    Returns:
-        The ids, in order, as plain ints.
-
-    Raises:
-        InvalidInputError: If ``values`` is a string, not iterable, or holds
-            something that is not a non-negative integer.
+        request: The request that was sent.
+        response: Its answer.
     """
-    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
-        raise InvalidInputError(
-            f"{name} must be a list of integer ids, not {type(values).__name__}"
-        )
-    return [
-        validate_id(value, f"{name}[{index}]") for index, value in enumerate(values)
-    ]
-
-
-def _headers(config: Config) -> dict[str, str]:
-    if config.token is None:
-        raise missing_token_error(config)
-    return {"Authorization": "Bearer " + config.token, "Accept": "application/json"}
-
-
-def _call(
-    config: Config,
-    transport: Transport,
-    method: str,
-    route: str,
-    *,
-    params: Mapping[str, str] | None = None,
-    body: Any = None,
-    timeout: float | None = None,
-) -> Any:
-    headers = _headers(config)
-    url = api_url(config.server_address, route)
-    response = transport.request(
-        method, url, headers=headers, params=params, json=body, timeout=timeout
-    )
-    raise_for_response(config, method, response)
     warning = response.header("warning")
     if warning:
         import logging
 
+        from ._redact import scrub_bearer
+
         logging.getLogger("cave_auth").warning(
             "Server warning for %s %s: %s",
-            method,
-            url,
-            _scrub(warning, config.token),
+            request.method,
+            request.url,
+            scrub_bearer(warning, request.headers),
         )
-    try:
-        return json.loads(response.body)
-    except (ValueError, RecursionError):
-        answered = _scrub(response.url or url, config.token)
-        raise ResponseFormatError(
-            f"{method} {answered} answered {response.status} with a body "
-            "that is not JSON",
-            url=answered,
-        ) from None
-
-
-def _structured(data: object, kind: type[T], method: str, url: str) -> T:
-    conv = converter()
-    try:
-        return conv.structure(data, kind)
-    except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
-        raise ResponseFormatError(
-            f"{method} {url}: the answer does not have the expected shape "
-            f"({type(exc).__name__})",
-            url=url,
-        ) from None
-
-
-def _get_by_ids(
-    config: Config,
-    transport: Transport,
-    route: str,
-    user_ids: Iterable[int],
-    kind: type[list[T]],
-    timeout: float | None,
-) -> list[T]:
-    ids = validate_ids(user_ids, "user_ids")
-    if not ids:
-        return []
-    params = {"id": ",".join(map(str, ids))}
-    data = _call(config, transport, "GET", route, params=params, timeout=timeout)
-    return _structured(data, kind, "GET", route)
-
-
-def _scrub(text: str, token: str | None) -> str:
-    """Return server-supplied ``text`` with every occurrence of the token masked."""
-    return text.replace(token, "<token>") if token else text
-
-
-def _server_message(response: Response, token: str | None) -> tuple[str, Any]:
-    body = response.body
-    if token:
-        # Before the body is cut, so that no piece of a token survives the cut.
-        body = body.replace(token.encode(), b"<token>")
-    text = body[:4096].decode("utf-8", "replace")
-    data: Any = None
-    content_type = response.header("content-type") or ""
-    if "json" in content_type or text.lstrip().startswith("{"):
-        try:
-            data = json.loads(body)
-        except (ValueError, RecursionError):
-            data = None
-    message = ""
-    if isinstance(data, dict):
-        for key in ("message", "error"):
-            if isinstance(data.get(key), str):
-                message = data[key]
-                break
-    if not message and "<" not in text[:1]:
-        message = " ".join(text.split())
-    elif not message:
-        import re
-
-        title = re.search(r"<title>(.*?)</title>", text, re.S | re.I)
-        message = " ".join(title.group(1).split()) if title else ""
-    message = _scrub(message, token)
-    if len(message) > _SERVER_MESSAGE_LIMIT:
-        message = message[: _SERVER_MESSAGE_LIMIT - 1] + "…"
-    return message, data
-
-
-def raise_for_response(config: Config, method: str, response: Response) -> None:
-    """Raise the error an answer stands for, or return if it is a success.
-
-    Args:
-        config: The settings the request was made with (for the token page
-            URL, and to keep the token out of messages).
-        method: The HTTP method of the request.
-        response: The answer.
-
-    Raises:
-        AuthenticationError: 401, or a redirect towards a login page.
-        TermsOfServiceRequired: 403 ``missing_tos``.
-        PermissionDeniedError: Any other 403.
-        NotFoundError: 404.
-        ServerError: 5xx.
-        HTTPError: Any other status of 300 or more.
-    """
-    status = response.status
-    if 200 <= status < 300:
-        return
-    url = _scrub(response.url, config.token)
-    message, data = _server_message(response, config.token)
-    page = token_page_url(config.server_address)
-
-    def fail(kind: type[HTTPError], text: str) -> NoReturn:
-        raise kind(text, status=status, method=method, url=url, server_message=message)
-
-    said = f" (server said: {message})" if message else ""
-    if status == 401 or (300 <= status < 400 and _is_login_redirect(response)):
-        fail(
-            AuthenticationError,
-            f"{method} {url}: the server did not accept the token ({status}){said}. "
-            f"Check it, or get a new one at {page}",
-        )
-    if status == 403:
-        tos = data.get("data") if isinstance(data, dict) else None
-        if (
-            isinstance(data, dict)
-            and data.get("error") == "missing_tos"
-            and isinstance(tos, dict)
-            and isinstance(tos.get("tos_form_url"), str)
-        ):
-            tos_id = tos.get("tos_id")
-            tos_name = tos.get("tos_name")
-            if isinstance(tos_name, str):
-                tos_name = _scrub(tos_name, config.token)
-            form_url = _scrub(tos["tos_form_url"], config.token)
-            raise TermsOfServiceRequired(
-                f"{method} {url}: accept the terms of service"
-                f"{' ' + repr(tos_name) if isinstance(tos_name, str) else ''} at "
-                f"{form_url} first",
-                tos_form_url=form_url,
-                tos_id=tos_id if isinstance(tos_id, int) else None,
-                tos_name=tos_name if isinstance(tos_name, str) else None,
-                status=status,
-                method=method,
-                url=url,
-                server_message=message,
-            )
-        fail(PermissionDeniedError, f"{method} {url}: permission denied (403){said}")
-    if status == 404:
-        fail(NotFoundError, f"{method} {url}: not found (404){said}")
-    if status >= 500:
-        fail(ServerError, f"{method} {url}: server error ({status}){said}")
-    if 300 <= status < 400:
-        location = _scrub(response.header("location") or "nowhere", config.token)
-        fail(
-            HTTPError,
-            f"{method} {url}: redirected ({status}) to {location.partition('?')[0]}, "
-            "which is not followed",
-        )
-    fail(HTTPError, f"{method} {url}: request failed ({status}){said}")
-
-
-def _is_login_redirect(response: Response) -> bool:
-    location = (response.header("location") or "").partition("?")[0].lower()
-    return "/authorize" in location or "login" in location
 
 
 def get_tokens(
@@ -340,8 +111,7 @@ def get_tokens(
         TransportError: If the server cannot be reached.
         ResponseFormatError: If the answer is not a list of keys.
     """
-    data = _call(config, transport, "GET", "/user/token", timeout=timeout)
-    return _structured(data, list[TokenInfo], "GET", "/user/token")
+    return _run(routes.get_tokens(config), transport, timeout)
 
 
 def get_user_information(
@@ -369,7 +139,7 @@ def get_user_information(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    return _get_by_ids(config, transport, "/user", user_ids, list[User], timeout)
+    return _run(routes.get_user_information(config, user_ids), transport, timeout)
 
 
 def get_group_users(
@@ -393,10 +163,7 @@ def get_group_users(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    gid = validate_id(group_id, "group_id")
-    route = f"/group/{gid}/user"
-    data = _call(config, transport, "GET", route, timeout=timeout)
-    return _structured(data, list[GroupMember], "GET", route)
+    return _run(routes.get_group_users(config, group_id), transport, timeout)
 
 
 def whoami(
@@ -417,8 +184,7 @@ def whoami(
         AuthenticationError: If the token is invalid or expired.
         TransportError, ResponseFormatError: As for every call.
     """
-    data = _call(config, transport, "GET", "/user/me", timeout=timeout)
-    return _structured(data, User, "GET", "/user/me")
+    return _run(routes.whoami(config), transport, timeout)
 
 
 def get_user_cache(
@@ -439,8 +205,7 @@ def get_user_cache(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    data = _call(config, transport, "GET", "/user/cache", timeout=timeout)
-    return _structured(data, Permissions, "GET", "/user/cache")
+    return _run(routes.get_user_cache(config), transport, timeout)
 
 
 def get_my_permissions(
@@ -461,8 +226,7 @@ def get_my_permissions(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    data = _call(config, transport, "GET", "/my_permissions", timeout=timeout)
-    return _structured(data, Permissions, "GET", "/my_permissions")
+    return _run(routes.get_my_permissions(config), transport, timeout)
 
 
 def get_user_permissions(
@@ -487,10 +251,7 @@ def get_user_permissions(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    uid = validate_id(user_id, "user_id")
-    route = f"/user/{uid}/permissions"
-    data = _call(config, transport, "GET", route, timeout=timeout)
-    return _structured(data, Permissions, "GET", route)
+    return _run(routes.get_user_permissions(config, user_id), transport, timeout)
 
 
 def get_user_groups(
@@ -515,10 +276,7 @@ def get_user_groups(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    uid = validate_id(user_id, "user_id")
-    route = f"/user/{uid}/group"
-    data = _call(config, transport, "GET", route, timeout=timeout)
-    return _structured(data, list[Group], "GET", route)
+    return _run(routes.get_user_groups(config, user_id), transport, timeout)
 
 
 def get_usernames(
@@ -545,9 +303,7 @@ def get_usernames(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    return _get_by_ids(
-        config, transport, "/username", user_ids, list[UserName], timeout
-    )
+    return _run(routes.get_usernames(config, user_ids), transport, timeout)
 
 
 def create_token(
@@ -578,22 +334,7 @@ def create_token(
         AuthenticationError, TransportError: As for every call.
         ResponseFormatError: If the answer is not a usable token string.
     """
-    if description is not None and (
-        not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH
-    ):
-        raise InvalidInputError(
-            f"description must be a str of at most {MAX_DESCRIPTION_LENGTH} characters"
-        )
-    body = {"description": description} if description is not None else None
-    data = _call(config, transport, "POST", "/user/token", body=body, timeout=timeout)
-    from .config import token_problem
-
-    if token_problem(data) is not None:
-        raise ResponseFormatError(
-            "POST /user/token: the answer is not a token string",
-            url=api_url(config.server_address, "/user/token"),
-        )
-    return data  # type: ignore[no-any-return]
+    return _run(routes.create_token(config, description), transport, timeout)
 
 
 def delete_token(
@@ -614,11 +355,4 @@ def delete_token(
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    tid = validate_id(token_id, "token_id")
-    route = f"/user/token/{tid}"
-    data = _call(config, transport, "DELETE", route, timeout=timeout)
-    if data != "success":
-        raise ResponseFormatError(
-            f'DELETE {route}: expected "success", got another answer',
-            url=api_url(config.server_address, route),
-        )
+    return _run(routes.delete_token(config, token_id), transport, timeout)

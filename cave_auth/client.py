@@ -17,7 +17,10 @@ instead. What differs, on purpose:
 
 * The environment is read once, in ``__init__``, through
   :meth:`Config.from_env <cave_auth.Config.from_env>`: ``CAVE_TOKEN``,
-  ``CAVE_SERVER_ADDRESS``, ``CAVE_TOKEN_KEY`` and ``CLOUD_VOLUME_DIR``.
+  ``CAVE_SERVER_ADDRESS``, ``CAVE_TOKEN_KEY`` and ``CLOUD_VOLUME_DIR``; the
+  proxy and CA bundle variables read then configure the transport the client
+  creates (:meth:`Urllib3Transport.from_env
+  <cave_auth.Urllib3Transport.from_env>`), as requests would.
   Explicit arguments win over it. ``CAVE_TOKEN`` is used only when none of
   ``token``, ``token_file`` or ``token_key`` is passed, and
   ``CAVE_SERVER_ADDRESS`` only when ``server_address`` is left at its default.
@@ -75,6 +78,19 @@ Opener = Callable[[str], object]
 """Opens a URL for a person, like :func:`webbrowser.open`."""
 
 
+_NETWORK_VARIABLES = frozenset(
+    {
+        *(f"{name}_proxy" for name in ("http", "https", "all", "no")),
+        *(f"{name.upper()}_PROXY" for name in ("http", "https", "all", "no")),
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+    }
+)
+"""The variables the transport an AuthClient creates is configured by."""
+
+
 def _open_in_browser(url: str) -> object:
     import webbrowser
 
@@ -123,6 +139,8 @@ class AuthClient:
         {'Authorization': 'Bearer abc123'}
     """
 
+    _network_env: Mapping[str, str]
+
     def __init__(
         self,
         token_file: str | os.PathLike[str] | None = None,
@@ -153,6 +171,9 @@ class AuthClient:
         config = Config.from_env(env, **overrides)
         store = FileStore() if store is None else store
         self._setup(with_token(config, store), store, transport, opener)
+        self._network_env = {
+            name: value for name, value in env.items() if name in _NETWORK_VARIABLES
+        }
 
     def _setup(
         self,
@@ -167,6 +188,7 @@ class AuthClient:
         self._owns_transport = False
         self._transport_lock = threading.Lock()
         self._opener: Opener = _open_in_browser if opener is None else opener
+        self._network_env = {}
 
     @classmethod
     def from_config(
@@ -243,7 +265,7 @@ class AuthClient:
             if self._transport is None:
                 from .transport import Urllib3Transport
 
-                self._transport = Urllib3Transport()
+                self._transport = Urllib3Transport.from_env(self._network_env)
                 self._owns_transport = True
             return self._transport
 

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 
 import attrs
 
+from ._redact import hidden_repr
 from .errors import InvalidInputError
 
 __all__ = [
@@ -151,10 +152,6 @@ def _check_path(instance: object, attribute: attrs.Attribute[str], value: str) -
     _check_optional_path(instance, attribute, value)  # type: ignore[arg-type]
 
 
-def _mask(token: str | None) -> str:
-    return "None" if token is None else "<set>"
-
-
 @attrs.frozen
 class Config:
     """Where to find the auth server and the token, as one immutable value.
@@ -187,7 +184,7 @@ class Config:
         default=DEFAULT_SERVER_ADDRESS, converter=normalize_server_address
     )
     token: str | None = attrs.field(
-        default=None, validator=_check_token, repr=_mask, kw_only=True
+        default=None, validator=_check_token, repr=hidden_repr, kw_only=True
     )
     token_key: str = attrs.field(
         default=DEFAULT_TOKEN_KEY, validator=_check_token_key, kw_only=True

@@ -10,7 +10,8 @@ derive from :class:`ValueError`, as callers of CAVEclient expect::
     ├── TokenKeyExistsError (ValueError)      save would replace a different token
     ├── TokenFileError                        a secrets file is unreadable or corrupt
     ├── MissingTokenError                     no token anywhere; says how to get one
-    ├── TransportError                        refused, timed out, TLS failure
+    ├── TransportError                        refused, timed out, TLS failure, proxy
+    │   └── ResponseTooLargeError             the answer is over max_body_size
     ├── ResponseFormatError                   a 2xx answer that is not the expected JSON
     └── HTTPError                             the server answered with an error status
         ├── AuthenticationError               401, or a redirect to the login page
@@ -35,6 +36,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "ResponseFormatError",
+    "ResponseTooLargeError",
     "ServerError",
     "TermsOfServiceRequired",
     "TokenFileError",
@@ -116,6 +118,13 @@ class TransportError(CaveAuthError):
         self.method = method
         self.url = url
         super().__init__(message)
+
+
+class ResponseTooLargeError(TransportError):
+    """The answer's body is larger than the transport's ``max_body_size``.
+
+    It is refused before it is read into memory; the connection is closed.
+    """
 
 
 class ResponseFormatError(CaveAuthError):

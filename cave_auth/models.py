@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from ._redact import masked_repr
+
 if TYPE_CHECKING:
     import cattrs
 
@@ -62,12 +64,6 @@ _MONTH_NUMBERS = {name: number for number, name in enumerate(_MONTHS, 1)}
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
-def _masked(token: str) -> str:
-    from .tokens import mask_token
-
-    return repr(mask_token(token))
-
-
 @attrs.frozen(kw_only=True)
 class TokenInfo:
     """One of the user's API keys, as ``GET /user/token`` lists them.
@@ -84,7 +80,7 @@ class TokenInfo:
     """
 
     id: int
-    token: str = attrs.field(repr=_masked)
+    token: str = attrs.field(repr=masked_repr)
     user_id: int
     description: str | None = None
     created: _dt.datetime | None = None

@@ -89,6 +89,21 @@ class TokenStore(Protocol):
         """
         ...
 
+    def file_mode(self, path: str) -> int | None:
+        """Return the permission bits of the file at ``path``, if known.
+
+        The ``cave-auth status`` command uses them to warn about secrets
+        files that group or others can read.
+
+        Args:
+            path: The secrets file.
+
+        Returns:
+            The permission bits (``0o600`` for a private file), or ``None``
+            if there is no such file or the store has no notion of modes.
+        """
+        ...
+
 
 def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
     """Parse the content of a secrets file.
@@ -228,6 +243,25 @@ class FileStore:
                 break
             directory = parent
         return os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)
+
+    def file_mode(self, path: str) -> int | None:
+        """Return the permission bits of the file at ``path``, or None.
+
+        A symlink is followed, so the bits are those of the file it points
+        to, the one a reader opens.
+
+        Args:
+            path: The file; ``~`` is expanded.
+
+        Returns:
+            The permission bits, or ``None`` if the file cannot be looked at
+            (missing, a dangling symlink, an unexpandable ``~``, no access to
+            its directory).
+        """
+        try:
+            return stat.S_IMODE(os.stat(_expand(path)).st_mode)
+        except (OSError, TokenFileError):
+            return None
 
     @contextlib.contextmanager
     def _locked(self, path: str, directory: str, name: str) -> Iterator[None]:
@@ -369,6 +403,9 @@ class MemoryStore:
         writable: If false, every path reports itself not writable and
             :meth:`set_secret` raises :class:`TokenFileError`, as on a
             read-only disk.
+        modes: Permission bits to report for some paths, as ``{path: mode}``;
+            :meth:`file_mode` is ``None`` for every other path. A save to one
+            of these paths leaves it at ``0o600``, as :class:`FileStore` does.
 
     Example:
         >>> path = "~/.cloudvolume/secrets/cave-secret.json"
@@ -382,10 +419,14 @@ class MemoryStore:
         initial: Mapping[str, Mapping[str, Any]] | None = None,
         *,
         writable: bool = True,
+        modes: Mapping[str, int] | None = None,
     ) -> None:
         self._files: dict[str, dict[str, Any]] = {
             os.path.normpath(path): dict(secrets)
             for path, secrets in (initial or {}).items()
+        }
+        self._modes = {
+            os.path.normpath(path): mode for path, mode in (modes or {}).items()
         }
         self._writable = writable
         self._lock = threading.Lock()
@@ -450,6 +491,8 @@ class MemoryStore:
             if new is None:
                 return False
             self._files[normalized] = new
+            if normalized in self._modes:
+                self._modes[normalized] = 0o600
         return True
 
     def is_writable(self, path: str) -> bool:
@@ -462,3 +505,16 @@ class MemoryStore:
             The ``writable`` flag the store was made with.
         """
         return self._writable
+
+    def file_mode(self, path: str) -> int | None:
+        """Return the mode given for ``path`` in ``modes``, if any.
+
+        Args:
+            path: The file's path.
+
+        Returns:
+            The permission bits given when the store was made (``0o600``
+            after a save to that path), or ``None`` for any other path.
+        """
+        with self._lock:
+            return self._modes.get(os.path.normpath(path))

@@ -31,6 +31,7 @@ import os
 
 import attrs
 
+from ._redact import mask_token, masked_repr
 from .config import Config, normalize_server_address, token_problem
 from .errors import (
     InvalidInputError,
@@ -69,25 +70,6 @@ DEPRECATED_TOKEN_FILENAMES = ("chunkedgraph-secret.json",)
 """Old file names still read, with a warning, as a last resort."""
 
 
-def mask_token(token: str) -> str:
-    """Return a form of ``token`` safe to show: its ends, never the middle.
-
-    Args:
-        token: A token.
-
-    Returns:
-        ``"abcd…7890"`` for tokens of 16 characters or more, else ``"…"``
-        followed by the length, so short secrets are never revealed.
-    """
-    if len(token) >= 16:
-        return f"{token[:4]}…{token[-4:]}"
-    return f"…({len(token)} chars)"
-
-
-def _masked_repr(token: str) -> str:
-    return repr(mask_token(token))
-
-
 @attrs.frozen
 class ResolvedToken:
     """A token found by :func:`resolve_token`, and where it was found.
@@ -100,7 +82,7 @@ class ResolvedToken:
         key: The key it was stored under, or ``None``.
     """
 
-    token: str = attrs.field(repr=_masked_repr)
+    token: str = attrs.field(repr=masked_repr)
     source: str
     path: str | None = None
     key: str | None = None

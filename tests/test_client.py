@@ -713,12 +713,14 @@ def test_transport_is_created_lazily_and_closed(
         def close(self) -> None:
             self.closed = True
 
-    def factory() -> Recording:
-        transport = Recording({("GET", f"{API}/user/me"): ME})
-        made.append(transport)
-        return transport
+    class Factory:
+        @staticmethod
+        def from_env(environ: object, **settings: object) -> Recording:
+            transport = Recording({("GET", f"{API}/user/me"): ME})
+            made.append(transport)
+            return transport
 
-    monkeypatch.setattr(cave_auth.transport, "Urllib3Transport", factory)
+    monkeypatch.setattr(cave_auth.transport, "Urllib3Transport", Factory)
     with make_client(token=TOKEN_A) as client:
         assert made == []
         client.whoami()

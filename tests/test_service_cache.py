@@ -11,6 +11,8 @@ from cave_auth.service.cache import MISSING, LookupCache, RefreshLimiter, token_
 
 
 class Clock:
+    """A clock the test moves by hand."""
+
     def __init__(self) -> None:
         self.now = 0.0
 

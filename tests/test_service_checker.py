@@ -24,6 +24,8 @@ USER = {"id": 2, "groups": ["g"], "permissions_v2": {"ds": ["view"]}}
 
 
 class Clock:
+    """A clock the test moves by hand."""
+
     def __init__(self) -> None:
         self.now = 0.0
 

@@ -164,6 +164,39 @@ def _save_many(path: str, prefix: str, count: int) -> None:
 
 
 @pytest.mark.timeout(120)
+def test_file_mode_reports_the_permission_bits(tmp_path):
+    """FileStore.file_mode gives a file's permission bits, as chmod set them."""
+    path = tmp_path / "cave-secret.json"
+    path.write_text(json.dumps({"token": TOKEN}))
+    path.chmod(0o644)
+    assert ca.FileStore().file_mode(str(path)) == 0o644
+    ca.FileStore().set_secret(str(path), "other", "o" * 20)
+    assert ca.FileStore().file_mode(str(path)) == 0o600
+
+
+def test_file_mode_follows_symlinks_and_expands_home(tmp_path, monkeypatch):
+    """FileStore.file_mode looks at the file a symlink or ``~`` path names."""
+    monkeypatch.setenv("HOME", str(tmp_path))
+    target = tmp_path / "real.json"
+    target.write_text("{}")
+    target.chmod(0o640)
+    (tmp_path / "link.json").symlink_to(target)
+    assert ca.FileStore().file_mode("~/link.json") == 0o640
+
+
+def test_file_mode_of_a_missing_file_is_none(tmp_path):
+    """FileStore.file_mode is None for a missing file or a dangling symlink."""
+    assert ca.FileStore().file_mode(str(tmp_path / "nope.json")) is None
+    (tmp_path / "dangling.json").symlink_to(tmp_path / "gone.json")
+    assert ca.FileStore().file_mode(str(tmp_path / "dangling.json")) is None
+
+
+def test_file_mode_without_a_home_is_none(monkeypatch):
+    """FileStore.file_mode is None when ``~`` cannot be expanded, not an error."""
+    monkeypatch.setattr(os.path, "expanduser", lambda path: path)  # no home at all
+    assert ca.FileStore().file_mode("~/.cloudvolume/secrets/cave-secret.json") is None
+
+
 def test_concurrent_processes_saving_distinct_keys_lose_nothing(tmp_path):
     """8 processes x 50 saves of distinct keys into one file leave all 400 keys."""
     path = str(tmp_path / "secrets" / "cave-secret.json")
@@ -206,6 +239,27 @@ def test_read_only_memory_store():
     assert store.is_writable("/any") is False
     with pytest.raises(ca.TokenFileError, match="read-only"):
         store.set_secret("/any", "token", TOKEN)
+
+
+def test_memory_store_file_mode_is_what_it_was_given():
+    """MemoryStore.file_mode reports the given modes, and None for other paths."""
+    path = "~/.cloudvolume/secrets/cave-secret.json"
+    store = ca.MemoryStore(
+        {path: {"token": TOKEN}},
+        modes={"~/.cloudvolume/secrets//cave-secret.json": 0o644},
+    )
+    assert store.file_mode(path) == 0o644
+    assert store.file_mode("~/.cloudvolume/secrets/other.json") is None
+    assert ca.MemoryStore({path: {"token": TOKEN}}).file_mode(path) is None
+
+
+def test_memory_store_save_leaves_a_known_mode_private():
+    """A save to a path with a known mode leaves it 0600, as FileStore does."""
+    store = ca.MemoryStore(modes={"/a.json": 0o666})
+    store.set_secret("/a.json", "token", TOKEN)
+    store.set_secret("/b.json", "token", TOKEN)
+    assert store.file_mode("/a.json") == 0o600
+    assert store.file_mode("/b.json") is None
 
 
 def test_store_reprs_never_show_tokens():

@@ -12,24 +12,19 @@ asserted from the client port.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
-import dataclasses
 import itertools
 import json
 import socket
-import socketserver
 import ssl
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
 import urllib3.util.connection
+from loopback_server import Logged, LoopbackServer, Reply
 
 from cave_auth.errors import (
     InsecureTransportError,
@@ -42,6 +37,7 @@ from cave_auth.transport import (
     Urllib3Transport,
     is_loopback_host,
 )
+from cave_auth.transport.base import may_follow_redirect
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -51,211 +47,6 @@ EPS = 0.02
 """Slack for clock granularity when asserting a minimum wait."""
 SLACK = 1.5
 """Generous room above an expected duration, for slow CI machines."""
-
-
-# --------------------------------------------------------------------------
-# The loopback server
-# --------------------------------------------------------------------------
-
-
-@dataclasses.dataclass(frozen=True)
-class Reply:
-    """One scripted answer of the test server."""
-
-    status: int = 200
-    body: bytes = b""
-    headers: Mapping[str, str] | Sequence[tuple[str, str]] = ()
-    delay: float = 0.0
-    drop: bool = False
-    """Read the request, then close the connection without answering."""
-    truncate: bool = False
-    """Send the headers and half the body, then close the connection."""
-
-    def header_items(self) -> list[tuple[str, str]]:
-        if isinstance(self.headers, Mapping):
-            return list(self.headers.items())
-        return list(self.headers)
-
-
-@dataclasses.dataclass(frozen=True)
-class Logged:
-    """One request as the test server received it."""
-
-    method: str
-    path: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes
-    client: tuple[str, int]
-    at: float
-
-    def header_values(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-    def header(self, name: str) -> str | None:
-        values = self.header_values(name)
-        return values[0] if values else None
-
-
-Responder = Reply | Callable[[Logged], Reply]
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self, address: tuple[str, int], owner: LoopbackServer) -> None:
-        self.owner = owner
-        super().__init__(address, _Handler)
-
-    def server_bind(self) -> None:
-        # HTTPServer.server_bind does a reverse DNS lookup; skip it.
-        socketserver.TCPServer.server_bind(self)
-        host, port = self.server_address[:2]
-        self.server_name = str(host)
-        self.server_port = int(port)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # Clients that time out and hang up make the handler fail; stay quiet.
-        pass
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    timeout = 5.0  # idle keep-alive connections are closed after this
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        # Headers and body go out in two writes; without this, Nagle's
-        # algorithm and delayed ACKs add ~40 ms to every answer.
-        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.server.owner._opened(self.connection, self.client_address)
-
-    def finish(self) -> None:
-        try:
-            super().finish()
-        finally:
-            self.server.owner._closed(self.connection)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        owner = self.server.owner
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        reply = owner._record(
-            Logged(
-                method=self.command,
-                path=self.path,
-                headers=tuple(self.headers.items()),
-                body=body,
-                client=(str(self.client_address[0]), int(self.client_address[1])),
-                at=time.monotonic(),
-            )
-        )
-        if reply.delay and owner._stopping.wait(reply.delay):
-            self.close_connection = True
-            return
-        if reply.drop:
-            self.close_connection = True
-            return
-        self.send_response(reply.status)
-        for name, value in reply.header_items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(reply.body)))
-        self.end_headers()
-        if self.command == "HEAD":
-            return
-        if reply.truncate:
-            self.wfile.write(reply.body[: len(reply.body) // 2])
-            self.close_connection = True
-            return
-        self.wfile.write(reply.body)
-
-    do_GET = do_HEAD = do_POST = do_PUT = _serve  # noqa: N815
-    do_PATCH = do_DELETE = do_OPTIONS = _serve  # noqa: N815
-
-
-class LoopbackServer:
-    """A scripted HTTP/1.1 keep-alive server on a loopback address."""
-
-    def __init__(
-        self, host: str = "127.0.0.1", ssl_context: ssl.SSLContext | None = None
-    ) -> None:
-        self._lock = threading.Lock()
-        self._script: deque[Responder] = deque()
-        self._stopping = threading.Event()
-        self._open: set[socket.socket] = set()
-        self.default: Responder = Reply(200, b"ok")
-        self.requests: list[Logged] = []
-        self.connections: list[tuple[str, int]] = []
-        self.max_open = 0
-        self._httpd = _HTTPServer((host, 0), self)
-        if ssl_context is not None:
-            self._httpd.socket = ssl_context.wrap_socket(
-                self._httpd.socket, server_side=True
-            )
-        self.host = host
-        self.port = int(self._httpd.server_address[1])
-        self.scheme = "https" if ssl_context is not None else "http"
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name=f"loopback-{self.port}",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def url(self, path: str = "/", *, host: str | None = None) -> str:
-        return f"{self.scheme}://{host or self.host}:{self.port}{path}"
-
-    def script(self, *replies: Responder) -> None:
-        with self._lock:
-            self._script.extend(replies)
-
-    @property
-    def open_count(self) -> int:
-        with self._lock:
-            return len(self._open)
-
-    @property
-    def client_ports(self) -> list[int]:
-        return [entry.client[1] for entry in self.requests]
-
-    def wait_open_count(self, count: int, timeout: float = 3.0) -> bool:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.open_count == count:
-                return True
-            time.sleep(0.01)
-        return self.open_count == count
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._httpd.shutdown()
-        with self._lock:
-            conns = list(self._open)
-        for conn in conns:
-            with contextlib.suppress(OSError):
-                conn.shutdown(socket.SHUT_RDWR)
-        self._httpd.server_close()
-        self._thread.join(5)
-
-    def _record(self, entry: Logged) -> Reply:
-        with self._lock:
-            self.requests.append(entry)
-            responder = self._script.popleft() if self._script else self.default
-        return responder(entry) if callable(responder) else responder
-
-    def _opened(self, conn: socket.socket, client: tuple[str, int]) -> None:
-        with self._lock:
-            self._open.add(conn)
-            self.connections.append(client)
-            self.max_open = max(self.max_open, len(self._open))
-
-    def _closed(self, conn: socket.socket) -> None:
-        with self._lock:
-            self._open.discard(conn)
 
 
 # --------------------------------------------------------------------------
@@ -710,9 +501,11 @@ def test_read_timeout_raises_transport_error(
 def test_read_timeout_of_get_is_retried(
     server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
 ) -> None:
-    """A GET that timed out is tried again, each attempt with the full timeout."""
+    """A GET that timed out is tried again, each attempt with the full read_timeout."""
     server.default = Reply(200, delay=5.0)
-    transport = make_transport(timeout=0.3, retries=1, backoff_factor=0.01)
+    transport = make_transport(
+        timeout=5.0, read_timeout=0.3, retries=1, backoff_factor=0.01
+    )
     start = time.monotonic()
     with pytest.raises(TransportError, match="did not answer in time"):
         transport.request("GET", server.url(), headers=AUTH)
@@ -1048,20 +841,86 @@ def test_tls_with_the_ca_succeeds(
     assert len(set(tls_server.client_ports)) == 1
 
 
-def test_http_to_https_upgrade_on_the_same_host_is_followed(
+@pytest.fixture
+def default_ports(
+    monkeypatch: pytest.MonkeyPatch,
+    server: LoopbackServer,
+    ca: trustme.CA,
+    make_server: Callable[..., LoopbackServer],
+) -> tuple[LoopbackServer, LoopbackServer]:
+    """Serve http on 127.0.0.2:80 and https on 127.0.0.2:443, by address mapping.
+
+    urllib3's socket opener is wrapped so that connections to those two
+    default ports reach two loopback servers on free ports: the URLs the
+    transport sees carry the real default ports, with no privileged bind.
+    """
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.2").configure_cert(context)
+    tls = make_server(ssl_context=context)
+    routes = {("127.0.0.2", 80): server.port, ("127.0.0.2", 443): tls.port}
+    real = urllib3.util.connection.create_connection
+
+    def mapped(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
+        port = routes.get((address[0], address[1]))
+        return real(("127.0.0.1", port) if port else address, *args, **kwargs)
+
+    monkeypatch.setattr(urllib3.util.connection, "create_connection", mapped)
+    return server, tls
+
+
+def test_http_80_to_https_443_upgrade_on_the_same_host_is_followed(
+    default_ports: tuple[LoopbackServer, LoopbackServer],
+    ca_file: str,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """A redirect from http on port 80 to https on 443 of the same host is followed."""
+    plain, tls = default_ports
+    plain.script(Reply(301, headers={"Location": "https://127.0.0.2/up"}))
+    tls.script(Reply(200, b"upgraded"))
+    transport = make_transport(ca_certs=ca_file)
+    response = transport.request("GET", "http://127.0.0.2/plain", headers=AUTH)
+    assert (response.status, response.body) == (200, b"upgraded")
+    assert response.redirected is True
+    assert response.url == "https://127.0.0.2/up"
+    assert tls.requests[0].header("Authorization") == AUTH["Authorization"]
+
+
+def test_http_to_https_on_another_port_is_not_followed(
     server: LoopbackServer,
     tls_server: LoopbackServer,
     ca_file: str,
     make_transport: Callable[..., Urllib3Transport],
 ) -> None:
-    """A redirect from http to https on the same host is followed."""
+    """A redirect from http to https on a port other than 443 keeps the token home."""
     server.script(Reply(301, headers={"Location": tls_server.url("/up")}))
     transport = make_transport(ca_certs=ca_file)
     response = transport.request("GET", server.url("/plain"), headers=AUTH)
-    assert response.status == 200
-    assert response.redirected is True
-    assert response.url == tls_server.url("/up")
-    assert tls_server.requests[0].header("Authorization") == AUTH["Authorization"]
+    assert response.status == 301
+    assert response.redirected is False
+    assert tls_server.requests == []
+
+
+@pytest.mark.parametrize(
+    ("origin", "target", "follows"),
+    [
+        (("https", "h.org", 443), "https://h.org/x", True),
+        (("https", "h.org", 443), "https://h.org:443/x", True),
+        (("https", "h.org", 443), "https://h.org:8443/x", False),
+        (("https", "h.org", 443), "http://h.org/x", False),
+        (("http", "h.org", 80), "https://h.org/x", True),
+        (("http", "h.org", 80), "https://h.org:8443/x", False),
+        (("http", "h.org", 8080), "https://h.org/x", False),
+        (("http", "h.org", 8080), "http://h.org:8080/y", True),
+        (("https", "h.org", 443), "https://evil.org/x", False),
+        (("https", "h.org", 443), "https://h.org.evil.org/x", False),
+        (("https", "h.org", 443), "ftp://h.org/x", False),
+    ],
+)
+def test_which_redirects_may_carry_the_token(
+    origin: tuple[str, str, int], target: str, follows: bool
+) -> None:
+    """Only the same origin, or http:80 to https:443 of one host, keeps the token."""
+    assert may_follow_redirect(origin, target) is follows
 
 
 def test_https_to_http_downgrade_is_not_followed(

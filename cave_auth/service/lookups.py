@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 import attrs
 
-from ..api import _call
+from ..api import _run
 from ..config import Config
 from ..errors import (
     AuthenticationError,
@@ -35,6 +35,7 @@ from ..errors import (
     ResponseFormatError,
     ServerError,
 )
+from ..routes import Route, validate_id
 from ..transport import Transport
 
 __all__ = [
@@ -57,6 +58,19 @@ class AuthServiceUnavailable(CaveAuthError):
 
 def _segment(value: object) -> str:
     return quote(str(value), safe="")
+
+
+def _call(
+    config: Config,
+    transport: Transport,
+    method: str,
+    route: str,
+    *,
+    body: Any = None,
+    timeout: float | None = None,
+) -> Any:
+    route_value: Route[Any] = Route(method, route, Any)
+    return _run(route_value.exchange(config, json=body), transport, timeout)
 
 
 def _object(data: Any, route: str) -> dict[str, Any]:
@@ -106,8 +120,6 @@ def get_user_permissions_data(
         PermissionDeniedError: If the token may not see other users.
         NotFoundError: If there is no such user.
     """
-    from ..api import validate_id
-
     route = f"/user/{validate_id(user_id, 'user_id')}/permissions"
     return _object(_call(config, transport, "GET", route, timeout=timeout), route)
 

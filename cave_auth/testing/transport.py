@@ -1,15 +1,16 @@
-"""Test doubles for code built on ``cave_auth``: no network, no real home.
+"""``FakeTransport``: an in-memory :class:`~cave_auth.Transport` for unit tests.
 
-* :class:`FakeTransport` is an in-memory :class:`~cave_auth.Transport`, in the
-  manner of httpx's ``MockTransport``: routes map ``(method, path)`` to canned
-  JSON, a :class:`~cave_auth.Response`, or a function of the request; every
-  request is recorded for assertions; failures (statuses or exceptions) can be
-  scripted to happen once, in order, before the route's normal answer.
-* :class:`FakeAuthServer` is a real HTTP server on 127.0.0.1 that answers like
-  the CAVE auth server, for integration tests that want real sockets.
+This module does no I/O. In the manner of httpx's ``MockTransport``, routes
+map ``(method, path)`` to canned JSON, a :class:`~cave_auth.Response`, or a
+function of the request; every request is recorded as a :class:`FakeRequest`
+for assertions (its ``repr`` hides the ``Authorization`` header); failures
+(statuses or exceptions) can be scripted to happen once, in order, before the
+route's normal answer. An unmatched request gets Flask's 404 page, as from the
+real server. :func:`json_response` and :func:`text_response` build answers the
+way the real server labels them.
 
-This module depends only on the public API of ``cave_auth`` and the standard
-library, so users' own test suites can rely on it.
+It depends only on the public API of ``cave_auth`` and the standard library,
+so users' own test suites can rely on it.
 """
 
 from __future__ import annotations
@@ -22,25 +23,16 @@ from typing import Any
 
 import attrs
 
-from ._fakeserver import FakeAuthServer, FakeSeed
-from .transport import Response
+from .._redact import headers_repr
+from ..transport import Response
 
 __all__ = [
-    "FakeAuthServer",
     "FakeRequest",
-    "FakeSeed",
     "FakeTransport",
+    "Handler",
     "json_response",
     "text_response",
 ]
-
-
-def _mask_headers(headers: Mapping[str, str]) -> str:
-    shown = {
-        name: ("<hidden>" if name.lower() == "authorization" else value)
-        for name, value in headers.items()
-    }
-    return repr(shown)
 
 
 @attrs.frozen
@@ -60,7 +52,7 @@ class FakeRequest:
     method: str
     url: str
     path: str
-    headers: Mapping[str, str] = attrs.field(repr=_mask_headers)
+    headers: Mapping[str, str] = attrs.field(repr=headers_repr)
     params: Mapping[str, str] = attrs.field(factory=dict)
     json: Any = None
     timeout: float | None = None

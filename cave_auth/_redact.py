@@ -1,0 +1,180 @@
+"""Keeping tokens out of what people see: masking, hiding and scrubbing.
+
+This module does no I/O and imports nothing from ``cave_auth``; it is the
+bottom layer every other module takes its redaction from, so that a token is
+hidden the same way in a ``repr``, a log line and an error message.
+
+Three ways to keep a token out of sight, for three uses:
+
+* :func:`mask_token` shows a token's ends (``"abcd…7890"``), so that a person
+  can tell two tokens apart; :func:`masked_repr` is its ``repr`` form, for
+  attrs fields that hold a token (``ResolvedToken``, ``TokenInfo``).
+* :func:`hidden_repr` and :func:`headers_repr` show nothing of it at all:
+  whether it is set, or ``<hidden>`` in place of an ``Authorization`` header.
+* :func:`scrub`, :func:`scrub_bytes` and :func:`scrub_bearer` replace every
+  occurrence of the token with ``<token>`` in text that came from elsewhere (a
+  server's answer, a redirect URL), which may echo it back.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = [
+    "PLACEHOLDER",
+    "bearer_token",
+    "headers_repr",
+    "hidden_repr",
+    "mask_token",
+    "masked_repr",
+    "scrub",
+    "scrub_bearer",
+    "scrub_bytes",
+    "scrub_url",
+]
+
+PLACEHOLDER = "<token>"
+"""What stands for a token in scrubbed text."""
+
+_BEARER = "Bearer "
+
+
+def mask_token(token: str) -> str:
+    """Return a form of ``token`` safe to show: its ends, never the middle.
+
+    Args:
+        token: A token.
+
+    Returns:
+        ``"abcd…7890"`` for tokens of 16 characters or more, else ``"…"``
+        followed by the length, so short secrets are never revealed.
+    """
+    if len(token) >= 16:
+        return f"{token[:4]}…{token[-4:]}"
+    return f"…({len(token)} chars)"
+
+
+def masked_repr(token: str) -> str:
+    """Return the ``repr`` of :func:`mask_token`'s form, for an attrs field.
+
+    Args:
+        token: A token.
+
+    Returns:
+        E.g. ``"'abcd…7890'"``.
+    """
+    return repr(mask_token(token))
+
+
+def hidden_repr(token: str | None) -> str:
+    """Return ``"None"`` or ``"<set>"``: whether there is a token, nothing more.
+
+    Args:
+        token: A token, or ``None``.
+
+    Returns:
+        The text a ``repr`` shows in place of the token.
+    """
+    return "None" if token is None else "<set>"
+
+
+def headers_repr(headers: Mapping[str, str]) -> str:
+    """Return the ``repr`` of ``headers`` with ``Authorization`` hidden.
+
+    Args:
+        headers: Request headers.
+
+    Returns:
+        The dict's ``repr``, the value of any ``Authorization`` header
+        (whatever its case) replaced by ``<hidden>``.
+    """
+    shown = {
+        name: ("<hidden>" if name.lower() == "authorization" else value)
+        for name, value in headers.items()
+    }
+    return repr(shown)
+
+
+def scrub(text: str, token: str | None) -> str:
+    """Replace every occurrence of ``token`` in ``text`` with ``<token>``.
+
+    Args:
+        text: Text that may hold the token, e.g. from a server.
+        token: The token, or ``None`` (then ``text`` is returned as is).
+
+    Returns:
+        The text, token-free.
+    """
+    return text.replace(token, PLACEHOLDER) if token else text
+
+
+def scrub_bytes(data: bytes, token: str | None) -> bytes:
+    """Replace every occurrence of ``token`` in ``data`` with ``<token>``.
+
+    Scrub a body before cutting it short, so that no piece of a token
+    survives the cut.
+
+    Args:
+        data: Raw bytes that may hold the token, e.g. a response body.
+        token: The token, or ``None`` (then ``data`` is returned as is).
+
+    Returns:
+        The bytes, token-free.
+    """
+    return data.replace(token.encode(), PLACEHOLDER.encode()) if token else data
+
+
+def bearer_token(headers: Mapping[str, str]) -> str | None:
+    """Return the bearer token an ``Authorization`` header carries.
+
+    Args:
+        headers: Request headers; the header name may have any case.
+
+    Returns:
+        The token, or ``None`` if there is no non-empty bearer token.
+    """
+    for name, value in headers.items():
+        if name.lower() == "authorization" and value.startswith(_BEARER):
+            return value[len(_BEARER) :] or None
+    return None
+
+
+def scrub_bearer(text: str, headers: Mapping[str, str]) -> str:
+    """Replace the bearer token of ``headers`` wherever it occurs in ``text``.
+
+    A server may put the token into a redirect URL, which then reaches an
+    error message; with this, the token is never shown.
+
+    Args:
+        text: Text that may hold the token.
+        headers: The headers of the request that carried it.
+
+    Returns:
+        The text, token-free.
+    """
+    return scrub(text, bearer_token(headers))
+
+
+_SECRET_QUERY_VALUES = re.compile(
+    r"(?i)([?&](?:middle_auth_token|token|access_token|api_key|key|secret|password)=)"
+    r"[^&#]*"
+)
+
+
+def scrub_url(url: str, headers: Mapping[str, str]) -> str:
+    """Show a request URL without secrets: for error messages and logs.
+
+    The values of query parameters named like secrets (``token``,
+    ``middle_auth_token``, ``key``, ``password``, ...) become ``***``, and
+    the bearer token of ``headers`` becomes ``<token>`` wherever it occurs
+    (``/user/token/<token>/ttl`` carries it in the path).
+
+    Args:
+        url: The URL.
+        headers: The headers of the request.
+
+    Returns:
+        The URL, fit to show.
+    """
+    return scrub_bearer(_SECRET_QUERY_VALUES.sub(r"\1***", url), headers)

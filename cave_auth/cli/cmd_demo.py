@@ -1,0 +1,133 @@
+"""``cave-auth demo``: the whole flow against an embedded fake server.
+
+Starts a :class:`~cave_auth.testing.FakeAuthServer` on 127.0.0.1 and a
+temporary secrets directory (the user's own files are never touched), then
+saves a token, resolves it, asks who it belongs to, lists keys and group
+members, looks users up and shows a rejected token, all with real HTTP
+through :class:`~cave_auth.Urllib3Transport`. It runs offline. The fake
+server is imported only when the demo runs, so no other command loads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+import attrs
+
+from ..config import Config
+from ..errors import AuthenticationError
+from ..store import FileStore
+from ..tokens import mask_token, missing_token_error, resolve_token, save_token
+from .context import EXIT_AUTH_REJECTED, EXIT_OK, PROG, CommandError, Context
+from .parser import Commands
+
+__all__ = ["register", "run"]
+
+
+def register(commands: Commands) -> None:
+    """Add ``demo`` to the ``cave-auth`` parser.
+
+    Args:
+        commands: The registry of subcommands.
+    """
+    commands.add(
+        "demo",
+        summary="walk through the whole flow against an embedded fake server",
+        description="Start a fake CAVE auth server on 127.0.0.1 and a temporary "
+        "secrets directory (your own files are never touched), then save a "
+        "token, resolve it, ask who it belongs to, list keys and group members, "
+        "look users up, and show a rejected token, with real HTTP. Runs offline.",
+        examples=[f"{PROG} demo"],
+        run=run,
+    )
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    """Run ``cave-auth demo``.
+
+    Args:
+        ctx: The command's context (only its stdout is used).
+        args: The parsed arguments (none).
+
+    Returns:
+        0 once every step has run.
+
+    Raises:
+        CommandError: If the fake server accepts a token it does not know.
+    """
+    import tempfile
+
+    from ..api import get_group_users, get_tokens, get_user_information, whoami
+    from ..errors import PermissionDeniedError
+    from ..testing import FakeAuthServer
+    from ..transport import Urllib3Transport
+
+    steps = 7
+    step = 0
+
+    def title(text: str) -> None:
+        nonlocal step
+        step += 1
+        ctx.out()
+        ctx.out(f"[{step}/{steps}] {text}")
+
+    with (
+        FakeAuthServer() as server,
+        tempfile.TemporaryDirectory(prefix="cave-auth-demo-") as secrets_dir,
+        Urllib3Transport(retries=1) as http,
+    ):
+        store = FileStore()
+        config = Config(server_address=server.url, secrets_dir=secrets_dir)
+        ctx.out(f"{PROG} demo: a fake CAVE auth server runs at {server.url};")
+        ctx.out(f"secrets go to the temporary directory {secrets_dir}.")
+        ctx.out("Every call below is real HTTP through Urllib3Transport.")
+
+        title("Save Norm User's token (cave_auth.save_token)")
+        saved = save_token(config, store, server.user_token)
+        for path in saved.written:
+            ctx.out(f"  wrote {os.path.basename(path)} (mode 0600)")
+
+        title("Resolve it again from the files (cave_auth.resolve_token)")
+        found = resolve_token(config, store)
+        if found is None:  # pragma: no cover - the save above guarantees it
+            raise missing_token_error(config)
+        ctx.out(f"  token {mask_token(found.token)}")
+        ctx.out(f"  from  {os.path.basename(found.path or '')}, key {found.key!r}")
+        user_config = attrs.evolve(config, token=found.token)
+
+        title("Ask the server who the token belongs to (cave_auth.whoami)")
+        me = whoami(user_config, http)
+        ctx.out(f"  {me.name} <{me.email}>, user id {me.id}")
+
+        title("List Norm's API keys, masked (cave_auth.get_tokens)")
+        for info in get_tokens(user_config, http):
+            ctx.out(f"  key #{info.id}: {mask_token(info.token)}  {info.description}")
+
+        title("List the members of group 2 (cave_auth.get_group_users)")
+        try:
+            get_group_users(user_config, http, 2)
+        except PermissionDeniedError as exc:
+            ctx.out(f"  as Norm (a plain user): refused, {exc.server_message!r}")
+        gail = attrs.evolve(config, token=server.group_admin_token)
+        for member in get_group_users(gail, http, 2):
+            role = "group admin" if member.admin else "member"
+            ctx.out(f"  as Gail (admin of group 2): {member.name} ({role})")
+
+        title("Look users 1 and 2 up as the admin (cave_auth.get_user_information)")
+        admin = attrs.evolve(config, token=server.admin_token)
+        for user in get_user_information(admin, http, [1, 2]):
+            ctx.out(f"  user {user.id}: {user.name} <{user.email}>")
+
+        title("Try a token the server does not know")
+        try:
+            whoami(attrs.evolve(config, token=server.invalid_token), http)
+        except AuthenticationError as exc:
+            code = EXIT_AUTH_REJECTED
+            ctx.out(f"  rejected: AuthenticationError (the CLI exits with {code})")
+            ctx.out(f"  {exc}")
+        else:  # pragma: no cover - the fake server rejects it
+            raise CommandError("the fake server accepted an unknown token")
+    ctx.out()
+    ctx.out("Done: the server is stopped and the temporary secrets are deleted.")
+    return EXIT_OK

@@ -1,0 +1,194 @@
+"""``cave-auth status``: which token is used, from where; file checks.
+
+Shows the server, the token that would be used (masked) and where it comes
+from, and every secrets file looked at, in lookup order: whether it exists,
+which keys it holds, and its permission bits as the token store reports them
+(:meth:`TokenStore.file_mode <cave_auth.store.TokenStore.file_mode>`). A file
+readable by group or others gets a warning with the ``chmod`` that fixes it.
+``--check`` also asks the server whether the token works. The exit code says
+what was found: 0 a token, 1 a broken file or failed check, 3 no token,
+4 a token the server rejects.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from ..errors import AuthenticationError, CaveAuthError, TokenFileError
+from ..store import TokenStore
+from ..tokens import (
+    mask_token,
+    missing_token_error,
+    resolve_token,
+    setup_instructions,
+    token_search_paths,
+)
+from .context import (
+    EXIT_AUTH_REJECTED,
+    EXIT_ERROR,
+    EXIT_NO_TOKEN,
+    EXIT_OK,
+    PROG,
+    Context,
+    build_config,
+    describe_user,
+    fetch_user,
+)
+from .options import common_options, json_option
+from .parser import Commands
+
+__all__ = ["register", "run"]
+
+
+def register(commands: Commands) -> None:
+    """Add ``status`` and its options to the ``cave-auth`` parser.
+
+    Args:
+        commands: The registry of subcommands.
+    """
+    parser = commands.add(
+        "status",
+        summary="show which token would be used and where it comes from",
+        description="Show the server, the token that would be used (masked) and "
+        "where it comes from, and every secrets file looked at, in order: whether "
+        "it exists and holds the key. Warns about secrets files that group or "
+        "others can read.",
+        examples=[
+            f"{PROG} status",
+            f"{PROG} status --check",
+            f"{PROG} status --key fanc --json",
+        ],
+        run=run,
+        parents=[common_options(), json_option()],
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="also check the token with the server"
+    )
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    """Run ``cave-auth status``.
+
+    Args:
+        ctx: The command's context.
+        args: The parsed arguments.
+
+    Returns:
+        0 if a token is found (and, with ``--check``, accepted); 1 if a
+        secrets file is broken or the check fails; 3 if no token is found;
+        4 if the server rejects the token.
+    """
+    config = build_config(ctx, args)
+    files = [
+        _inspect_file(ctx.store, path, config.token_key)
+        for path in token_search_paths(config)
+    ]
+    warnings = [
+        f"{f['path']} is readable by group or others (mode {f['mode']}); "
+        f"fix it with: chmod 600 {f['path']}"
+        for f in files
+        if f["insecure"]
+    ]
+    status = EXIT_OK
+    problem = None
+    found = None
+    try:
+        found = resolve_token(config, ctx.store)
+    except TokenFileError as exc:
+        problem, status = str(exc), EXIT_ERROR
+    if found is None and problem is None:
+        problem = str(missing_token_error(config))
+        status = EXIT_NO_TOKEN
+    token = None
+    if found is not None:
+        ctx.remember(found.token)
+        token = {
+            "masked": mask_token(found.token),
+            "source": found.source,
+            "path": found.path,
+            "key": found.key,
+        }
+    user = None
+    if args.check and found is not None:
+        try:
+            user = fetch_user(ctx, attrs.evolve(config, token=found.token))
+        except AuthenticationError as exc:
+            problem, status = str(exc), EXIT_AUTH_REJECTED
+        except CaveAuthError as exc:
+            problem, status = str(exc), EXIT_ERROR
+
+    if args.json:
+        ctx.json(
+            {
+                "server_address": config.server_address,
+                "token_key": config.token_key,
+                "secrets_dir": config.secrets_dir,
+                "token": token,
+                "files": files,
+                "user": user,
+                "warnings": warnings,
+                "error": problem,
+            }
+        )
+    else:
+        ctx.out(f"Server:     {config.server_address}")
+        ctx.out(f"Token key:  {config.token_key}")
+        if token is not None:
+            ctx.out(f"Token:      {token['masked']} (from {token['source']})")
+        else:
+            ctx.out("Token:      none found")
+        if user is not None:
+            ctx.out(f"User:       {describe_user(user)}")
+        ctx.out("Secrets files, in lookup order (the first holding the key wins):")
+        for f in files:
+            used = found is not None and f["path"] == found.path
+            ctx.out(f"  {_file_line(f, config.token_key)}{'  <- used' if used else ''}")
+        if found is None and status == EXIT_NO_TOKEN:
+            url = setup_instructions(config, make_new=False).url
+            ctx.out(f"Get a token at {url}, then run: {PROG} setup")
+    for warning in warnings:
+        ctx.warn(warning)
+    if problem is not None:
+        ctx.error(problem)
+    return status
+
+
+def _inspect_file(store: TokenStore, path: str, key: str) -> dict[str, Any]:
+    """Describe one candidate secrets file, without reading its tokens out."""
+    info: dict[str, Any] = {
+        "path": path,
+        "exists": False,
+        "has_key": False,
+        "keys": [],
+        "mode": None,
+        "insecure": False,
+        "error": None,
+    }
+    try:
+        secrets = store.read_secrets(path)
+    except TokenFileError as exc:
+        info.update(exists=True, error=exc.problem)
+        secrets = None
+    if secrets is not None:
+        info.update(exists=True, has_key=key in secrets, keys=sorted(secrets))
+    mode = store.file_mode(path)
+    if mode is not None:
+        info.update(exists=True, mode=f"{mode:04o}", insecure=bool(mode & 0o077))
+    return info
+
+
+def _file_line(info: Mapping[str, Any], key: str) -> str:
+    """Return the status line of one secrets file."""
+    if info["error"] is not None:
+        return f"[!] {info['path']}: {info['error']}"
+    if not info["exists"]:
+        return f"[ ] {info['path']} (missing)"
+    mark = "[x]" if info["has_key"] else "[ ]"
+    has = f"has key {key!r}" if info["has_key"] else f"no key {key!r}"
+    keys = ", ".join(info["keys"]) or "none"
+    mode = f"; mode {info['mode']}" if info["mode"] is not None else ""
+    return f"{mark} {info['path']} ({has}; keys: {keys}{mode})"

@@ -1,0 +1,412 @@
+"""What every ``cave-auth`` command shares: the context, exit codes and helpers.
+
+A command is a function of a :class:`Context` and the parsed arguments. The
+context holds everything that touches the outside world (the streams, the
+environment, the token store, the transport, the browser opener and the
+password prompt), all injectable through :func:`cave_auth.cli.main`, so a
+command never reaches for ``sys`` or ``os.environ`` itself. It also remembers
+every token the command has seen and masks them in warnings and error lines.
+
+The helpers below are the steps several commands take: build the
+:class:`~cave_auth.Config` from the environment plus the command-line options,
+read a token from stdin or a hidden prompt, ask the server who a token
+belongs to, save a token as the options say and report what was written.
+A failure a command wants to report as one line and an exit code is a
+:class:`CommandError`; :func:`cave_auth.cli.main` prints it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TextIO
+
+from ..config import Config, token_problem
+from ..errors import InvalidInputError, TokenKeyExistsError
+from ..store import TokenStore
+from ..tokens import (
+    SaveResult,
+    mask_token,
+    missing_token_error,
+    save_token,
+    with_token,
+)
+from ..transport import Transport
+
+if TYPE_CHECKING:
+    from ..transport import Urllib3Transport
+
+__all__ = [
+    "EXIT_AUTH_REJECTED",
+    "EXIT_ERROR",
+    "EXIT_INTERRUPTED",
+    "EXIT_NO_TOKEN",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "PROG",
+    "CommandError",
+    "Context",
+    "Handler",
+    "Opener",
+    "Prompt",
+    "build_config",
+    "config_with_token",
+    "describe_user",
+    "fetch_user",
+    "read_token",
+    "report_saved",
+    "save_as_asked",
+]
+
+EXIT_OK = 0
+"""The command succeeded."""
+EXIT_ERROR = 1
+"""The command failed (network, permission, file problem, ...)."""
+EXIT_USAGE = 2
+"""The command line was wrong (as argparse exits)."""
+EXIT_NO_TOKEN = 3
+"""No token was found anywhere (:class:`~cave_auth.MissingTokenError`)."""
+EXIT_AUTH_REJECTED = 4
+"""The server rejected the token (:class:`~cave_auth.AuthenticationError`)."""
+EXIT_INTERRUPTED = 130
+"""The user pressed Ctrl-C."""
+
+PROG = "cave-auth"
+"""The command's name, as shown in usage lines and messages."""
+
+Opener = Callable[[str], object]
+"""Opens a URL in a web browser (:func:`webbrowser.open` by default)."""
+Prompt = Callable[[str], str]
+"""Reads a secret without echo (:func:`getpass.getpass` by default)."""
+
+
+class CommandError(Exception):
+    """A failure the command reports as one line and an exit code.
+
+    Args:
+        message: What went wrong, for people; never a token.
+        status: The exit code.
+    """
+
+    def __init__(self, message: str, status: int = EXIT_ERROR) -> None:
+        self.message = message
+        self.status = status
+        super().__init__(message)
+
+
+class Context:
+    """What a command may use: streams, environment and the I/O objects.
+
+    Args:
+        stdin: Where ``--token-stdin`` reads from.
+        stdout: Where results go.
+        stderr: Where warnings and errors go.
+        environ: The environment variables.
+        store: Where secrets files live.
+        transport: The HTTP transport, or ``None`` to create a
+            :class:`~cave_auth.Urllib3Transport` when first needed.
+        opener: Opens a URL in a browser.
+        prompt: Reads a secret without echo.
+    """
+
+    def __init__(
+        self,
+        *,
+        stdin: TextIO,
+        stdout: TextIO,
+        stderr: TextIO,
+        environ: Mapping[str, str],
+        store: TokenStore,
+        transport: Transport | None,
+        opener: Opener,
+        prompt: Prompt,
+    ) -> None:
+        self.stdin = stdin
+        self.stdout = stdout
+        self.stderr = stderr
+        self.environ = environ
+        self.store = store
+        self.opener = opener
+        self.prompt = prompt
+        self._transport = transport
+        self._owned: Urllib3Transport | None = None
+        self.timeout: float | None = None
+        self._secrets: set[str] = set()
+
+    def http(self) -> Transport:
+        """Return the transport, creating a Urllib3Transport on first use.
+
+        The transport it creates honours the proxy and CA bundle variables of
+        the environment (:meth:`~cave_auth.Urllib3Transport.from_env`) and
+        ``--timeout`` (the ``timeout`` attribute, set by :func:`~cave_auth.cli.main`).
+
+        Returns:
+            The transport given to the context, or the one it created.
+        """
+        if self._transport is None:
+            from ..transport import Urllib3Transport
+
+            settings = {} if self.timeout is None else {"timeout": self.timeout}
+            self._owned = Urllib3Transport.from_env(self.environ, **settings)
+            self._transport = self._owned
+        return self._transport
+
+    def close(self) -> None:
+        """Close the transport if this context created it."""
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
+            self._transport = None
+
+    def remember(self, token: str | None) -> None:
+        """Note a token so that warnings and error lines never show it.
+
+        Tokens shorter than 8 characters are not noted: masking them would
+        garble ordinary words, and no real token is that short.
+
+        Args:
+            token: The token, or ``None`` (ignored).
+        """
+        if token and len(token) >= 8:
+            self._secrets.add(token)
+
+    def out(self, text: str = "") -> None:
+        """Print a line on stdout.
+
+        Args:
+            text: The line, without its newline.
+        """
+        print(text, file=self.stdout)
+
+    def json(self, value: object) -> None:
+        """Print a value as indented JSON on stdout.
+
+        Args:
+            value: Anything :func:`json.dumps` takes.
+        """
+        print(json.dumps(value, indent=2), file=self.stdout)
+
+    def warn(self, text: str) -> None:
+        """Print a warning line on stderr, with every remembered token masked.
+
+        Args:
+            text: The warning, without the ``cave-auth: warning:`` prefix.
+        """
+        print(f"{PROG}: warning: {self.scrub(text)}", file=self.stderr)
+
+    def error(self, text: str) -> None:
+        """Print an error as one line on stderr, with every remembered token masked.
+
+        Args:
+            text: The error, without the ``cave-auth: error:`` prefix; its
+                line breaks and runs of spaces become single spaces.
+        """
+        one_line = " ".join(self.scrub(text).split())
+        print(f"{PROG}: error: {one_line}", file=self.stderr)
+
+    def scrub(self, text: str) -> str:
+        """Return ``text`` with every remembered token masked.
+
+        Args:
+            text: Any text meant for the user.
+
+        Returns:
+            The text, each remembered token replaced by its masked form.
+        """
+        for secret in self._secrets:
+            text = text.replace(secret, mask_token(secret))
+        return text
+
+
+Handler = Callable[[Context, argparse.Namespace], int]
+"""Runs one command: takes the context and the parsed arguments, returns the
+exit code."""
+
+
+def build_config(ctx: Context, args: argparse.Namespace) -> Config:
+    """Build the Config of a command: environment, then command-line options.
+
+    ``CAVE_TOKEN`` is ignored when ``--key`` or ``--token-file`` is given, so
+    that those options choose the token.
+
+    Args:
+        ctx: The command's context (its environment is read).
+        args: The parsed arguments, with the common options.
+
+    Returns:
+        The Config; its token (if any) is remembered for masking.
+
+    Raises:
+        CommandError: With exit code 2, if an option value is malformed.
+    """
+    overrides: dict[str, object] = {}
+    server = getattr(args, "server_positional", None) or args.server
+    if server:
+        overrides["server_address"] = server
+    if args.key:
+        overrides["token_key"] = args.key
+    if args.secrets_dir:
+        overrides["secrets_dir"] = args.secrets_dir
+    if args.token_file:
+        overrides["token_file"] = args.token_file
+    environ = ctx.environ
+    if args.key or args.token_file:
+        environ = {
+            name: value for name, value in environ.items() if name != "CAVE_TOKEN"
+        }
+    try:
+        config = Config.from_env(environ, **overrides)
+    except InvalidInputError as exc:
+        raise CommandError(str(exc), EXIT_USAGE) from None
+    ctx.remember(config.token)
+    return config
+
+
+def config_with_token(ctx: Context, args: argparse.Namespace) -> Config:
+    """Build the Config and fill in its token from the store.
+
+    Args:
+        ctx: The command's context.
+        args: The parsed arguments, with the common options.
+
+    Returns:
+        The Config, its token set and remembered for masking.
+
+    Raises:
+        MissingTokenError: If no token is found anywhere.
+        CommandError: With exit code 2, if an option value is malformed.
+    """
+    config = with_token(build_config(ctx, args), ctx.store)
+    if config.token is None:
+        raise missing_token_error(config)
+    ctx.remember(config.token)
+    return config
+
+
+def read_token(ctx: Context, args: argparse.Namespace) -> str:
+    """Read a token from stdin (``--token-stdin``) or a hidden prompt, and check it.
+
+    Args:
+        ctx: The command's context (its stdin or prompt is used).
+        args: The parsed arguments, with the input options.
+
+    Returns:
+        The token, stripped of surrounding whitespace.
+
+    Raises:
+        CommandError: If no token was given or it is not a valid token.
+    """
+    if args.token_stdin:
+        token = ctx.stdin.read().strip()
+        where = "stdin"
+    else:
+        try:
+            token = ctx.prompt("Paste your token (input is hidden): ").strip()
+        except EOFError:
+            token = ""
+        where = "the prompt"
+    ctx.remember(token)
+    if not token:
+        raise CommandError(f"no token was given on {where}")
+    problem = token_problem(token)
+    if problem is not None:
+        raise CommandError(f"the token read from {where} is not valid: {problem}")
+    return token
+
+
+def describe_user(user: Mapping[str, Any]) -> str:
+    """Return ``Name <email> (user id N)`` for a user record.
+
+    Args:
+        user: The user record as the server sends it.
+
+    Returns:
+        One line for people, naming superadmins and service accounts as such.
+    """
+    email = f" <{user['email']}>" if user.get("email") else ""
+    text = f"{user.get('name')}{email} (user id {user.get('id')})"
+    if user.get("admin"):
+        text += ", superadmin"
+    if user.get("service_account"):
+        text += f", service account of user {user.get('parent_id')}"
+    return text
+
+
+def fetch_user(ctx: Context, config: Config) -> dict[str, Any]:
+    """Ask the server who ``config.token`` belongs to (``GET /user/me``).
+
+    Args:
+        ctx: The command's context (its transport is used).
+        config: The Config holding the token to check.
+
+    Returns:
+        The user record, as the server's JSON.
+
+    Raises:
+        CaveAuthError: If the request fails, for instance
+            :class:`~cave_auth.AuthenticationError` if the token is rejected.
+    """
+    from ..api import whoami
+    from ..models import unstructure
+
+    user: dict[str, Any] = unstructure(whoami(config, ctx.http()))
+    return user
+
+
+def save_as_asked(
+    ctx: Context, args: argparse.Namespace, config: Config, token: str
+) -> SaveResult:
+    """Save ``token`` as the command's input options say; explain a refusal.
+
+    Args:
+        ctx: The command's context (its store is written).
+        args: The parsed arguments, with the input options.
+        config: The Config saying where and under which key to save.
+        token: The token to save.
+
+    Returns:
+        What was written.
+
+    Raises:
+        CommandError: If another token is saved under the key and
+            ``--overwrite`` was not given; nothing is written then.
+        TokenFileError: If a file cannot be read or written.
+    """
+    try:
+        return save_token(
+            config,
+            ctx.store,
+            token,
+            token_key=config.token_key,
+            overwrite=args.overwrite,
+            write_to_server_file=not args.no_server_file,
+            ignore_readonly=False,
+            local_server=False,
+        )
+    except TokenKeyExistsError as exc:
+        raise CommandError(
+            f"{exc.path} already holds a different token under key {exc.key!r}; "
+            "nothing was saved. Use --overwrite to replace it, or --key to save "
+            "under another key"
+        ) from None
+
+
+def report_saved(ctx: Context, result: SaveResult, token: str) -> None:
+    """Print which files now hold the (masked) token.
+
+    Warns when ``CAVE_TOKEN`` is set, since it wins over the saved files.
+
+    Args:
+        ctx: The command's context.
+        result: What :func:`save_as_asked` returned.
+        token: The token saved.
+    """
+    key = result.config.token_key
+    ctx.out(f"Token {mask_token(token)} saved under key {key!r} in:")
+    for path in result.written:
+        ctx.out(f"  {path}")
+    for path in result.unchanged:
+        ctx.out(f"  {path} (already there)")
+    if ctx.environ.get("CAVE_TOKEN"):
+        ctx.warn("CAVE_TOKEN is set in the environment and wins over saved files")

@@ -1,0 +1,281 @@
+"""Each route of the auth server, once: its request builder and its parser.
+
+This module does no I/O. A :class:`Route` names a method, a path template
+below ``/auth/api/v1`` and the result type; :meth:`Route.build` turns a
+:class:`~cave_auth.Config` and the path's ids into an :class:`ApiRequest`
+value, and :meth:`Route.parse` turns the answer into the result or an error
+of :mod:`cave_auth.errors`. One function per endpoint (:func:`get_tokens`,
+:func:`whoami`, ...) validates its arguments and composes the two into a
+*flow*, a generator that yields the request, is sent the answer and returns
+the result, in the manner of httpx's ``Auth.auth_flow``. The same flow is
+driven by :mod:`cave_auth.api` over a :class:`~cave_auth.Transport` and by
+:mod:`cave_auth.aio` over an :class:`~cave_auth.AsyncTransport`, so the two
+build the same requests and raise the same errors. A flow that needs no
+request (an empty list of ids) returns without yielding.
+
+Status mapping, from what the real server answers (``middle_auth-api.md``):
+
+* 401, or a redirect towards the login page (``/authorize``, ``login``):
+  :class:`~cave_auth.AuthenticationError`, pointing at the token page;
+* 403 whose JSON ``error`` is ``missing_tos``:
+  :class:`~cave_auth.TermsOfServiceRequired` with the form URL; any other
+  403: :class:`~cave_auth.PermissionDeniedError`;
+* 404: :class:`~cave_auth.NotFoundError`; 5xx:
+  :class:`~cave_auth.ServerError`; any other status of 300 or more:
+  :class:`~cave_auth.HTTPError`;
+* a 2xx body that is not the JSON the route returns:
+  :class:`~cave_auth.ResponseFormatError`, whose ``url`` is the full URL
+  that answered.
+
+The server explains errors in JSON (``message``/``error``) before login and in
+plain text after it; either way the explanation is kept, trimmed, in
+``server_message``. Any occurrence of the token in what the server sent (body,
+``Location``, terms-of-service data, the final URL) is replaced by ``<token>``
+before it reaches a message or an attribute.
+
+There is no ``get_token_ttl``: the server's source has a
+``/user/token/<key>/ttl`` route, but the recorded reference shows none, so its
+shape is unknown and nothing is built on a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeVar
+
+from ..config import Config
+from ..errors import InvalidInputError
+from ..models import Group, GroupMember, Permissions, TokenInfo, User, UserName
+from ._route import ApiRequest, Flow, Route, validate_id, validate_ids
+from ._status import ResponseLike, raise_for_response
+
+__all__ = [
+    "CREATE_TOKEN",
+    "DELETE_TOKEN",
+    "GET_GROUP_USERS",
+    "GET_MY_PERMISSIONS",
+    "GET_TOKENS",
+    "GET_USERNAMES",
+    "GET_USER_CACHE",
+    "GET_USER_GROUPS",
+    "GET_USER_INFORMATION",
+    "GET_USER_PERMISSIONS",
+    "MAX_DESCRIPTION_LENGTH",
+    "ROUTES",
+    "WHOAMI",
+    "ApiRequest",
+    "Flow",
+    "ResponseLike",
+    "Route",
+    "create_token",
+    "delete_token",
+    "get_group_users",
+    "get_my_permissions",
+    "get_tokens",
+    "get_user_cache",
+    "get_user_groups",
+    "get_user_information",
+    "get_user_permissions",
+    "get_usernames",
+    "raise_for_response",
+    "validate_id",
+    "validate_ids",
+    "whoami",
+]
+
+T = TypeVar("T")
+
+MAX_DESCRIPTION_LENGTH = 120
+"""The longest token description the server can store (``varchar(120)``)."""
+
+GET_TOKENS: Route[list[TokenInfo]] = Route("GET", "/user/token", list[TokenInfo])
+GET_USER_INFORMATION: Route[list[User]] = Route("GET", "/user", list[User])
+GET_GROUP_USERS: Route[list[GroupMember]] = Route(
+    "GET", "/group/{group_id}/user", list[GroupMember]
+)
+WHOAMI: Route[User] = Route("GET", "/user/me", User)
+GET_USER_CACHE: Route[Permissions] = Route("GET", "/user/cache", Permissions)
+GET_MY_PERMISSIONS: Route[Permissions] = Route("GET", "/my_permissions", Permissions)
+GET_USER_PERMISSIONS: Route[Permissions] = Route(
+    "GET", "/user/{user_id}/permissions", Permissions
+)
+GET_USER_GROUPS: Route[list[Group]] = Route("GET", "/user/{user_id}/group", list[Group])
+GET_USERNAMES: Route[list[UserName]] = Route("GET", "/username", list[UserName])
+CREATE_TOKEN: Route[str] = Route("POST", "/user/token", str)
+DELETE_TOKEN: Route[None] = Route("DELETE", "/user/token/{token_id}", None)
+
+ROUTES: Mapping[str, Route[Any]] = {
+    "create_token": CREATE_TOKEN,
+    "delete_token": DELETE_TOKEN,
+    "get_group_users": GET_GROUP_USERS,
+    "get_my_permissions": GET_MY_PERMISSIONS,
+    "get_tokens": GET_TOKENS,
+    "get_user_cache": GET_USER_CACHE,
+    "get_user_groups": GET_USER_GROUPS,
+    "get_user_information": GET_USER_INFORMATION,
+    "get_user_permissions": GET_USER_PERMISSIONS,
+    "get_usernames": GET_USERNAMES,
+    "whoami": WHOAMI,
+}
+"""Every route, under the name of its endpoint function."""
+
+
+def _by_ids(config: Config, route: Route[list[T]], user_ids: object) -> Flow[list[T]]:
+    ids = validate_ids(user_ids, "user_ids")
+    if not ids:
+        return []
+    return (yield from route.exchange(config, params={"id": ",".join(map(str, ids))}))
+
+
+def get_tokens(config: Config) -> Flow[list[TokenInfo]]:
+    """Describe ``GET /user/token``; see :func:`cave_auth.api.get_tokens`.
+
+    Args:
+        config: The settings, with a token.
+
+    Returns:
+        The flow, which returns the user's keys.
+    """
+    return (yield from GET_TOKENS.exchange(config))
+
+
+def get_user_information(config: Config, user_ids: Iterable[int]) -> Flow[list[User]]:
+    """Describe ``GET /user?id=``; see :func:`cave_auth.api.get_user_information`.
+
+    Args:
+        config: The settings, with a token.
+        user_ids: The ids; an empty collection makes a flow without request.
+
+    Returns:
+        The flow, which returns the users found.
+    """
+    return (yield from _by_ids(config, GET_USER_INFORMATION, user_ids))
+
+
+def get_group_users(config: Config, group_id: int) -> Flow[list[GroupMember]]:
+    """Describe ``GET /group/{id}/user``; see :func:`cave_auth.api.get_group_users`.
+
+    Args:
+        config: The settings, with a token.
+        group_id: The group id.
+
+    Returns:
+        The flow, which returns the members.
+    """
+    gid = validate_id(group_id, "group_id")
+    return (yield from GET_GROUP_USERS.exchange(config, group_id=gid))
+
+
+def whoami(config: Config) -> Flow[User]:
+    """Describe ``GET /user/me``; see :func:`cave_auth.api.whoami`.
+
+    Args:
+        config: The settings, with a token.
+
+    Returns:
+        The flow, which returns the token's user.
+    """
+    return (yield from WHOAMI.exchange(config))
+
+
+def get_user_cache(config: Config) -> Flow[Permissions]:
+    """Describe ``GET /user/cache``; see :func:`cave_auth.api.get_user_cache`.
+
+    Args:
+        config: The settings, with a token.
+
+    Returns:
+        The flow, which returns the token user's permission view.
+    """
+    return (yield from GET_USER_CACHE.exchange(config))
+
+
+def get_my_permissions(config: Config) -> Flow[Permissions]:
+    """Describe ``GET /my_permissions``; see :func:`cave_auth.api.get_my_permissions`.
+
+    Args:
+        config: The settings, with a token.
+
+    Returns:
+        The flow, which returns the token user's permission view.
+    """
+    return (yield from GET_MY_PERMISSIONS.exchange(config))
+
+
+def get_user_permissions(config: Config, user_id: int) -> Flow[Permissions]:
+    """Describe ``GET /user/{id}/permissions``; see the function in ``api``.
+
+    Args:
+        config: The settings, with a token.
+        user_id: The user to look at.
+
+    Returns:
+        The flow, which returns that user's permission view.
+    """
+    uid = validate_id(user_id, "user_id")
+    return (yield from GET_USER_PERMISSIONS.exchange(config, user_id=uid))
+
+
+def get_user_groups(config: Config, user_id: int) -> Flow[list[Group]]:
+    """Describe ``GET /user/{id}/group``; see :func:`cave_auth.api.get_user_groups`.
+
+    Args:
+        config: The settings, with a token.
+        user_id: The user to look at.
+
+    Returns:
+        The flow, which returns the user's groups.
+    """
+    uid = validate_id(user_id, "user_id")
+    return (yield from GET_USER_GROUPS.exchange(config, user_id=uid))
+
+
+def get_usernames(config: Config, user_ids: Iterable[int]) -> Flow[list[UserName]]:
+    """Describe ``GET /username?id=``; see :func:`cave_auth.api.get_usernames`.
+
+    Args:
+        config: The settings, with a token.
+        user_ids: The ids; an empty collection makes a flow without request.
+
+    Returns:
+        The flow, which returns ids and public names.
+    """
+    return (yield from _by_ids(config, GET_USERNAMES, user_ids))
+
+
+def create_token(config: Config, description: str | None = None) -> Flow[str]:
+    """Describe ``POST /user/token``; see :func:`cave_auth.api.create_token`.
+
+    Args:
+        config: The settings, with a token.
+        description: A note stored with the key (at most 120 characters).
+
+    Returns:
+        The flow, which returns the new token.
+
+    Raises:
+        InvalidInputError: If ``description`` is not a str of at most 120
+            characters (when the flow starts).
+    """
+    if description is not None and (
+        not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH
+    ):
+        raise InvalidInputError(
+            f"description must be a str of at most {MAX_DESCRIPTION_LENGTH} characters"
+        )
+    body = {"description": description} if description is not None else None
+    return (yield from CREATE_TOKEN.exchange(config, json=body))
+
+
+def delete_token(config: Config, token_id: int) -> Flow[None]:
+    """Describe ``DELETE /user/token/{id}``; see :func:`cave_auth.api.delete_token`.
+
+    Args:
+        config: The settings, with a token.
+        token_id: The key's id, not the token.
+
+    Returns:
+        The flow, which returns ``None`` once the key is deleted.
+    """
+    tid = validate_id(token_id, "token_id")
+    return (yield from DELETE_TOKEN.exchange(config, token_id=tid))

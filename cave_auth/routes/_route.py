@@ -1,0 +1,221 @@
+"""The request value, the route description and the input checks.
+
+This module does no I/O. :class:`Route` builds an :class:`ApiRequest` and
+parses the answer to it; see :mod:`cave_auth.routes` for how endpoint flows
+use it.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import operator
+from collections.abc import Generator, Iterable, Mapping
+from typing import Any, Generic, NoReturn, TypeAlias, TypeVar, cast
+
+import attrs
+
+from .._redact import headers_repr, scrub
+from ..config import Config, token_problem
+from ..errors import InvalidInputError, ResponseFormatError
+from ..models import converter
+from ..tokens import missing_token_error
+from ..urls import api_url
+from ._status import ResponseLike, raise_for_response
+
+__all__ = ["ApiRequest", "Flow", "Route", "validate_id", "validate_ids"]
+
+T = TypeVar("T")
+
+
+@attrs.frozen
+class ApiRequest:
+    """One request to the auth server, as a value: what a transport is asked.
+
+    Attributes:
+        method: The HTTP method, e.g. ``"GET"``.
+        url: The absolute URL, without query string.
+        headers: The headers; ``repr`` hides ``Authorization``.
+        params: Query parameters, or ``None``.
+        json: A value to send as a JSON body, or ``None`` for no body.
+    """
+
+    method: str
+    url: str
+    headers: Mapping[str, str] = attrs.field(repr=headers_repr)
+    params: Mapping[str, str] | None = None
+    json: Any = None
+
+
+Flow: TypeAlias = Generator[ApiRequest, ResponseLike, T]
+"""An endpoint call as a generator: yields requests, is sent answers, returns."""
+
+
+@attrs.frozen
+class Route(Generic[T]):
+    """One route of the API: method, path template and result type.
+
+    Attributes:
+        method: The HTTP method.
+        path: The path below ``/auth/api/v1``, with ``{name}`` fields for
+            ids, e.g. ``"/group/{group_id}/user"``.
+        result: What a 2xx answer becomes: an attrs model or a ``list[...]``
+            of one (structured by :func:`cave_auth.models.converter`),
+            ``str`` for a new token, or ``None`` for the ``"success"`` of a
+            deletion.
+    """
+
+    method: str
+    path: str
+    result: Any
+
+    def build(
+        self,
+        config: Config,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        **ids: int,
+    ) -> ApiRequest:
+        """Build the request for this route, carrying the config's token.
+
+        Args:
+            config: The settings, with a token.
+            params: Query parameters.
+            json: A JSON body.
+            **ids: The values of the path's fields, already validated.
+
+        Returns:
+            The request.
+
+        Raises:
+            MissingTokenError: If ``config.token`` is None.
+        """
+        if config.token is None:
+            raise missing_token_error(config)
+        return ApiRequest(
+            self.method,
+            api_url(
+                config.server_address, self.path.format(**ids) if ids else self.path
+            ),
+            {"Authorization": "Bearer " + config.token, "Accept": "application/json"},
+            params,
+            json,
+        )
+
+    def parse(self, config: Config, request: ApiRequest, response: ResponseLike) -> T:
+        """Turn the answer to ``request`` into this route's result.
+
+        Args:
+            config: The settings the request was built from.
+            request: The request.
+            response: Its answer.
+
+        Returns:
+            The structured result.
+
+        Raises:
+            HTTPError: Or a subclass, for an error status (see
+                :func:`raise_for_response`).
+            ResponseFormatError: If a 2xx body is not this route's JSON.
+        """
+        raise_for_response(config, request.method, response)
+        try:
+            data = _json.loads(response.body)
+        except (ValueError, RecursionError):
+            self._fail(config, request, response, "a body that is not JSON")
+        if self.result is str:
+            if token_problem(data) is not None:
+                self._fail(config, request, response, "something not a token string")
+            return cast(T, data)
+        if self.result is None:
+            if data != "success":
+                self._fail(config, request, response, 'another answer than "success"')
+            return cast(T, None)
+        try:
+            return cast(T, converter().structure(data, self.result))
+        except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
+            shape = f"an answer of another shape ({type(exc).__name__})"
+            self._fail(config, request, response, shape)
+
+    def exchange(
+        self,
+        config: Config,
+        *,
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        **ids: int,
+    ) -> Flow[T]:
+        """Build the request, yield it, and parse the answer sent back.
+
+        Args:
+            config: The settings, with a token.
+            params: Query parameters.
+            json: A JSON body.
+            **ids: The values of the path's fields, already validated.
+
+        Returns:
+            The flow of one request.
+        """
+        request = self.build(config, params=params, json=json, **ids)
+        response = yield request
+        return self.parse(config, request, response)
+
+    def _fail(
+        self, config: Config, request: ApiRequest, response: ResponseLike, what: str
+    ) -> NoReturn:
+        url = scrub(response.url or request.url, config.token)
+        raise ResponseFormatError(
+            f"{request.method} {url} answered {response.status} with {what}", url=url
+        ) from None
+
+
+def validate_id(value: object, name: str) -> int:
+    """Check that ``value`` is an id the server accepts, and return it as int.
+
+    Args:
+        value: An int ≥ 0 (an integer-like object such as ``numpy.int64`` is
+            fine, a bool or a float is not).
+        name: The argument's name, for the error message.
+
+    Returns:
+        ``value`` as a plain int.
+
+    Raises:
+        InvalidInputError: If ``value`` is not a non-negative integer.
+    """
+    if type(value) is int and value >= 0:
+        return value
+    if isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be an integer id, not a bool")
+    try:
+        number = operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise InvalidInputError(
+            f"{name} must be an integer id, not {type(value).__name__}"
+        ) from None
+    if number < 0:
+        raise InvalidInputError(f"{name} must be >= 0, got {number}")
+    return number
+
+
+def validate_ids(values: object, name: str) -> list[int]:
+    """Check a collection of ids and return it as a list of ints.
+
+    Args:
+        values: A non-string iterable of ids.
+        name: The argument's name, for error messages.
+
+    Returns:
+        The ids, in order, as plain ints.
+
+    Raises:
+        InvalidInputError: If ``values`` is a string, not iterable, or holds
+            something that is not a non-negative integer.
+    """
+    if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
+        raise InvalidInputError(
+            f"{name} must be a list of integer ids, not {type(values).__name__}"
+        )
+    return [
+        validate_id(value, f"{name}[{index}]") for index, value in enumerate(values)
+    ]

@@ -1,0 +1,45 @@
+"""The HTTP layer: one small protocol, one frozen response, one real transport.
+
+Endpoint functions (:mod:`cave_auth.api`) only ever call
+:meth:`Transport.request` and read the :class:`Response` it returns, so any
+object with that one method stands in for the network: the real
+:class:`Urllib3Transport`, :class:`cave_auth.testing.FakeTransport` in unit
+tests, or a user's own adapter.
+
+One module a part:
+
+* :mod:`~cave_auth.transport.base`: the protocols (:class:`Transport`,
+  :class:`AsyncTransport`), :class:`Response` and the
+  pure URL rules (loopback hosts, which redirects may carry a token);
+* :mod:`~cave_auth.transport.retry`: which failures are tried again, and the
+  waits;
+* :mod:`~cave_auth.transport.proxy`: which proxy a URL goes through
+  (``HTTPS_PROXY``, ``NO_PROXY``, ... as curl and requests read them);
+* :mod:`~cave_auth.transport.trust`: which CAs are trusted (CA bundle
+  variables, the system store, certifi as the fallback);
+* :mod:`~cave_auth.transport.urllib3_transport`: :class:`Urllib3Transport`,
+  pooled, fork-safe, with one deadline per call.
+"""
+
+from __future__ import annotations
+
+from .base import (
+    IDEMPOTENT_METHODS,
+    RETRY_STATUSES,
+    AsyncTransport,
+    Response,
+    Transport,
+    is_loopback_host,
+)
+from .urllib3_transport import DEFAULT_MAX_BODY_SIZE, Urllib3Transport
+
+__all__ = [
+    "DEFAULT_MAX_BODY_SIZE",
+    "IDEMPOTENT_METHODS",
+    "RETRY_STATUSES",
+    "AsyncTransport",
+    "Response",
+    "Transport",
+    "Urllib3Transport",
+    "is_loopback_host",
+]

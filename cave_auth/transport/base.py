@@ -1,0 +1,240 @@
+"""The transport protocol and the values it trades in. This module does no I/O.
+
+Endpoint functions only ever call :meth:`Transport.request` and read the
+:class:`Response` it returns, so any object with that one method can stand in
+for the network: the real :class:`~cave_auth.transport.Urllib3Transport`,
+:class:`cave_auth.testing.FakeTransport` in unit tests, or a user's own
+adapter. The URL helpers here are pure and shared by the real transport's
+redirect and proxy rules.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from ..errors import InvalidInputError
+
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "RETRY_STATUSES",
+    "AsyncTransport",
+    "Response",
+    "Transport",
+    "is_loopback_host",
+]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+"""Methods a transport may send again after a failure; POST is not one."""
+
+RETRY_STATUSES = frozenset({502, 503, 504})
+"""Statuses a gateway answers when a retry may succeed."""
+
+
+def _body_repr(body: bytes) -> str:
+    return f"<{len(body)} bytes>"
+
+
+@attrs.frozen
+class Response:
+    """An HTTP answer, read in full.
+
+    Attributes:
+        status: The status code.
+        headers: The response headers, names in lower case.
+        body: The raw body. ``repr`` shows only its length.
+        url: The URL that gave this answer (after redirects).
+        redirected: Whether a redirect was followed to get here.
+    """
+
+    status: int
+    headers: Mapping[str, str] = attrs.field(factory=dict)
+    body: bytes = attrs.field(default=b"", repr=_body_repr)
+    url: str = ""
+    redirected: bool = False
+
+    def header(self, name: str) -> str | None:
+        """Return the value of a header, whatever the case of its name.
+
+        Args:
+            name: The header name.
+
+        Returns:
+            Its value, or ``None`` if absent.
+        """
+        return self.headers.get(name.lower())
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Sends one HTTP request and returns its answer; the network, abstracted."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send a request and return the answer, whatever its status.
+
+        Args:
+            method: The HTTP method, e.g. ``"GET"``.
+            url: The absolute URL, without query string.
+            headers: Headers to send (``Authorization`` among them).
+            params: Query parameters to append to the URL.
+            json: A value to send as a JSON body, or ``None`` for no body.
+            timeout: The time budget of this call in seconds (connecting,
+                retries and reading the answer included), overriding the
+                transport's default.
+
+        Returns:
+            The answer; error statuses are returned, not raised.
+
+        Raises:
+            TransportError: If no answer was received (refused, timed out,
+                TLS failure).
+            InsecureTransportError: If the request would expose a token.
+        """
+        ...
+
+
+@runtime_checkable
+class AsyncTransport(Protocol):
+    """The async twin of :class:`Transport`, which :mod:`cave_auth.aio` runs on.
+
+    ``cave_auth`` ships no async client and depends on none: wrap the one you
+    use (httpx, aiohttp, ...) in a class with this one coroutine method. The
+    asynchronous tutorial shows an adapter for ``httpx.AsyncClient``.
+    """
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send a request and return the answer, whatever its status.
+
+        Args:
+            method: The HTTP method, e.g. ``"GET"``.
+            url: The absolute URL, without query string.
+            headers: Headers to send (``Authorization`` among them).
+            params: Query parameters to append to the URL.
+            json: A value to send as a JSON body, or ``None`` for no body.
+            timeout: The time budget of this call in seconds.
+
+        Returns:
+            The answer, read in full; error statuses are returned, not raised.
+
+        Raises:
+            TransportError: If no answer was received; an adapter maps its
+                client's exceptions to it.
+        """
+        ...
+
+
+@functools.lru_cache(maxsize=256)
+def is_loopback_host(host: str) -> bool:
+    """Tell whether ``host`` names this machine (127.0.0.0/8, ::1, localhost).
+
+    Names under ``.localhost`` are not trusted: the system resolver may map
+    them anywhere.
+
+    Args:
+        host: A host name or IP address, IPv6 with or without brackets.
+
+    Returns:
+        ``True`` for a loopback address or a ``localhost`` name.
+    """
+    host = host.strip("[]").lower().rstrip(".")
+    if host == "localhost":
+        return True
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def default_port(scheme: str) -> int:
+    """Return the port a URL of ``scheme`` means when it names none.
+
+    Args:
+        scheme: ``"http"`` or ``"https"``.
+
+    Returns:
+        443 for https, else 80.
+    """
+    return 443 if scheme == "https" else 80
+
+
+def split_url(url: str) -> tuple[str, str, int, str]:
+    """Split an absolute http(s) URL into what a connection needs.
+
+    Args:
+        url: The URL.
+
+    Returns:
+        ``(scheme, host, port, target)``: the scheme and host in lower case,
+        the port (the scheme's default when absent), and the path with its
+        query (the fragment is never sent).
+
+    Raises:
+        InvalidInputError: If ``url`` is not an absolute http(s) URL.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise InvalidInputError(f"Not an http(s) URL: {url!r}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInputError(f"Not an http(s) URL: {url!r}")
+    host = parts.hostname
+    if not host:
+        raise InvalidInputError(f"URL has no host: {url!r}")
+    try:
+        port = parts.port
+    except ValueError:
+        raise InvalidInputError(f"URL has an invalid port: {url!r}") from None
+    if port is None:
+        port = default_port(scheme)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return scheme, host.lower(), port, target
+
+
+def may_follow_redirect(origin: tuple[str, str, int], url: str) -> bool:
+    """Tell whether a redirect to ``url`` may carry the request's token.
+
+    Only the same scheme, host and port qualify, or the upgrade from http on
+    port 80 to https on port 443 of the same host, as requests allows.
+
+    Args:
+        origin: ``(scheme, host, port)`` of the URL that answered.
+        url: The absolute URL the answer points at.
+
+    Returns:
+        ``True`` if the redirect may be followed with the token.
+    """
+    try:
+        scheme, host, port, _ = split_url(url)
+    except InvalidInputError:
+        return False
+    if host != origin[1]:
+        return False
+    if (scheme, port) == (origin[0], origin[2]):
+        return True
+    return origin[0] == "http" and origin[2] == 80 and (scheme, port) == ("https", 443)

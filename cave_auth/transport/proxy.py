@@ -1,0 +1,282 @@
+"""Which proxy a request goes through, as requests and curl decide it. No I/O.
+
+A proxy is chosen per URL scheme: ``https_proxy`` for https URLs,
+``http_proxy`` for http URLs, ``all_proxy`` for either when the specific one
+is unset; the lower-case variable wins over the upper-case one, as in curl
+and Python's :mod:`urllib`. ``no_proxy`` lists hosts reached directly, by the
+rules curl and requests users know:
+
+* ``*`` alone bypasses the proxy for every host;
+* a name matches itself and every name under it (``example.org`` and
+  ``.example.org`` both match ``example.org`` and ``api.example.org``, not
+  ``badexample.org``);
+* an IP address matches itself, and a CIDR block (``10.0.0.0/8``) every
+  address in it; IPv6 in brackets or not;
+* ``host:port`` matches that host on that port only.
+
+Credentials in a proxy URL (``http://user:pass@proxy:3128``) become a
+``Proxy-Authorization: Basic`` header; ``safe_proxy_url`` is the only
+form of the URL that is ever shown. Only ``http://`` and ``https://``
+proxies are supported: a ``socks5://`` proxy is refused with an error that
+says so, since urllib3's SOCKS support needs PySocks and the servers CAVE
+users sit behind offer HTTP proxies.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+from collections.abc import Iterable, Mapping
+from urllib.parse import unquote, urlsplit
+
+import attrs
+
+from ..errors import InvalidInputError
+from .base import default_port
+
+__all__ = ["ProxyRules", "proxy_settings_from_env", "safe_proxy_url"]
+
+_SCHEMES = ("http", "https")
+
+
+def safe_proxy_url(url: str) -> str:
+    """Return a proxy URL without its credentials, fit to show.
+
+    Args:
+        url: A proxy URL, possibly with ``user:password@``.
+
+    Returns:
+        ``scheme://host:port`` with any credentials replaced by ``***@``.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "<a malformed proxy URL>"
+    if ":" in host:
+        host = f"[{host}]"
+    auth = "***@" if parts.username is not None or parts.password else ""
+    where = f"{host}:{port}" if port is not None else host
+    return f"{parts.scheme}://{auth}{where}"
+
+
+def _check_proxy_url(url: str) -> str:
+    try:
+        parts = urlsplit(url if "://" in url else f"http://{url}")
+        parts.port  # noqa: B018 - raises ValueError for a malformed port
+    except ValueError:
+        raise InvalidInputError(
+            f"Not a proxy URL: {safe_proxy_url(url)} (a malformed host or port)"
+        ) from None
+    scheme = parts.scheme.lower()
+    if scheme.startswith("socks"):
+        raise InvalidInputError(
+            f"SOCKS proxies are not supported ({safe_proxy_url(url)}): use an "
+            "http:// or https:// proxy"
+        )
+    if scheme not in _SCHEMES or not parts.hostname:
+        raise InvalidInputError(
+            f"Not a proxy URL: {safe_proxy_url(url)} (use http://host:port)"
+        )
+    return parts.geturl()
+
+
+def _credentials_header(url: str) -> dict[str, str]:
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return {}
+    pair = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+    return {"Proxy-Authorization": "Basic " + base64.b64encode(pair.encode()).decode()}
+
+
+def _strip_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    port = parts.port or default_port(parts.scheme)
+    return f"{parts.scheme}://{host}:{port}"
+
+
+@attrs.frozen
+class _NoProxyEntry:
+    host: str
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
+    port: int | None
+
+    def matches(self, host: str, port: int) -> bool:
+        if self.port is not None and self.port != port:
+            return False
+        if self.network is not None:
+            try:
+                return ipaddress.ip_address(host) in self.network
+            except ValueError:
+                return False
+        return host == self.host or host.endswith("." + self.host)
+
+
+def _parse_no_proxy_entry(entry: str) -> _NoProxyEntry | None:
+    entry = entry.strip().lower()
+    if not entry:
+        return None
+    port: int | None = None
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        if rest.startswith(":") and rest[1:].isdigit():
+            port = int(rest[1:])
+    elif entry.count(":") == 1:
+        host, _, maybe_port = entry.partition(":")
+        if maybe_port.isdigit():
+            port = int(maybe_port)
+        else:
+            host = entry
+    else:
+        host = entry
+    host = host.lstrip(".").rstrip(".")
+    if host.startswith("*."):
+        host = host[2:]
+    try:
+        network = ipaddress.ip_network(host, strict=False)
+    except ValueError:
+        network = None
+    return _NoProxyEntry(host=host, network=network, port=port)
+
+
+def _split_list(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        value = value.replace(",", " ").split()
+    return tuple(item.strip() for item in value if item.strip())
+
+
+@attrs.frozen(repr=False)
+class ProxyRules:
+    """Which proxy each URL goes through, with the credentials held apart.
+
+    Build it with :meth:`build` (or :func:`proxy_rules_from_env`); the
+    transport asks :meth:`proxy_for` per request.
+
+    Attributes:
+        proxies: Scheme (``"http"``, ``"https"``) to proxy URL, credentials
+            removed.
+        headers: Scheme to the headers the proxy needs
+            (``Proxy-Authorization``), never shown.
+        no_proxy: The ``no_proxy`` entries as given.
+    """
+
+    proxies: Mapping[str, str] = attrs.field(factory=dict)
+    headers: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
+    no_proxy: tuple[str, ...] = ()
+    _bypass_all: bool = False
+    _entries: tuple[_NoProxyEntry, ...] = ()
+
+    @classmethod
+    def build(
+        cls,
+        proxy: str | Mapping[str, str] | None,
+        no_proxy: str | Iterable[str] | None = None,
+    ) -> ProxyRules:
+        """Check and compile proxy settings.
+
+        Args:
+            proxy: One proxy URL for http and https alike, or a mapping from
+                scheme (``"http"``, ``"https"``, or ``"all"`` for both) to a
+                proxy URL; ``None`` for no proxy.
+            no_proxy: Hosts to reach directly: a comma- or space-separated
+                string or a list of entries (see the module docstring).
+
+        Returns:
+            The rules.
+
+        Raises:
+            InvalidInputError: If a proxy URL is malformed or not http(s).
+        """
+        if isinstance(proxy, str):
+            by_scheme = dict.fromkeys(_SCHEMES, proxy)
+        else:
+            given = dict(proxy or {})
+            unknown = sorted(set(given) - {*_SCHEMES, "all"})
+            if unknown:
+                raise InvalidInputError(
+                    f"Unknown proxy scheme(s) {unknown}: use 'http', 'https' or 'all'"
+                )
+            by_scheme = {
+                scheme: given.get(scheme) or given.get("all") or ""
+                for scheme in _SCHEMES
+            }
+        proxies: dict[str, str] = {}
+        headers: dict[str, dict[str, str]] = {}
+        for scheme, url in by_scheme.items():
+            if not url:
+                continue
+            checked = _check_proxy_url(url)
+            proxies[scheme] = _strip_credentials(checked)
+            headers[scheme] = _credentials_header(checked)
+        entries = _split_list(no_proxy)
+        return cls(
+            proxies=proxies,
+            headers=headers,
+            no_proxy=entries,
+            bypass_all="*" in entries,
+            entries=tuple(
+                parsed
+                for parsed in map(_parse_no_proxy_entry, entries)
+                if parsed is not None and parsed.host != "*"
+            ),
+        )
+
+    def proxy_for(self, scheme: str, host: str, port: int) -> str | None:
+        """Return the proxy URL for a request, or ``None`` to go direct.
+
+        Args:
+            scheme: The request's scheme.
+            host: The request's host, in lower case.
+            port: The request's port.
+
+        Returns:
+            The proxy URL (without credentials), or ``None``.
+        """
+        proxy = self.proxies.get(scheme)
+        if proxy is None or self._bypass_all:
+            return None
+        host = host.strip("[]").rstrip(".")
+        if any(entry.matches(host, port) for entry in self._entries):
+            return None
+        return proxy
+
+    def __repr__(self) -> str:
+        shown = {scheme: safe_proxy_url(url) for scheme, url in self.proxies.items()}
+        return f"ProxyRules(proxies={shown!r}, no_proxy={self.no_proxy!r})"
+
+
+def _first(environ: Mapping[str, str], name: str) -> str | None:
+    for key in (name.lower(), name.upper()):
+        value = environ.get(key, "").strip()
+        if value:
+            return value
+    return None
+
+
+def proxy_settings_from_env(
+    environ: Mapping[str, str],
+) -> tuple[dict[str, str], str | None]:
+    """Read ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``.
+
+    Each in lower or upper case, the lower-case one first, as curl does.
+
+    Args:
+        environ: The environment mapping (``os.environ`` at an edge).
+
+    Returns:
+        The proxy URL per scheme (only those set, credentials included) and
+        the ``no_proxy`` list as written, ready for :meth:`ProxyRules.build`.
+    """
+    every = _first(environ, "all_proxy")
+    proxies = {
+        scheme: url
+        for scheme in _SCHEMES
+        if (url := _first(environ, f"{scheme}_proxy") or every)
+    }
+    return proxies, _first(environ, "no_proxy")

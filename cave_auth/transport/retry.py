@@ -1,0 +1,93 @@
+"""When a failed attempt is tried again, and how long to wait first. No I/O.
+
+The real transport drives its own attempts so that one deadline covers them
+all; this module holds the rules it applies, the ones urllib3's ``Retry``
+applies, stated once:
+
+* a connection that could not be made (refused, unresolvable, connect or TLS
+  handshake timeout, an unreachable proxy) is tried again whatever the
+  method, since nothing reached the server;
+* a broken connection or a read timeout is tried again only for an
+  idempotent method: a POST that reached the server is never sent twice;
+* a 502, 503 or 504 answer, and a 413, 429 or 503 that carries
+  ``Retry-After``, is tried again for an idempotent method;
+* the wait is ``Retry-After`` when the answer carries a valid one (capped),
+  else an exponential backoff: nothing after the first failure, then
+  ``backoff_factor * 2 ** (n - 1)`` after the n-th in a row.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+
+from .base import IDEMPOTENT_METHODS, RETRY_STATUSES
+
+__all__ = ["backoff_wait", "parse_retry_after", "status_may_retry"]
+
+_RETRY_AFTER_STATUSES = frozenset({413, 429, 503})
+
+
+def backoff_wait(failures_in_row: int, factor: float, cap: float) -> float:
+    """Return the backoff before the next attempt.
+
+    Args:
+        failures_in_row: How many attempts in a row have failed (1 or more).
+        factor: The backoff factor in seconds.
+        cap: The longest wait.
+
+    Returns:
+        0 after the first failure, then ``factor * 2 ** (n - 1)``, at most
+        ``cap``.
+    """
+    if failures_in_row <= 1:
+        return 0.0
+    return float(min(cap, factor * 2 ** (failures_in_row - 1)))
+
+
+def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
+    """Read a ``Retry-After`` header: seconds, or an HTTP date.
+
+    Args:
+        value: The header's value, or ``None``.
+        now: The current Unix time, for a date; default the clock.
+
+    Returns:
+        The seconds to wait (never negative), or ``None`` if the header is
+        absent or malformed.
+    """
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - (time.time() if now is None else now)
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+def status_may_retry(method: str, status: int, has_retry_after: bool) -> bool:
+    """Tell whether an answer with ``status`` may be asked for again.
+
+    Args:
+        method: The request method, in upper case.
+        status: The answer's status.
+        has_retry_after: Whether it carries a valid ``Retry-After``.
+
+    Returns:
+        ``True`` for a gateway error, or a 413/429/503 with ``Retry-After``,
+        to an idempotent method.
+    """
+    if method not in IDEMPOTENT_METHODS:
+        return False
+    return status in RETRY_STATUSES or (
+        has_retry_after and status in _RETRY_AFTER_STATUSES
+    )

@@ -1,0 +1,103 @@
+"""Which certificate authorities a transport trusts, decided once per transport.
+
+In order, the first that applies:
+
+1. ``ca_certs`` (a bundle file) and/or ``ca_cert_dir`` given to the
+   transport, trusted instead of the system's store, which
+   :meth:`Urllib3Transport.from_env` fills from ``REQUESTS_CA_BUNDLE``,
+   ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` unless an
+   argument names one;
+2. the system's store (OpenSSL's default paths, so a corporate CA installed
+   there is trusted);
+3. when that store is empty (python.org's macOS Python before "Install
+   Certificates", slim containers), certifi's Mozilla bundle, as requests
+   uses it.
+
+certifi is a dependency for that last case: it is pure data (no code runs at
+import), requests already brings it into most environments, and without it
+every https call on such a machine fails where requests works. It is imported
+only when the system store is empty.
+
+The context is built and its bundle read once, when the transport is created,
+and shared by every connection it makes.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Mapping
+
+from ..errors import InvalidInputError
+
+__all__ = ["ca_paths_from_env", "make_ssl_context"]
+
+
+def ca_paths_from_env(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """Read the CA bundle variables that requests, curl and OpenSSL honour.
+
+    ``REQUESTS_CA_BUNDLE`` wins over ``CURL_CA_BUNDLE``, which wins over
+    ``SSL_CERT_FILE``; a bundle variable naming a directory counts as a
+    certificate directory, as in requests. ``SSL_CERT_DIR`` names one.
+
+    Args:
+        environ: The environment mapping.
+
+    Returns:
+        ``(ca_certs, ca_cert_dir)``, each ``None`` when unset.
+    """
+    ca_certs: str | None = None
+    ca_cert_dir = environ.get("SSL_CERT_DIR") or None
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = environ.get(name)
+        if value:
+            if os.path.isdir(value):
+                ca_cert_dir = ca_cert_dir or value
+            else:
+                ca_certs = value
+            break
+    return ca_certs, ca_cert_dir
+
+
+def _system_store_is_empty(context: ssl.SSLContext) -> bool:
+    if context.cert_store_stats()["x509_ca"]:
+        return False
+    capath = ssl.get_default_verify_paths().capath
+    if not capath or not os.path.isdir(capath):
+        return True
+    with os.scandir(capath) as entries:
+        return not any(entry.is_file() for entry in entries)
+
+
+def make_ssl_context(
+    ca_certs: str | None = None, ca_cert_dir: str | None = None
+) -> ssl.SSLContext:
+    """Build the verifying TLS context of one transport.
+
+    Args:
+        ca_certs: A PEM bundle file to trust instead of the system's store.
+        ca_cert_dir: A directory of hashed PEM certificates to trust.
+
+    Returns:
+        A context that requires a valid certificate and a matching host name.
+
+    Raises:
+        InvalidInputError: If a given bundle cannot be read.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if ca_certs or ca_cert_dir:
+        try:
+            context.load_verify_locations(cafile=ca_certs, capath=ca_cert_dir)
+        except (OSError, ssl.SSLError) as exc:
+            shown = ca_certs or ca_cert_dir
+            raise InvalidInputError(
+                f"Cannot use the CA bundle {shown!r}: {exc.strerror or exc}"
+            ) from None
+        return context
+    context.load_default_certs(ssl.Purpose.SERVER_AUTH)
+    if _system_store_is_empty(context):
+        import certifi
+
+        context.load_verify_locations(cafile=certifi.where())
+    return context

@@ -1,0 +1,564 @@
+"""The real transport, over urllib3: pooled, retrying, bounded, fork-safe.
+
+Each :meth:`Urllib3Transport.request` call has one deadline, ``timeout``
+seconds from its start: connecting, waiting for a pooled connection,
+sending, every retry and backoff, and reading the body all come out of it,
+so a server that never answers fails after ``timeout`` plus a little,
+whatever ``retries`` is. ``connect_timeout`` (and ``read_timeout``, when
+given) bound each attempt within that budget. The attempts are driven here,
+not by urllib3's ``Retry``, by the rules of :mod:`cave_auth.transport.retry`.
+
+Connections are pooled per host and reused (keep-alive). A transport notices
+that it runs in a new process (after ``os.fork``, e.g. in a
+``multiprocessing`` pool on Linux): the child then opens pools of its own,
+and never uses or closes a socket the parent opened, so two processes never
+read each other's answers.
+
+A pooled connection may have been reset by a load balancer or NAT while idle.
+urllib3 already drops a pooled connection that the peer closed; the reset
+that comes back only when the request is sent is handled here: when a
+*reused* connection is reset (``ECONNRESET``, ``EPIPE``) before any byte of
+the answer arrives, the idle connections to that host are closed and the
+request is sent once more on a fresh one, POST included. The trade-off: a
+server that read a POST and then reset the connection would see it twice
+(a ``create_token`` could make a second key); without the retry, every warm
+serverless invocation after an idle spell fails. A server that closes the
+connection cleanly without answering has read the request, so that, a
+connection that breaks on its first use, and one that breaks after part of
+an answer are never retried for a POST. ``retry_stale_connections=False``
+turns the retry off.
+
+Redirects are followed here, only to the same scheme, host and port (or
+from http on port 80 to https on 443 of the same host), so an
+``Authorization`` header never reaches another origin. A bearer token is
+never put on plain ``http://`` to a host that is not loopback, unless the
+caller opted in. A body larger than ``max_body_size`` is refused before it
+is read into memory. Messages of :class:`~cave_auth.TransportError` name
+what failed, the method, the URL and the limit that was hit, never a token,
+proxy credentials or an object's repr. urllib3 is imported when the first
+transport is created, not when ``cave_auth`` is.
+"""
+
+from __future__ import annotations
+
+import json as _json
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from .._redact import scrub_url
+from ..errors import (
+    InsecureTransportError,
+    InvalidInputError,
+    ResponseTooLargeError,
+    TransportError,
+)
+from .base import (
+    IDEMPOTENT_METHODS,
+    Response,
+    is_loopback_host,
+    may_follow_redirect,
+    split_url,
+)
+from .body import read_body
+from .failures import AttemptLimits, Failure, classify, seconds
+from .pools import close_idle_connections, pool_classes
+from .proxy import ProxyRules, proxy_settings_from_env, safe_proxy_url
+from .retry import backoff_wait, parse_retry_after, status_may_retry
+from .trust import ca_paths_from_env, make_ssl_context
+
+if TYPE_CHECKING:
+    import urllib3
+
+__all__ = ["DEFAULT_MAX_BODY_SIZE", "Urllib3Transport"]
+
+DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
+"""The largest answer read by default: 16 MiB, far above any of this server's."""
+
+_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_MAX_POOLS = 16
+
+
+def _check_positive(name: str, value: float | None, *, zero: bool = False) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidInputError(f"{name} must be a number, not {type(value).__name__}")
+    if value < 0 or (value == 0 and not zero) or value != value:
+        raise InvalidInputError(f"{name} must be > 0, got {value!r}")
+
+
+class Urllib3Transport:
+    """The real transport: pooled, retrying, on a deadline, careful with tokens.
+
+    Direct construction gets exactly what it is given; the edges (the CLI,
+    :class:`~cave_auth.AuthClient`) build theirs with :meth:`from_env`, which
+    adds the proxy and CA bundle variables that requests and curl honour.
+
+    Args:
+        timeout: The budget of one :meth:`request` call in seconds: connect,
+            send, retries, backoff and reading the answer.
+        connect_timeout: The limit of one attempt to connect (TLS handshake
+            and proxy tunnel included).
+        read_timeout: The limit of one attempt's wait for data; default the
+            whole budget.
+        retries: How many times a failed request is tried again, within the
+            budget (see :mod:`cave_auth.transport.retry` for which).
+        backoff_factor: Base of the exponential backoff between retries, in
+            seconds (0.1 waits 0, 0.2, 0.4, 0.8 s: the first retry is
+            immediate).
+        pool_maxsize: Connections kept per host; callers beyond that wait.
+        ca_certs: A PEM CA bundle to trust instead of the system's store.
+        ca_cert_dir: A directory of hashed CA certificates to trust instead.
+        proxy: A proxy URL for http and https, or a mapping from ``"http"``,
+            ``"https"`` or ``"all"`` to one. Credentials in it become
+            ``Proxy-Authorization`` and are never shown.
+        no_proxy: Hosts reached directly: ``"*"``, names (with their
+            subdomains), IPs, CIDR blocks, ``host:port``; a comma-separated
+            string or a list.
+        allow_insecure_http: Allow tokens over plain http to any host.
+        max_redirects: How many same-origin redirects are followed.
+        retry_after_max: The longest ``Retry-After`` wait honoured, in
+            seconds.
+        max_body_size: The largest answer body read, in bytes.
+        retry_stale_connections: Send a request once more on a fresh
+            connection when a reused one breaks before any answer byte.
+
+    Raises:
+        InvalidInputError: If a number is out of range, a proxy URL is
+            malformed or not http(s), or a CA bundle cannot be read.
+
+    Example:
+        >>> with Urllib3Transport(timeout=10) as http:
+        ...     users = get_group_users(config, http, 7)
+    """
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 5.0,
+        read_timeout: float | None = None,
+        retries: int = 3,
+        backoff_factor: float = 0.1,
+        pool_maxsize: int = 10,
+        ca_certs: str | None = None,
+        ca_cert_dir: str | None = None,
+        proxy: str | Mapping[str, str] | None = None,
+        no_proxy: str | Iterable[str] | None = None,
+        allow_insecure_http: bool = False,
+        max_redirects: int = 5,
+        retry_after_max: float = 30.0,
+        max_body_size: int = DEFAULT_MAX_BODY_SIZE,
+        retry_stale_connections: bool = True,
+    ) -> None:
+        _check_positive("timeout", timeout)
+        _check_positive("connect_timeout", connect_timeout)
+        _check_positive("read_timeout", read_timeout)
+        _check_positive("backoff_factor", backoff_factor, zero=True)
+        _check_positive("retry_after_max", retry_after_max, zero=True)
+        _check_positive("max_body_size", max_body_size)
+        if type(retries) is not int or retries < 0:
+            raise InvalidInputError(f"retries must be an int >= 0, got {retries!r}")
+        if type(pool_maxsize) is not int or pool_maxsize < 1:
+            raise InvalidInputError(
+                f"pool_maxsize must be an int >= 1, got {pool_maxsize!r}"
+            )
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.read_timeout = None if read_timeout is None else float(read_timeout)
+        self.retries = retries
+        self.backoff_factor = backoff_factor
+        self.pool_maxsize = pool_maxsize
+        self.ca_certs = ca_certs
+        self.ca_cert_dir = ca_cert_dir
+        self.allow_insecure_http = allow_insecure_http
+        self.max_redirects = max_redirects
+        self.retry_after_max = max(0.0, retry_after_max)
+        self.max_body_size = max_body_size
+        self.retry_stale_connections = retry_stale_connections
+        self.proxy_rules = ProxyRules.build(proxy, no_proxy)
+        self._ssl_context = make_ssl_context(ca_certs, ca_cert_dir)
+        import urllib3
+
+        self._urllib3 = urllib3
+        self._pool_classes = pool_classes()
+        self._start_pools()
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Urllib3Transport:
+        """Create a transport configured as requests and curl users expect.
+
+        Reads ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``
+        (lower or upper case, lower first) and the CA bundle variables
+        ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
+        ``SSL_CERT_DIR``. An argument in ``overrides`` wins over the
+        variables it stands for (``proxy`` over the proxy variables,
+        ``no_proxy`` over ``NO_PROXY``, ``ca_certs`` or ``ca_cert_dir`` over
+        the CA variables).
+
+        Args:
+            environ: The environment mapping, e.g. ``os.environ``.
+            **overrides: Any argument of :class:`Urllib3Transport`.
+
+        Returns:
+            The transport.
+
+        Raises:
+            InvalidInputError: If a variable or an override is malformed.
+        """
+        settings: dict[str, Any] = {}
+        settings["proxy"], settings["no_proxy"] = proxy_settings_from_env(environ)
+        if "ca_certs" not in overrides and "ca_cert_dir" not in overrides:
+            settings["ca_certs"], settings["ca_cert_dir"] = ca_paths_from_env(environ)
+        settings.update(overrides)
+        return cls(**settings)
+
+    def __repr__(self) -> str:
+        proxies = {s: safe_proxy_url(u) for s, u in self.proxy_rules.proxies.items()}
+        return (
+            f"Urllib3Transport(timeout={self.timeout!r}, "
+            f"connect_timeout={self.connect_timeout!r}, retries={self.retries!r}, "
+            f"pool_maxsize={self.pool_maxsize!r}, proxies={proxies!r}, "
+            f"max_body_size={self.max_body_size!r})"
+        )
+
+    def __enter__(self) -> Urllib3Transport:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every pooled connection. The transport can be used again.
+
+        In a process forked from the one that opened them, the parent's
+        connections are left alone: they are the parent's to close.
+        """
+        if self._pid != os.getpid():
+            self._start_pools()
+            return
+        with self._lock:
+            managers = list(self._managers.values())
+            self._managers.clear()
+            self._pools.clear()
+        for manager in managers:
+            manager.clear()
+
+    def _start_pools(self) -> None:
+        self._pid = os.getpid()
+        self._lock = threading.Lock()
+        self._managers: dict[tuple[str, str | None], urllib3.PoolManager] = {}
+        self._pools: dict[tuple[str | None, str, str, int], Any] = {}
+
+    def _check_process(self) -> None:
+        if self._pid != os.getpid():
+            # Keep the parent's pools referenced, unused and unclosed.
+            self._inherited = (self._managers, self._pools)
+            self._start_pools()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        headers: Mapping[str, str],
+        params: Mapping[str, str] | None = None,
+        json: Any = None,
+        timeout: float | None = None,
+    ) -> Response:
+        """Send a request; see :class:`~cave_auth.Transport`.
+
+        Args:
+            method: The HTTP method.
+            url: The absolute URL, without query string.
+            headers: Headers to send.
+            params: Query parameters.
+            json: A JSON body, or ``None``.
+            timeout: The budget of this call, in seconds, instead of the
+                transport's ``timeout``.
+
+        Returns:
+            The final answer; a redirect to another origin is returned, not
+            followed.
+
+        Raises:
+            InsecureTransportError: If a token would go over plain http to a
+                remote host.
+            ResponseTooLargeError: If the body is larger than
+                ``max_body_size``.
+            TransportError: If no answer came within the budget, after the
+                retries.
+            InvalidInputError: If ``url`` is not an http(s) URL.
+        """
+        _check_positive("timeout", timeout)
+        budget = self.timeout if timeout is None else float(timeout)
+        deadline = time.monotonic() + budget
+        self._check_process()
+        method = method.upper()
+        send_headers = dict(headers)
+        body: bytes | None = None
+        if json is not None:
+            body = _json.dumps(json).encode()
+            _drop_header(send_headers, "content-type")
+            send_headers["Content-Type"] = "application/json"
+        if params:
+            from urllib.parse import urlencode
+
+            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, safe=',')}"
+        has_token = any(name.lower() == "authorization" for name in send_headers)
+        redirected = False
+        for _ in range(self.max_redirects + 1):
+            origin = split_url(url)
+            scheme, host = origin[0], origin[1]
+            if (
+                has_token
+                and scheme == "http"
+                and not self.allow_insecure_http
+                and not is_loopback_host(host)
+            ):
+                raise InsecureTransportError(
+                    f"Refusing to send a token over plain http to {host}: use "
+                    "https, or create the transport with allow_insecure_http=True"
+                )
+            response = self._send(
+                method, url, origin, body, send_headers, deadline, budget
+            )
+            location = response.header("location")
+            if response.status in _REDIRECT_STATUSES and location:
+                from urllib.parse import urljoin
+
+                next_url = urljoin(url, location)
+                if may_follow_redirect(origin[:3], next_url):
+                    if response.status == 303 or (
+                        response.status in (301, 302) and method == "POST"
+                    ):
+                        method, body = "GET", None
+                        _drop_header(send_headers, "content-type")
+                    url, redirected = next_url, True
+                    continue
+            return Response(
+                status=response.status,
+                headers=response.headers,
+                body=response.body,
+                url=url,
+                redirected=redirected,
+            )
+        shown = scrub_url(url, send_headers)
+        raise TransportError(
+            f"{method} {shown}: more than {self.max_redirects} redirects",
+            method=method,
+            url=shown,
+        )
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        origin: tuple[str, str, int, str],
+        body: bytes | None,
+        headers: dict[str, str],
+        deadline: float,
+        budget: float,
+    ) -> Response:
+        """Make the attempts of one request within the deadline."""
+        scheme, host, port, _ = origin
+        proxy = self.proxy_rules.proxy_for(scheme, host, port)
+        failures_in_row = 0
+        attempts = 0
+        stale_retried = False
+        while True:
+            attempts += 1
+            try:
+                response = self._attempt(
+                    method, url, origin, proxy, body, headers, deadline, budget
+                )
+            except Failure as failure:
+                if failure.stale and self.retry_stale_connections and not stale_retried:
+                    stale_retried = True
+                    close_idle_connections(self._pools.get((proxy, scheme, host, port)))
+                    attempts -= 1
+                    continue
+                may_retry = failure.kind == "connect" or (
+                    failure.kind in ("read", "broke") and method in IDEMPOTENT_METHODS
+                )
+                failures_in_row += 1
+                wait = backoff_wait(
+                    failures_in_row, self.backoff_factor, self._backoff_cap
+                )
+                if (
+                    not may_retry
+                    or attempts > self.retries
+                    or time.monotonic() + wait >= deadline
+                ):
+                    raise _error(method, url, headers, failure, attempts) from None
+                time.sleep(wait)
+                continue
+            retry_after = parse_retry_after(response.header("retry-after"))
+            if attempts <= self.retries and status_may_retry(
+                method, response.status, retry_after is not None
+            ):
+                failures_in_row += 1
+                if retry_after is not None:
+                    wait = min(retry_after, self.retry_after_max)
+                else:
+                    wait = backoff_wait(
+                        failures_in_row, self.backoff_factor, self._backoff_cap
+                    )
+                if time.monotonic() + wait < deadline:
+                    time.sleep(wait)
+                    continue
+            return response
+
+    @property
+    def _backoff_cap(self) -> float:
+        return max(self.retry_after_max, self.backoff_factor)
+
+    def _limits(self, deadline: float, budget: float) -> AttemptLimits:
+        """Return the limits of the next attempt, within what is left."""
+        remaining = deadline - time.monotonic()
+        whole = f"timeout={seconds(budget)}"
+        if remaining <= 0:
+            raise Failure("read", f"no answer within {whole}")
+        read, read_label = remaining, whole
+        if self.read_timeout is not None and self.read_timeout < remaining:
+            read = self.read_timeout
+            read_label = f"read_timeout={seconds(self.read_timeout)}"
+        connect, connect_label = remaining, whole
+        if self.connect_timeout < remaining:
+            connect = self.connect_timeout
+            connect_label = f"connect_timeout={seconds(self.connect_timeout)}"
+        return AttemptLimits(connect, read, connect_label, read_label)
+
+    def _attempt(
+        self,
+        method: str,
+        url: str,
+        origin: tuple[str, str, int, str],
+        proxy: str | None,
+        body: bytes | None,
+        headers: dict[str, str],
+        deadline: float,
+        budget: float,
+    ) -> Response:
+        """Send the request once and read its answer, or raise ``Failure``."""
+        scheme, host, port, target = origin
+        exceptions = self._urllib3.exceptions
+        limits = self._limits(deadline, budget)
+        send_headers = headers
+        if proxy is not None and scheme == "http":
+            # A forwarding proxy takes the absolute URL and needs the Host.
+            target = url.split("#", 1)[0]
+            send_headers = {"Host": _netloc(host, port, scheme), **headers}
+        pool: Any = None
+        for _ in range(2):
+            pool = self._pool(proxy, scheme, host, port)
+            try:
+                raw = pool.urlopen(
+                    method,
+                    target,
+                    body=body,
+                    headers=send_headers,
+                    retries=False,
+                    redirect=False,
+                    timeout=self._urllib3.Timeout(
+                        connect=limits.connect, read=limits.read
+                    ),
+                    pool_timeout=max(0.001, deadline - time.monotonic()),
+                    preload_content=False,
+                    release_conn=False,
+                    assert_same_host=False,
+                )
+                break
+            except exceptions.ClosedPoolError:
+                self._pools.pop((proxy, scheme, host, port), None)
+            except exceptions.EmptyPoolError:
+                raise Failure(
+                    "read",
+                    f"all {self.pool_maxsize} connections to {host} stayed busy",
+                ) from None
+            except exceptions.HTTPError as exc:
+                reused = bool(getattr(pool.handout, "reused", False))
+                raise classify(
+                    exc,
+                    proxy=proxy,
+                    limits=limits,
+                    reused=reused,
+                ) from None
+        else:
+            raise Failure("connect", f"the connection pool for {host} was closed")
+        try:
+            return read_body(raw, url, deadline, limits, self.max_body_size)
+        except BaseException:
+            raw.close()
+            raw.release_conn()
+            raise
+
+    def _manager(self, proxy: str | None, scheme: str) -> urllib3.PoolManager:
+        key = (scheme, proxy)
+        manager = self._managers.get(key)
+        if manager is None:
+            urllib3 = self._urllib3
+            options: dict[str, Any] = {
+                "num_pools": 32,
+                "maxsize": self.pool_maxsize,
+                "block": True,
+                "ssl_context": self._ssl_context,
+            }
+            if proxy is None:
+                manager = urllib3.PoolManager(**options)
+            else:
+                manager = urllib3.ProxyManager(
+                    proxy,
+                    proxy_headers=dict(self.proxy_rules.headers.get(scheme, {})),
+                    proxy_ssl_context=self._ssl_context,
+                    **options,
+                )
+            manager.pool_classes_by_scheme = self._pool_classes
+            self._managers[key] = manager
+        return manager
+
+    def _pool(self, proxy: str | None, scheme: str, host: str, port: int) -> Any:
+        key = (proxy, scheme, host, port)
+        pool = self._pools.get(key)
+        if pool is None:
+            with self._lock:
+                pool = self._pools.get(key)
+                if pool is None:
+                    if len(self._pools) >= _MAX_POOLS:
+                        self._pools.clear()
+                    manager = self._manager(proxy, scheme)
+                    pool = manager.connection_from_host(host, port, scheme)
+                    self._pools[key] = pool
+        return pool
+
+    def _forget_pool(
+        self, proxy: str | None, scheme: str, host: str, port: int
+    ) -> None:
+        self._pools.pop((proxy, scheme, host, port), None)
+
+
+def _netloc(host: str, port: int, scheme: str) -> str:
+    shown = f"[{host}]" if ":" in host else host
+    default = 443 if scheme == "https" else 80
+    return shown if port == default else f"{shown}:{port}"
+
+
+def _drop_header(headers: dict[str, str], name: str) -> None:
+    for key in [key for key in headers if key.lower() == name]:
+        del headers[key]
+
+
+def _error(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    failure: Failure,
+    attempts: int,
+) -> TransportError:
+    shown = scrub_url(url, headers)
+    tries = f", after {attempts} attempts" if attempts > 1 else ""
+    kind = ResponseTooLargeError if failure.kind == "too large" else TransportError
+    return kind(f"{method} {shown}: {failure.text}{tries}", method=method, url=shown)

@@ -1,0 +1,234 @@
+"""The layers of DESIGN.md hold: no module of cave_auth imports one above it.
+
+Every import counts, wherever it is written: at the top of a module, inside a
+function (a lazy import is still a dependency), and under ``TYPE_CHECKING``.
+Type-only imports count too, because a type names the concept a module builds
+on; a module that needs a type from above has its dependency backwards (the
+parsers of ``routes`` read answers through their own ``ResponseLike``
+protocol instead of importing ``transport.Response``). A module missing from
+the table fails the test, so that each new module gets a place on purpose.
+"""
+
+from __future__ import annotations
+
+import ast
+import pathlib
+
+import pytest
+
+import cave_auth
+
+PACKAGE = pathlib.Path(cave_auth.__file__).parent
+
+BOTTOM, STORE, TOKENS, ROUTES, TRANSPORT, SHELLS, EDGES = range(7)
+
+LAYERS: dict[str, int] = {
+    # Pure values, no cave_auth dependency but each other.
+    "_redact": BOTTOM,
+    "config": BOTTOM,
+    "errors": BOTTOM,
+    "models": BOTTOM,
+    "urls": BOTTOM,
+    # Token files, behind the TokenStore protocol.
+    "store": STORE,
+    # Finding, saving and presenting tokens.
+    "tokens": TOKENS,
+    # Request builders and response parsers (pure).
+    "routes": ROUTES,
+    # The HTTP layer.
+    "transport": TRANSPORT,
+    # Endpoint calls, sync and async.
+    "api": SHELLS,
+    "aio": SHELLS,
+    # The edges: they read the environment, print, listen, or fake the server.
+    "__init__": EDGES,
+    "__main__": EDGES,
+    "cli": EDGES,
+    "client": EDGES,
+    "flask": EDGES,
+    "lifecycle": EDGES,
+    "login": EDGES,
+    "service": EDGES,
+    "testing": EDGES,
+}
+"""Top-level module (or package) of cave_auth -> its layer; imports may point
+at the same layer or below. ``__init__`` is the facade over everything, so
+importing ``cave_auth`` itself from inside counts as an import from the top.
+``flask``, ``lifecycle``, ``login`` and ``service`` are the edges DESIGN.md
+plans."""
+
+
+def _modules() -> list[pathlib.Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _dotted(path: pathlib.Path) -> list[str]:
+    """Return the module's name below cave_auth as parts: routes/_route.py -> ..."""
+    parts = list(path.relative_to(PACKAGE).with_suffix("").parts)
+    return parts[:-1] if parts[-1] == "__init__" else parts
+
+
+def _top(parts: list[str]) -> str:
+    return parts[0] if parts else "__init__"
+
+
+def _exists(parts: list[str]) -> bool:
+    base = PACKAGE.joinpath(*parts)
+    return base.with_suffix(".py").is_file() or (base / "__init__.py").is_file()
+
+
+def imports_of(source: str, module: list[str], *, package: bool = False) -> list:
+    """Return ``(line, module parts below cave_auth)`` of each cave_auth import.
+
+    Args:
+        source: The module's source.
+        module: Its name below cave_auth, as parts (``["routes", "_route"]``).
+        package: Whether it is a package's ``__init__``.
+
+    Returns:
+        Every import of a cave_auth module in the source, wherever it appears.
+    """
+    here = module if package else module[:-1]
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names = alias.name.split(".")
+                if names[0] == "cave_auth":
+                    found.append((node.lineno, names[1:]))
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[: len(here) - (node.level - 1)]
+                named = node.module.split(".") if node.module else []
+            else:
+                parts = (node.module or "").split(".")
+                if parts[0] != "cave_auth":
+                    continue
+                base, named = [], parts[1:]
+            if named:
+                found.append((node.lineno, base + named))
+                continue
+            for alias in node.names:
+                sub = [*base, alias.name]
+                found.append((node.lineno, sub if _exists(sub) else base))
+    return found
+
+
+def _imports_of_file(path: pathlib.Path) -> list:
+    source = path.read_text()
+    return imports_of(source, _dotted(path), package=path.name == "__init__.py")
+
+
+@pytest.mark.parametrize(
+    "path", _modules(), ids=lambda p: p.relative_to(PACKAGE).as_posix()
+)
+def test_no_import_points_up_a_layer(path: pathlib.Path) -> None:
+    """A module imports only modules of its own layer or below."""
+    name = _top(_dotted(path))
+    assert name in LAYERS, (
+        f"{name} is not in the layer table of tests/test_layers.py: give it a "
+        "layer of DESIGN.md"
+    )
+    for line, target in _imports_of_file(path):
+        where = _top(target)
+        assert where in LAYERS, f"{path.name}:{line} imports unknown {where}"
+        assert LAYERS[where] <= LAYERS[name], (
+            f"{path.relative_to(PACKAGE)}:{line} imports {'.'.join(target)}, "
+            f"a layer above {name}"
+        )
+
+
+def test_import_resolution() -> None:
+    """Relative, absolute, local and type-only imports are all found."""
+    source = (
+        "from typing import TYPE_CHECKING\n"
+        "import cave_auth.transport\n"
+        "from cave_auth import api\n"
+        "from . import _route\n"
+        "from .. import errors\n"
+        "from ..tokens import with_token\n"
+        "if TYPE_CHECKING:\n"
+        "    from ..client import AuthClient\n"
+        "def f():\n"
+        "    from ..store import FileStore\n"
+    )
+    found = [".".join(t) for _, t in imports_of(source, ["routes", "_probe"])]
+    assert found == [
+        "transport",
+        "api",
+        "routes._route",
+        "errors",
+        "tokens",
+        "client",
+        "store",
+    ]
+
+
+def test_models_no_longer_import_tokens() -> None:
+    """The models module builds on the bottom layer only, not on tokens."""
+    targets = {_top(t) for _, t in _imports_of_file(PACKAGE / "models.py")}
+    assert targets <= {"_redact", "config", "errors", "urls"}
+
+
+def _init_tree() -> ast.Module:
+    return ast.parse((PACKAGE / "__init__.py").read_text())
+
+
+def _type_checking_names(tree: ast.Module) -> dict[str, str]:
+    names = {}
+    for node in tree.body:
+        if isinstance(node, ast.If) and getattr(node.test, "id", "") == "TYPE_CHECKING":
+            for statement in node.body:
+                if isinstance(statement, ast.ImportFrom) and statement.level == 1:
+                    for alias in statement.names:
+                        names[alias.asname or alias.name] = statement.module or ""
+    return names
+
+
+def _literal(tree: ast.Module, name: str) -> object:
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets, value = node.targets, node.value
+        elif isinstance(node, ast.AnnAssign) and node.value is not None:
+            targets, value = [node.target], node.value
+        else:
+            continue
+        if any(isinstance(t, ast.Name) and t.id == name for t in targets):
+            return ast.literal_eval(value)
+    raise AssertionError(f"__init__.py has no {name}")
+
+
+def _isort_key(name: str) -> tuple[int, str]:
+    kind = 0 if name.isupper() else 1 if name[0].isupper() else 2
+    return (kind, name)
+
+
+def test_init_name_lists_agree() -> None:
+    """TYPE_CHECKING imports, _LAZY_NAMES and __all__ name the same objects."""
+    tree = _init_tree()
+    typed = _type_checking_names(tree)
+    lazy = _literal(tree, "_LAZY_NAMES")
+    exported = _literal(tree, "__all__")
+    assert isinstance(lazy, dict)
+    assert isinstance(exported, list)
+    assert typed == lazy
+    assert sorted(exported) == sorted(lazy)
+    assert len(set(exported)) == len(exported)
+
+
+def test_init_all_is_sorted() -> None:
+    """__all__ is sorted the way ruff's RUF022 sorts: CONSTANTS, Classes, functions."""
+    exported = _literal(_init_tree(), "__all__")
+    assert isinstance(exported, list)
+    assert exported == sorted(exported, key=_isort_key)
+
+
+def test_lazy_names_live_where_they_say() -> None:
+    """Each lazy name is defined by (or re-exported from) the module it names."""
+    import importlib
+
+    lazy = _literal(_init_tree(), "_LAZY_NAMES")
+    assert isinstance(lazy, dict)
+    for name, module in lazy.items():
+        value = importlib.import_module(f"cave_auth.{module}")
+        assert hasattr(value, name), f"cave_auth.{module} has no {name}"

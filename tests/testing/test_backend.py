@@ -1,0 +1,43 @@
+"""Tests of the fake server's data and the model queries its views share."""
+
+from __future__ import annotations
+
+from cave_auth.testing import FakeSeed
+from cave_auth.testing.backend import Backend
+
+
+def test_refused_description_leaves_a_working_unlisted_token() -> None:
+    """A description over 120 characters is not stored, but its token works."""
+    backend = Backend(FakeSeed.default())
+    keys_before = dict(backend.keys)
+    token, stored = backend.new_key(2, "d" * 121)
+    assert not stored
+    assert backend.keys == keys_before
+    assert backend.login_tokens[token] == 2
+
+
+def test_new_key_stores_text_forms_and_counts_ids() -> None:
+    """Ints and bools are stored in PostgreSQL's text form, ids continue from 7."""
+    backend = Backend(FakeSeed.default())
+    _token, stored = backend.new_key(1, True)
+    assert stored
+    _token, _ = backend.new_key(1, 42)
+    assert (backend.keys[7].description, backend.keys[8].description) == ("true", "42")
+    assert backend.next_key_id == 9
+
+
+def test_service_account_inherits_tos_acceptance() -> None:
+    """A service account has its parent's ToS; a plain user misses test_tos_ds."""
+    backend = Backend(FakeSeed.default())
+    testbot, norm = backend.users[3], backend.users[2]
+    assert backend.cache(testbot)["permissions_v2"]["test_tos_ds"] == ["view"]
+    assert "test_tos_ds" not in backend.cache(norm)["permissions_v2"]
+    assert [m["tos_id"] for m in backend.missing_tos(norm)] == [2]
+
+
+def test_normal_user_excludes_service_accounts() -> None:
+    """normal_user finds users but not service accounts or unknown ids."""
+    backend = Backend(FakeSeed.default())
+    assert backend.normal_user(1) is backend.users[1]
+    assert backend.normal_user(3) is None
+    assert backend.normal_user(999) is None
