@@ -655,7 +655,7 @@ def users_share_common_group(
     if state.settings.disabled:
         return True
     token = _service_token(service_token)
-    from .service.lookups import get_user_permissions_data
+    from .api import get_user_permissions_data
 
     def load() -> tuple[Any, float | None]:
         config = attrs.evolve(state.lookups.config, token=token)

@@ -35,7 +35,7 @@ def fake_for(valid, user=USER):
                 {"id": 1, "name": "Ada"},
                 {"id": 2, "name": "B"},
             ],
-            ("GET", API + "/user/2/permissions"): {"groups": ["g", "x"]},
+            ("GET", API + "/user/2/permissions"): {"id": 2, "groups": ["g", "x"]},
             ("GET", API + "/table/t1/has_public"): True,
         }
     )
