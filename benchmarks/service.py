@@ -9,7 +9,8 @@ Every figure is a median over repeated, interleaved runs, with its range:
 2. The pure core: ``decide`` with its facts given, and ``Checker.check``
    answering from its cache, in microseconds.
 3. Upstream ``/user/cache`` calls made by a burst of 50 concurrent requests
-   carrying one new token, through an HTTPS auth stub answering after 50 ms.
+   carrying one new token, through a FakeAuthServer over HTTPS answering
+   after 50 ms.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ sys.path.insert(0, str(ROOT))
 import flask  # noqa: E402
 import trustme  # noqa: E402
 
+import cave_auth as ca  # noqa: E402
 from cave_auth import flask as caf  # noqa: E402
 from cave_auth.service import (  # noqa: E402
     Checker,
@@ -40,12 +42,13 @@ from cave_auth.service import (  # noqa: E402
     UserNeed,
     decide,
 )
-from cave_auth.testing import FakeTransport  # noqa: E402
+from cave_auth.testing import FakeAuthServer, FakeTransport  # noqa: E402
 from cave_auth.transport import Urllib3Transport  # noqa: E402
-from tests.service_stub import USERS, StubAuthServer  # noqa: E402
 
-TOKEN = "viewer-token-3333"
-USER = USERS[TOKEN]
+TOKEN = ""
+"""Rita's API key on the running server (view on test_ds only); set by main."""
+USER: dict[str, object] = {}
+"""Her /user/cache record, as the server sends it; set by main."""
 
 
 def median_range(samples: list[float]) -> str:
@@ -132,11 +135,11 @@ def pure_core(rounds: int, n: int) -> None:
         print(f"   {name:42s} {median_range(values)}")
 
 
-def burst(mac: object, server: StubAuthServer, bundle: str, rounds: int) -> None:
+def burst(mac: object, server: FakeAuthServer, bundle: str, rounds: int) -> None:
     """Section 3: upstream calls for 50 concurrent requests with a new token."""
     transport = Urllib3Transport(ca_certs=bundle, timeout=5, pool_maxsize=50)
     counts: dict[str, list[int]] = {"middle_auth_client": [], "cave_auth": []}
-    server.delay = 0.05
+    server.set_delay(0.05)
     for _ in range(rounds):
         for name, lib in (("middle_auth_client", mac), ("cave_auth", caf)):
             mac.token_to_user_cache.clear()  # type: ignore[attr-defined]
@@ -144,7 +147,7 @@ def burst(mac: object, server: StubAuthServer, bundle: str, rounds: int) -> None
             if lib is caf:
                 caf.init_app(app, auth_url=os.environ["AUTH_URL"], transport=transport)
             client = app.test_client()
-            before = len(server.calls)
+            before = server.count("GET", "/auth/api/v1/user/cache")
             barrier = threading.Barrier(50)
 
             def one(
@@ -158,8 +161,9 @@ def burst(mac: object, server: StubAuthServer, bundle: str, rounds: int) -> None
                 thread.start()
             for thread in threads:
                 thread.join()
-            counts[name].append(len(server.calls) - before)
-    server.delay = 0.0
+            after = server.count("GET", "/auth/api/v1/user/cache")
+            counts[name].append(after - before)
+    server.set_delay(0.0)
     print("\n3. Upstream /user/cache calls for a burst of 50 requests, new token")
     for name, values in counts.items():
         print(
@@ -174,13 +178,18 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true")
     quick = parser.parse_args().quick
     rounds, n = (3, 500) if quick else (7, 3000)
-    ca = trustme.CA()
+    authority = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(context)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
     with tempfile.TemporaryDirectory() as directory:
         bundle = os.path.join(directory, "ca.pem")
-        ca.cert_pem.write_to_path(bundle)
-        server = StubAuthServer(context).start()
+        authority.cert_pem.write_to_path(bundle)
+        server = FakeAuthServer(ssl_context=context).start()
+        global TOKEN, USER
+        TOKEN = server.refresh_user_token
+        config = ca.Config(server.url, token=TOKEN)
+        with Urllib3Transport(ca_certs=bundle) as http:
+            USER = ca.get_user_cache_data(config, http)
         auth = f"127.0.0.1:{server.port}/auth"
         os.environ.update(AUTH_URL=auth, AUTH_URI=auth, REQUESTS_CA_BUNDLE=bundle)
         import logging

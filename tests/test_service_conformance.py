@@ -1,9 +1,18 @@
 """Side by side: middle_auth_client 3.19.2 and cave_auth.flask give the same answers.
 
 The same Flask routes are mounted twice, once under each library's
-decorators, against one HTTPS auth stub (trustme CA via REQUESTS_CA_BUNDLE);
+decorators, against one FakeAuthServer over HTTPS (a trustme CA through
+REQUESTS_CA_BUNDLE, because middle_auth_client hard-codes ``https://``);
 every request of the matrix goes to both through Flask's test client, with
 fresh apps and middle_auth_client's caches cleared for each case.
+
+The callers are the default seed's users plus one: Ada (superadmin, every
+ToS accepted), Norm (a ToS to accept), Rita (view on test_ds only), Tina
+(admin of dataset test_ds), testbot (the service token) and Olga, whose
+record lacks ``permissions_v2_ignore_tos`` as an older server's did, so
+that the fallback to ``permissions_v2`` is compared too. Table ``test_ds``
+gets public roots 1 and 11; ``test_ds_pcg_table`` has the recorded 64-bit
+ones.
 """
 
 from __future__ import annotations
@@ -12,23 +21,54 @@ import importlib
 import os
 import ssl
 import sys
+from typing import Any
 
 import flask
 import pytest
 import trustme
 
 from cave_auth import flask as caf
-from cave_auth.transport import Urllib3Transport
-from tests.service_stub import SERVICE_TOKEN, USERS, StubAuthServer
-
-ADMIN, USER, VIEWER, DSADMIN, OLD = (
-    "admin-token-1111",
-    "user-token-2222",
-    "viewer-token-3333",
-    "dsadmin-token-4444",
-    "oldstyle-token-5555",
+from cave_auth.testing import (
+    FakeApiKey,
+    FakeAuthServer,
+    FakeMembership,
+    FakePublicRoot,
+    FakeSeed,
+    FakeUser,
 )
+from cave_auth.transport import Urllib3Transport
+
+OLGA_ID = 7
+OLGA_TOKEN = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
 INVALID = "not-a-valid-token"
+BIG = 720575940000000001  # beyond 2**53
+
+
+def seed() -> FakeSeed:
+    """The default seed, Olga and public roots in table test_ds."""
+    data = FakeSeed.default()
+    data.users.append(FakeUser(id=OLGA_ID, name="Olga Oldstyle", email="olga@x.org"))
+    data.memberships += [
+        FakeMembership(user_id=OLGA_ID, group_id=1),
+        FakeMembership(user_id=OLGA_ID, group_id=2),
+    ]
+    data.api_keys.append(FakeApiKey(id=7, user_id=OLGA_ID, token=OLGA_TOKEN))
+    data.public_roots += [FakePublicRoot("test_ds", 1), FakePublicRoot("test_ds", 11)]
+    return data
+
+
+def without_ignore_tos(server: FakeAuthServer) -> None:
+    """Serve Olga's record without permissions_v2_ignore_tos (an older server)."""
+    backend = server._app.backend
+    records = backend.cache
+
+    def cache(user: FakeUser) -> dict[str, Any]:
+        record = records(user)
+        if user.id == OLGA_ID:
+            del record["permissions_v2_ignore_tos"]
+        return record
+
+    backend.cache = cache  # type: ignore[method-assign]
 
 
 @pytest.fixture(scope="module")
@@ -38,7 +78,16 @@ def world(tmp_path_factory):
     ca.issue_cert("127.0.0.1").configure_cert(context)
     bundle = tmp_path_factory.mktemp("ca") / "ca.pem"
     ca.cert_pem.write_to_path(str(bundle))
-    server = StubAuthServer(context).start()
+    server = FakeAuthServer(seed(), ssl_context=context).start()
+    without_ignore_tos(server)
+    TOKENS.update(
+        admin=server.admin_token,
+        user=server.user_token,
+        viewer=server.refresh_user_token,
+        dsadmin=server.dataset_admin_token,
+        old=OLGA_TOKEN,
+        service=server.service_account_token,
+    )
     auth = f"127.0.0.1:{server.port}/auth"
     saved = dict(os.environ)
     os.environ.update(
@@ -59,6 +108,32 @@ def world(tmp_path_factory):
     server.stop()
 
 
+TOKENS: dict[str, str] = {}
+"""Caller -> token of the running server (filled by the ``world`` fixture)."""
+
+
+class Token:
+    """A caller's token, looked up when a request is built (the server draws them)."""
+
+    def __init__(self, caller: str, prefix: str = "", suffix: str = "") -> None:
+        self.caller, self.prefix, self.suffix = caller, prefix, suffix
+
+    def __str__(self) -> str:
+        return self.prefix + TOKENS[self.caller] + self.suffix
+
+    def __repr__(self) -> str:
+        return f"Token({self.caller!r})"
+
+
+def resolve(value: Any) -> Any:
+    """Turn Token placeholders (also inside dicts) into the running server's tokens."""
+    if isinstance(value, Token):
+        return str(value)
+    if isinstance(value, dict):
+        return {k: resolve(v) for k, v in value.items()}
+    return value
+
+
 def clear_mac(mac):
     from middle_auth_client.ratelimit import rate_limit
 
@@ -77,6 +152,7 @@ def clear_mac(mac):
 
 
 def build(lib):
+    """Mount the same routes under ``lib``'s decorators; return the app and g."""
     app = flask.Flask(f"app_{lib.__name__}")
     app.config["PROPAGATE_EXCEPTIONS"] = False
     seen = {}
@@ -107,19 +183,19 @@ def build(lib):
         lib.auth_required(
             public_table_key="table_id",
             public_node_key="root_id",
-            service_token=SERVICE_TOKEN,
+            service_token=TOKENS["service"],
         ),
     )
     add(
         "/public_table/<table_id>",
-        lib.auth_required(public_table_key="table_id", service_token=SERVICE_TOKEN),
+        lib.auth_required(public_table_key="table_id", service_token=TOKENS["service"]),
     )
     add(
         "/public_roots/<table_id>",
         lib.auth_required(
             public_table_key="table_id",
             public_node_json_key="root_ids",
-            service_token=SERVICE_TOKEN,
+            service_token=TOKENS["service"],
         ),
         methods=("POST",),
     )
@@ -135,7 +211,7 @@ def build(lib):
             "view",
             public_table_key="table_id",
             public_node_key="root_id",
-            service_token=SERVICE_TOKEN,
+            service_token=TOKENS["service"],
         ),
     )
     add(
@@ -144,7 +220,7 @@ def build(lib):
             "edit",
             public_table_key="table_id",
             public_node_key="root_id",
-            service_token=SERVICE_TOKEN,
+            service_token=TOKENS["service"],
         ),
     )
     add("/view_ds", lib.auth_requires_permission("view", dataset="test_ds"))
@@ -160,8 +236,8 @@ def build(lib):
     return app, seen
 
 
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
+def bearer(caller):
+    return {"Authorization": Token(caller, "Bearer ")}
 
 
 XRW = {"X-Requested-With": "XMLHttpRequest"}
@@ -169,37 +245,43 @@ VARIANTS = {
     "browser": ({}, {}, ""),
     "xrw": (XRW, {}, ""),
     "origin": ({"Origin": "https://x.org"}, {}, ""),
-    "admin": (bearer(ADMIN), {}, ""),
-    "user": (bearer(USER), {}, ""),
-    "viewer": (bearer(VIEWER), {}, ""),
-    "dsadmin": (bearer(DSADMIN), {}, ""),
-    "old": (bearer(OLD), {}, ""),
-    "invalid": (bearer(INVALID), {}, ""),
-    "cookie_valid": ({}, {"middle_auth_token": VIEWER}, ""),
+    "admin": (bearer("admin"), {}, ""),
+    "user": (bearer("user"), {}, ""),
+    "viewer": (bearer("viewer"), {}, ""),
+    "dsadmin": (bearer("dsadmin"), {}, ""),
+    "old": (bearer("old"), {}, ""),
+    "invalid": ({"Authorization": "Bearer " + INVALID}, {}, ""),
+    "cookie_valid": ({}, {"middle_auth_token": Token("viewer")}, ""),
     "cookie_invalid_browser": ({}, {"middle_auth_token": INVALID}, ""),
     "cookie_invalid_xrw": (XRW, {"middle_auth_token": INVALID}, ""),
     "query_browser": (
         {},
-        {"middle_auth_token": VIEWER},
+        {"middle_auth_token": Token("viewer")},
         "middle_auth_token=qtok&x=a%20b",
     ),
-    "query_xrw": (XRW, {}, "middle_auth_token=" + ADMIN),
+    "query_xrw": (XRW, {}, Token("admin", "middle_auth_token=")),
 }
 EXTRA_VARIANTS = {
     "bad_token_scheme": ({"Authorization": "Token x"}, {}, ""),
     "lower_bearer": ({"Authorization": "bearer x"}, {}, ""),
     "bare_bearer": ({"Authorization": "Bearer"}, {}, ""),
-    "two_spaces": ({"Authorization": "Bearer  " + ADMIN}, {}, ""),
-    "trailing_junk": ({"Authorization": f"Bearer {ADMIN} junk"}, {}, ""),
+    "two_spaces": ({"Authorization": Token("admin", "Bearer  ")}, {}, ""),
+    "trailing_junk": ({"Authorization": Token("admin", "Bearer ", " junk")}, {}, ""),
     "empty_header": ({"Authorization": ""}, {}, ""),
-    "header_over_cookie": (bearer(INVALID), {"middle_auth_token": ADMIN}, ""),
-    "only_token_param": (XRW, {}, "token=" + ADMIN),
+    "header_over_cookie": (
+        {"Authorization": "Bearer " + INVALID},
+        {"middle_auth_token": Token("admin")},
+        "",
+    ),
+    "only_token_param": (XRW, {}, Token("admin", "token=")),
     "query_odd_encoding": ({}, {}, "middle_auth_token=q&a=a/b:c&b=1;2&flag&token=z"),
 }
 PATHS = [
     "/login",
     "/public_root/test_ds/1",
     "/public_root/test_ds/2",
+    f"/public_root/test_ds_pcg_table/{BIG}",
+    f"/public_root/test_ds_pcg_table/{BIG + 2}",
     "/public_table/test_ds",
     "/public_table/test_tos_ds",
     "/view/test_ds",
@@ -211,7 +293,7 @@ PATHS = [
     "/view_public/test_ds/2",
     "/edit_public/test_ds/1",
     "/view_ds",
-    "/view_ns/pcg_table",
+    "/view_ns/test_ds_pcg_table",
     "/notable",
     "/admin",
     "/dsadmin/test_ds",
@@ -227,6 +309,18 @@ POST_BODIES = {
     "mixed": {"root_ids": [1, 2]},
     "empty": {"root_ids": []},
     "list_body": [1, 2],
+    "big_pair": {"root_ids": [BIG, BIG + 1]},
+    "big_mixed": {"root_ids": [BIG, BIG + 2]},
+    "big_as_text": {"root_ids": [str(BIG)]},
+}
+POST_TABLES = {
+    "public_pair": "test_ds",
+    "mixed": "test_ds",
+    "empty": "test_ds",
+    "list_body": "test_ds",
+    "big_pair": "test_ds_pcg_table",
+    "big_mixed": "test_ds_pcg_table",
+    "big_as_text": "test_ds_pcg_table",
 }
 
 
@@ -246,6 +340,7 @@ def answer(response, seen):
 def both(world, method, path, headers, cookies, query, json_body=None):
     mac, _, transport = world
     clear_mac(mac)
+    headers, cookies, query = resolve(headers), resolve(cookies), resolve(query)
     results = []
     for lib in (mac, caf):
         app, seen = build(lib)
@@ -286,7 +381,7 @@ def test_same_answer_for_public_roots_in_the_body(world, body, variant):
     expected, actual = both(
         world,
         "POST",
-        "/public_roots/test_ds",
+        f"/public_roots/{POST_TABLES[body]}",
         headers,
         cookies,
         query,
@@ -325,6 +420,12 @@ def test_the_matrix_reaches_every_outcome(world, path, variant, status, marker):
 
 
 def test_the_matrix_is_large_enough():
-    """The conformance matrix has at least 80 cases and covers every user."""
+    """The conformance matrix has at least 80 cases and covers every caller."""
     assert len(CASES) + 4 * len(POST_BODIES) >= 80
-    assert {ADMIN, USER, VIEWER, DSADMIN, OLD, SERVICE_TOKEN} <= set(USERS)
+    callers = {
+        value.caller
+        for headers, cookies, query in all_variants().values()
+        for value in (*headers.values(), *cookies.values(), query)
+        if isinstance(value, Token)
+    }
+    assert callers == {"admin", "user", "viewer", "dsadmin", "old"}
