@@ -7,7 +7,9 @@ The framework-free core of ``cave_auth``'s service side:
   :class:`Redirect`;
 * :class:`Checker`: that decision with its lookups answered through a
   caller-owned :class:`LookupCache` and a :class:`Lookups` implementation
-  (:class:`TransportLookups` over any :class:`~cave_auth.Transport`).
+  (:class:`TransportLookups` over any :class:`~cave_auth.Transport`;
+  :class:`AsyncTransportLookups`, for the ASGI middleware, over any
+  :class:`~cave_auth.AsyncTransport`).
 
 Adapters: :mod:`cave_auth.flask` (a drop-in for ``middle_auth_client``),
 :mod:`cave_auth.service.wsgi` and :mod:`cave_auth.service.asgi`.
@@ -26,7 +28,13 @@ from __future__ import annotations
 from .cache import LookupCache, RefreshLimiter
 from .checker import Checker
 from .decision import decide, evaluate, has_permission
-from .lookups import AuthServiceUnavailable, Lookups, TransportLookups
+from .lookups import (
+    AsyncLookups,
+    AsyncTransportLookups,
+    AuthServiceUnavailable,
+    Lookups,
+    TransportLookups,
+)
 from .values import (
     ANONYMOUS_USER,
     DISABLED_USER,
@@ -48,6 +56,8 @@ __all__ = [
     "ANONYMOUS_USER",
     "DISABLED_USER",
     "Allow",
+    "AsyncLookups",
+    "AsyncTransportLookups",
     "AuthServiceUnavailable",
     "Checker",
     "DatasetNeed",

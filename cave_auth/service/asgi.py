@@ -7,25 +7,42 @@ request reaches the app with ``scope["state"]["auth_user"]`` and
 and FastAPI); a denial or redirect is answered directly.
 
 The event loop never blocks: each fact the decision needs is taken from the
-checker's cache in the loop, and only a miss goes to a worker thread
-(:func:`asyncio.to_thread`). Concurrent misses of one fact are joined in the
-loop (one future per key), so fifty coroutines with a new token make one
-lookup and occupy one thread. A body the decision needs (public roots listed
-in JSON) is read first and replayed to the app.
+checker's cache in the loop, and only a miss is looked up. Given an
+:class:`~cave_auth.AsyncTransport`, the lookup is a coroutine of
+:mod:`cave_auth.aio` (through
+:class:`~cave_auth.service.lookups.AsyncTransportLookups`) and its answer is
+kept in the checker's cache with the checker's TTLs; without one, the
+checker's own (blocking) lookup runs in a worker thread
+(:func:`asyncio.to_thread`). A ``user_lookup`` override of the checker is a
+plain function, so it always runs in a worker thread. Either way concurrent
+misses of one fact are joined in the loop (one future per key), so fifty
+coroutines with a new token make one lookup. A body the decision needs
+(public roots listed in JSON) is read first and replayed to the app.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._http import Route, current_url, parse_cookies, parse_query, render, route_all
 from .cache import MISSING
 from .checker import Checker
 from .decision import evaluate, unavailable
-from .lookups import AuthServiceUnavailable
-from .values import Allow, Decision, Need, RefreshNeed, Request
+from .lookups import AsyncLookups, AsyncTransportLookups, AuthServiceUnavailable
+from .values import (
+    Allow,
+    DatasetNeed,
+    Decision,
+    Need,
+    RefreshNeed,
+    Request,
+    UserNeed,
+)
+
+if TYPE_CHECKING:
+    from ..transport import AsyncTransport
 
 __all__ = ["AuthASGIMiddleware", "request_from_scope"]
 
@@ -86,12 +103,32 @@ class AuthASGIMiddleware:
         checker: The checker (settings, lookups, cache).
         route: Which rule each ``(method, path)`` needs; every request
             needs a valid token if omitted.
+        transport: An async transport to look facts up with, through
+            :mod:`cave_auth.aio`, at the checker's ``auth_url``; without
+            one, the checker's lookups run in a worker thread.
+        timeout: A read timeout per async lookup, in seconds.
+
+    Attributes:
+        async_lookups: The coroutine lookups, or ``None`` (worker thread).
     """
 
-    def __init__(self, app: ASGIApp, checker: Checker, route: Route | None = None):
+    def __init__(
+        self,
+        app: ASGIApp,
+        checker: Checker,
+        route: Route | None = None,
+        *,
+        transport: AsyncTransport | None = None,
+        timeout: float | None = 5.0,
+    ) -> None:
         self.app = app
         self.checker = checker
         self.route = route or route_all()
+        self.async_lookups: AsyncLookups | None = None
+        if transport is not None:
+            self.async_lookups = AsyncTransportLookups(
+                checker.settings.auth_url, transport, timeout
+            )
         self._flights: dict[Hashable, asyncio.Future[Any]] = {}
 
     def __repr__(self) -> str:
@@ -164,7 +201,7 @@ class AuthASGIMiddleware:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._flights[key] = future
         try:
-            answer = await asyncio.to_thread(self.checker.answer, need)
+            answer = await self._lookup(need)
         except BaseException as error:
             future.set_exception(error)
             future.exception()
@@ -174,6 +211,33 @@ class AuthASGIMiddleware:
             return answer
         finally:
             del self._flights[key]
+
+    async def _lookup(self, need: Need) -> Any:
+        """Answer a need that missed the cache: a coroutine, or a worker thread."""
+        checker, lookups = self.checker, self.async_lookups
+        user_need = isinstance(need, UserNeed | RefreshNeed)
+        if lookups is None or (user_need and checker.user_lookup is not None):
+            return await asyncio.to_thread(checker.answer, need)
+        if isinstance(need, RefreshNeed):
+            key = checker.key(need)
+            if not checker.refresh.allow(key):
+                return None
+            checker.cache.invalidate(key)
+            need = UserNeed(need.token)
+        cached = checker.cached(need)
+        if cached is not MISSING:
+            return cached
+        answer: Any
+        if isinstance(need, UserNeed):
+            answer = await lookups.user(need.token)
+        elif isinstance(need, DatasetNeed):
+            answer = await lookups.dataset(need.namespace, need.table_id, need.token)
+        else:
+            answer = await lookups.public(
+                need.kind, need.table_id, need.subject, need.token
+            )
+        checker.cache.put(checker.key(need), answer, checker.ttl(need, answer))
+        return answer
 
 
 async def _buffer(receive: Receive) -> tuple[bytes, Receive]:

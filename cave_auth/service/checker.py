@@ -176,15 +176,35 @@ class Checker:
             return self.cache.get_or_load(self.key(need), lambda: self._user(token))
         return self.cache.get_or_load(self.key(need), lambda: self._load(need))
 
+    def ttl(self, need: Need, answer: Any) -> float | None:
+        """Return how long the answer to a need is kept (``None``: not at all).
+
+        A user record or a dataset for the cache's ``ttl``, a rejection
+        (``None``) for its short ``rejected_ttl``, a public answer for
+        ``ttl`` and an unusable public answer not at all.
+
+        Args:
+            need: The need (not a :class:`~cave_auth.service.RefreshNeed`).
+            answer: What the lookup answered.
+
+        Returns:
+            Seconds, or ``None``.
+        """
+        if isinstance(need, PublicNeed):
+            return None if answer is None else self.cache.ttl
+        return self.cache.ttl if answer else self.cache.rejected_ttl
+
     def _user(self, token: str) -> tuple[Any, float | None]:
         user = self.lookups.user(token)
-        return user, self.cache.ttl if user else self.cache.rejected_ttl
+        return user, self.ttl(UserNeed(token), user)
 
     def _load(self, need: DatasetNeed | PublicNeed) -> tuple[Any, float | None]:
         if isinstance(need, DatasetNeed):
-            dataset = self.lookups.dataset(need.namespace, need.table_id, need.token)
-            return dataset, (
-                self.cache.ttl if dataset is not None else self.cache.rejected_ttl
+            answer: Any = self.lookups.dataset(
+                need.namespace, need.table_id, need.token
             )
-        answer = self.lookups.public(need.kind, need.table_id, need.subject, need.token)
-        return answer, None if answer is None else self.cache.ttl
+        else:
+            answer = self.lookups.public(
+                need.kind, need.table_id, need.subject, need.token
+            )
+        return answer, self.ttl(need, answer)

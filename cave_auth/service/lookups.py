@@ -4,7 +4,10 @@
 :class:`TransportLookups` answers it through the endpoint functions of
 :mod:`cave_auth.api` (``get_user_cache_data``, ``get_table_dataset``,
 ``is_root_public``, ``are_roots_public``, ``table_has_public``) over any
-:class:`~cave_auth.Transport`, and sorts every failure into one of three
+:class:`~cave_auth.Transport`, and :class:`AsyncTransportLookups` answers
+its coroutine twin :class:`AsyncLookups` through the same functions of
+:mod:`cave_auth.aio` over an :class:`~cave_auth.AsyncTransport`. Both sort
+every failure into one of three
 outcomes: the token or table was rejected (``None``), the question cannot be
 asked or was answered with a 4xx (``None`` for a public check: not public,
 never cached), or the auth service is unavailable
@@ -24,7 +27,7 @@ from typing import Any, Protocol
 
 import attrs
 
-from .. import api
+from .. import aio, api
 from ..config import Config
 from ..errors import (
     AuthenticationError,
@@ -34,9 +37,11 @@ from ..errors import (
     PermissionDeniedError,
     ServerError,
 )
-from ..transport import Transport
+from ..transport import AsyncTransport, Transport
 
 __all__ = [
+    "AsyncLookups",
+    "AsyncTransportLookups",
     "AuthServiceUnavailable",
     "Lookups",
     "TransportLookups",
@@ -91,7 +96,7 @@ class Lookups(Protocol):
 
 
 class TransportLookups:
-    """:class:`Lookups` through the endpoint functions and a transport.
+    """:class:`Lookups` through the endpoint functions of :mod:`cave_auth.api`.
 
     Args:
         auth_url: The auth service, with scheme, ending in ``/auth``.
@@ -113,14 +118,6 @@ class TransportLookups:
     def __repr__(self) -> str:
         return f"TransportLookups(auth_url={self.auth_url!r})"
 
-    def _with(self, token: str | None) -> Config | None:
-        if not token:
-            return None
-        try:
-            return attrs.evolve(self.config, token=token)
-        except InvalidInputError:
-            return None
-
     def user(self, token: str) -> Mapping[str, Any] | None:
         """Return the ``/user/cache`` record of ``token``, or ``None`` if rejected.
 
@@ -129,27 +126,26 @@ class TransportLookups:
 
         Returns:
             The record, or ``None`` when the server rejects the token (401,
-            403, a redirect to the login page) or it is malformed.
+            403, a redirect to the login page) or it is no usable token.
 
         Raises:
             AuthServiceUnavailable: For any other failure.
         """
-        config = self._with(token)
+        config = _with_token(self.config, token)
         if config is None:
             return None
         try:
             return api.get_user_cache_data(config, self.transport, timeout=self.timeout)
-        except (AuthenticationError, PermissionDeniedError):
-            return None
         except CaveAuthError as error:
-            raise _unavailable(error) from None
+            _unless_token_rejected(error)
+            return None
 
     def dataset(self, namespace: str, table_id: Any, token: str | None) -> str | None:
         """Return the dataset of a table, or ``None`` if the server says no.
 
         Args:
             namespace: The service namespace.
-            table_id: The table.
+            table_id: The table (asked about as its text).
             token: The token to ask with.
 
         Returns:
@@ -159,62 +155,218 @@ class TransportLookups:
             AuthServiceUnavailable: For a 5xx, a transport failure or a
                 malformed answer.
         """
-        config = self._with(token)
+        config = _with_token(self.config, token)
         if config is None:
             return None
         try:
             return api.get_table_dataset(
                 config, self.transport, namespace, str(table_id), timeout=self.timeout
             )
-        except InvalidInputError:
-            return None
-        except HTTPError as error:
-            if isinstance(error, ServerError):
-                raise _unavailable(error) from None
-            return None
         except CaveAuthError as error:
-            raise _unavailable(error) from None
+            _unless_question_refused(error)
+            return None
 
     def public(self, kind: str, table_id: Any, subject: Any, token: str) -> bool | None:
         """Answer a public check, or ``None`` when the server gave no answer.
 
         Args:
             kind: ``root``, ``roots`` or ``table``.
-            table_id: The table.
-            subject: The root id, or the frozenset of root ids.
+            table_id: The table (asked about as its text).
+            subject: The root id, or the collection of root ids.
             token: The service token to ask with.
 
         Returns:
-            The answer, or ``None`` for a 4xx (not public, not cached).
+            The answer, or ``None`` for a 4xx or a subject that is no root id
+            (not public, not cached).
 
         Raises:
             AuthServiceUnavailable: For a 5xx, a transport failure or a
                 malformed answer.
         """
-        config = self._with(token)
+        config = _with_token(self.config, token)
         if config is None:
             return None
-        table, timeout = str(table_id), self.timeout
         try:
-            if kind == "root":
-                root = _root_id(subject)
-                return api.is_root_public(
-                    config, self.transport, table, root, timeout=timeout
-                )
-            if kind == "roots":
-                roots = [_root_id(one) for one in subject]
-                return api.are_roots_public(
-                    config, self.transport, table, roots, timeout=timeout
-                )
-            return api.table_has_public(config, self.transport, table, timeout=timeout)
-        except InvalidInputError:
-            return None
-        except HTTPError as error:
-            if isinstance(error, ServerError):
-                raise _unavailable(error) from None
-            return None
+            return _ask_public(  # type: ignore[no-any-return]
+                api, config, self.transport, kind, table_id, subject, self.timeout
+            )
         except CaveAuthError as error:
-            raise _unavailable(error) from None
+            _unless_question_refused(error)
+            return None
+
+
+class AsyncLookups(Protocol):
+    """:class:`Lookups` as coroutines, for an event loop that must not block."""
+
+    async def user(self, token: str) -> Mapping[str, Any] | None:
+        """Return the ``/user/cache`` record of ``token``, or ``None``."""
+        ...
+
+    async def dataset(
+        self, namespace: str, table_id: Any, token: str | None
+    ) -> str | None:
+        """Return the dataset of a service table, or ``None``."""
+        ...
+
+    async def public(
+        self, kind: str, table_id: Any, subject: Any, token: str
+    ) -> bool | None:
+        """Answer a public check (``root``, ``roots`` or ``table``), or ``None``."""
+        ...
+
+
+class AsyncTransportLookups:
+    """:class:`AsyncLookups` through :mod:`cave_auth.aio` and an async transport.
+
+    Each answer and each failure is sorted exactly as by
+    :class:`TransportLookups`; only the I/O differs.
+
+    Args:
+        auth_url: The auth service, with scheme, ending in ``/auth``.
+        transport: The async HTTP transport.
+        timeout: A read timeout per lookup, in seconds.
+
+    Attributes:
+        config: The token-less :class:`~cave_auth.Config` of the server.
+    """
+
+    def __init__(
+        self, auth_url: str, transport: AsyncTransport, timeout: float | None = 5.0
+    ) -> None:
+        self.auth_url = auth_url
+        self.transport = transport
+        self.timeout = timeout
+        self.config = config_for_auth_url(auth_url)
+
+    def __repr__(self) -> str:
+        return f"AsyncTransportLookups(auth_url={self.auth_url!r})"
+
+    async def user(self, token: str) -> Mapping[str, Any] | None:
+        """Return the ``/user/cache`` record of ``token``, or ``None`` if rejected.
+
+        Args:
+            token: The caller's token.
+
+        Returns:
+            As :meth:`TransportLookups.user`.
+
+        Raises:
+            AuthServiceUnavailable: For any failure but a rejection.
+        """
+        config = _with_token(self.config, token)
+        if config is None:
+            return None
+        try:
+            return await aio.get_user_cache_data(
+                config, self.transport, timeout=self.timeout
+            )
+        except CaveAuthError as error:
+            _unless_token_rejected(error)
+            return None
+
+    async def dataset(
+        self, namespace: str, table_id: Any, token: str | None
+    ) -> str | None:
+        """Return the dataset of a table, or ``None`` if the server says no.
+
+        Args:
+            namespace: The service namespace.
+            table_id: The table (asked about as its text).
+            token: The token to ask with.
+
+        Returns:
+            As :meth:`TransportLookups.dataset`.
+
+        Raises:
+            AuthServiceUnavailable: For a 5xx, a transport failure or a
+                malformed answer.
+        """
+        config = _with_token(self.config, token)
+        if config is None:
+            return None
+        try:
+            return await aio.get_table_dataset(
+                config, self.transport, namespace, str(table_id), timeout=self.timeout
+            )
+        except CaveAuthError as error:
+            _unless_question_refused(error)
+            return None
+
+    async def public(
+        self, kind: str, table_id: Any, subject: Any, token: str
+    ) -> bool | None:
+        """Answer a public check, or ``None`` when the server gave no answer.
+
+        Args:
+            kind: ``root``, ``roots`` or ``table``.
+            table_id: The table (asked about as its text).
+            subject: The root id, or the collection of root ids.
+            token: The service token to ask with.
+
+        Returns:
+            As :meth:`TransportLookups.public`.
+
+        Raises:
+            AuthServiceUnavailable: For a 5xx, a transport failure or a
+                malformed answer.
+        """
+        config = _with_token(self.config, token)
+        if config is None:
+            return None
+        try:
+            return await _ask_public(  # type: ignore[no-any-return]
+                aio, config, self.transport, kind, table_id, subject, self.timeout
+            )
+        except CaveAuthError as error:
+            _unless_question_refused(error)
+            return None
+
+
+def _with_token(config: Config, token: str | None) -> Config | None:
+    """The config with ``token``, or ``None`` for no usable token."""
+    if not token:
+        return None
+    try:
+        return attrs.evolve(config, token=token)
+    except InvalidInputError:
+        return None
+
+
+def _ask_public(
+    endpoints: Any,
+    config: Config,
+    transport: Any,
+    kind: str,
+    table_id: Any,
+    subject: Any,
+    timeout: float | None,
+) -> Any:
+    """Call the public-root endpoint of ``kind`` in ``api`` or ``aio``."""
+    table = str(table_id)
+    if kind == "root":
+        root = _root_id(subject)
+        return endpoints.is_root_public(config, transport, table, root, timeout=timeout)
+    if kind == "roots":
+        roots = [_root_id(one) for one in subject]
+        return endpoints.are_roots_public(
+            config, transport, table, roots, timeout=timeout
+        )
+    return endpoints.table_has_public(config, transport, table, timeout=timeout)
+
+
+def _unless_token_rejected(error: CaveAuthError) -> None:
+    """Return for a rejected token; raise the service's failure otherwise."""
+    if not isinstance(error, AuthenticationError | PermissionDeniedError):
+        raise _unavailable(error) from None
+
+
+def _unless_question_refused(error: CaveAuthError) -> None:
+    """Return for a 4xx or an unaskable question; raise the service's failure."""
+    refused = isinstance(error, InvalidInputError) or (
+        isinstance(error, HTTPError) and not isinstance(error, ServerError)
+    )
+    if not refused:
+        raise _unavailable(error) from None
 
 
 def _root_id(value: Any) -> Any:
