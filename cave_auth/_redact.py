@@ -20,6 +20,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import logging
 
 __all__ = [
     "PLACEHOLDER",
@@ -27,7 +31,9 @@ __all__ = [
     "headers_repr",
     "hidden_repr",
     "mask_token",
+    "mask_token_paths_in_logs",
     "masked_repr",
+    "optional_masked_repr",
     "scrub",
     "scrub_bearer",
     "scrub_bytes",
@@ -178,3 +184,54 @@ def scrub_url(url: str, headers: Mapping[str, str]) -> str:
         The URL, fit to show.
     """
     return scrub_bearer(_SECRET_QUERY_VALUES.sub(r"\1***", url), headers)
+
+
+_TOKEN_PATH = r"/user/token/(?!<token>)[^/\s\"']+/ttl"
+
+
+class _MaskTokenPaths:
+    """A logging filter: hides the token in ``/user/token/<token>/ttl`` paths."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record's message if it names a TTL path.
+
+        Args:
+            record: The log record.
+
+        Returns:
+            ``True``: the record is kept, masked.
+        """
+        import re
+
+        message = record.getMessage()
+        if "/ttl" in message:
+            record.msg = re.sub(_TOKEN_PATH, "/user/token/<token>/ttl", message)
+            record.args = None
+        return True
+
+
+def mask_token_paths_in_logs() -> None:
+    """Mask the token in TTL paths in urllib3's and httpx's log lines.
+
+    urllib3 logs every request line at DEBUG, httpx every URL at INFO; the
+    TTL route carries the token in its path. A filter is added to those
+    loggers once; calling again does nothing.
+    """
+    import logging
+
+    for name in ("urllib3.connectionpool", "httpx"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _MaskTokenPaths) for f in logger.filters):
+            logger.addFilter(_MaskTokenPaths())
+
+
+def optional_masked_repr(token: str | None) -> str:
+    """Return the ``repr`` of an optional token: ``None`` or its masked form.
+
+    Args:
+        token: The token, or ``None``.
+
+    Returns:
+        ``"None"``, or :func:`masked_repr` of the token.
+    """
+    return "None" if token is None else masked_repr(token)

@@ -63,6 +63,7 @@ from .config import DEFAULT_SERVER_ADDRESS, DEFAULT_TOKEN_KEY, Config
 from .models import unstructure
 from .store import FileStore, TokenStore
 from .tokens import (
+    Instructions,
     local_server_token_path,
     request_header,
     resolve_token,
@@ -419,7 +420,19 @@ class AuthClient:
 
     # ------------------------------------------------------- instructions
 
-    def get_new_token(self, open: bool = False, no_text: bool = False) -> str:
+    def setup_instructions(self, make_new: bool = True) -> Instructions:
+        """Return how to get a token by hand, as data; print and open nothing.
+
+        Args:
+            make_new: If True, point at the page that makes a new token; else
+                at the page listing your existing tokens.
+
+        Returns:
+            The page to open and the steps CAVEclient prints.
+        """
+        return setup_instructions(self._config, make_new=make_new)
+
+    def get_new_token(self, open: bool = False, no_text: bool = False) -> None:
         """Print how to get a new token by hand, and optionally open its page.
 
         New tokens cannot be obtained programmatically: a person logs in with
@@ -429,18 +442,16 @@ class AuthClient:
             open: If True, open a web browser at the page that creates a token.
             no_text: If True, print nothing.
 
-        Returns:
-            The guidance text (CAVEclient returns ``None``; the text is
-            returned too so that programs can show it their own way).
+        Returns ``None``, as CAVEclient does (so a REPL shows the steps once);
+        :meth:`setup_instructions` gives them as data.
         """
         instructions = setup_instructions(self._config, make_new=True)
         if not no_text:
             print(instructions.text)
         if open:
             self._opener(instructions.url)
-        return instructions.text
 
-    def setup_token(self, make_new: bool = True, open: bool = True) -> str:
+    def setup_token(self, make_new: bool = True, open: bool = True) -> None:
         """Print how to get your token by hand, and optionally open its page.
 
         Args:
@@ -449,16 +460,16 @@ class AuthClient:
                 tokens.
             open: If True, open a web browser at that page.
 
-        Returns:
-            The guidance text that was printed.
+        Returns ``None``, as CAVEclient does; :meth:`setup_instructions`
+        gives the steps as data.
         """
         if make_new:
-            return self.get_new_token(open=open)
+            self.get_new_token(open=open)
+            return
         instructions = setup_instructions(self._config, make_new=False)
         print(instructions.text)
         if open:
             self._opener(instructions.url)
-        return instructions.text
 
     def get_token_page(self, open: bool = True) -> str:
         """Return, and optionally open, the page listing your tokens.

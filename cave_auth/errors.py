@@ -10,6 +10,7 @@ derive from :class:`ValueError`, as callers of CAVEclient expect::
     ├── TokenKeyExistsError (ValueError)      save would replace a different token
     ├── TokenFileError                        a secrets file is unreadable or corrupt
     ├── MissingTokenError                     no token anywhere; says how to get one
+    ├── LoginError                            a browser login did not bring a token back
     ├── TransportError                        refused, timed out, TLS failure, proxy
     │   └── ResponseTooLargeError             the answer is over max_body_size
     ├── ResponseFormatError                   a 2xx answer that is not the expected JSON
@@ -32,6 +33,7 @@ __all__ = [
     "HTTPError",
     "InsecureTransportError",
     "InvalidInputError",
+    "LoginError",
     "MissingTokenError",
     "NotFoundError",
     "PermissionDeniedError",
@@ -104,6 +106,15 @@ class MissingTokenError(CaveAuthError):
     def __init__(self, message: str, token_page_url: str | None = None) -> None:
         self.token_page_url = token_page_url
         super().__init__(message)
+
+
+class LoginError(CaveAuthError):
+    """A browser login did not bring a usable token back.
+
+    Raised for a timeout, a callback with the wrong ``state``, a callback
+    without a token, or pasted text that holds none. The message says what
+    to do next; nothing has been saved.
+    """
 
 
 class TransportError(CaveAuthError):

@@ -186,6 +186,9 @@ class MissingTermsOfService:
         dataset_name: The dataset name.
         tos_id: The id of its terms of service.
         tos_name: The name of its terms of service.
+        accept_url: The page where the user accepts them, when known
+            (:func:`cave_auth.get_missing_tos` fills it in; the server does
+            not send it).
         extra: Keys the server sent that this model does not know.
     """
 
@@ -193,6 +196,7 @@ class MissingTermsOfService:
     dataset_name: str
     tos_id: int
     tos_name: str
+    accept_url: str | None = None
     extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
 
 
@@ -250,7 +254,7 @@ _MODELS: tuple[type, ...] = (
     MissingTermsOfService,
     Permissions,
 )
-_OMIT_NONE: frozenset[type] = frozenset({User})
+_OMIT_NONE: frozenset[type] = frozenset({User, MissingTermsOfService})
 
 
 def parse_datetime(value: object) -> _dt.datetime:

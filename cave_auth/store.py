@@ -29,6 +29,14 @@ import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+from ._secret_files import (
+    _expand,
+    _make_private_directories,
+    _read_file,
+    _remove_stale_temp_files,
+    _write_atomically,
+    parse_secrets,
+)
 from .errors import TokenFileError, TokenKeyExistsError
 
 __all__ = ["FileStore", "MemoryStore", "TokenStore", "parse_secrets"]
@@ -89,6 +97,38 @@ class TokenStore(Protocol):
         """
         ...
 
+    def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
+        """Atomically remove one key of the secrets file at ``path``.
+
+        Other keys are kept; the file stays (possibly as ``{}``).
+
+        Args:
+            path: The secrets file.
+            key: The key to remove.
+            only_if: If given, remove the key only while it holds this value.
+
+        Returns:
+            ``True`` if the file changed, ``False`` if there was nothing to
+            remove (no file, no key, or another value than ``only_if``).
+
+        Raises:
+            TokenFileError: If the file cannot be read, parsed or written.
+        """
+        ...
+
+    def list_files(self, directory: str) -> list[str]:
+        """Return the names of the secrets files that may be in ``directory``.
+
+        Hidden names (lock and temporary files start with ``.``) are left out.
+
+        Args:
+            directory: The secrets directory (``~`` allowed).
+
+        Returns:
+            The file names, sorted; empty if the directory does not exist.
+        """
+        ...
+
     def file_mode(self, path: str) -> int | None:
         """Return the permission bits of the file at ``path``, if known.
 
@@ -105,39 +145,6 @@ class TokenStore(Protocol):
         ...
 
 
-def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
-    """Parse the content of a secrets file.
-
-    Args:
-        path: The file the content came from, for error messages.
-        data: The raw content.
-
-    Returns:
-        The JSON object the file holds.
-
-    Raises:
-        TokenFileError: If the content is not JSON or not a JSON object. The
-            message names ``path`` and the problem, never the content.
-    """
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise TokenFileError(path, "is not UTF-8 text") from None
-    if not data.strip():
-        raise TokenFileError(
-            path, 'is empty; expected a JSON object like {"token": "..."}'
-        )
-    try:
-        secrets = json.loads(data)
-    except (ValueError, RecursionError):
-        raise TokenFileError(path, "is not valid JSON") from None
-    if not isinstance(secrets, dict):
-        kind = "an array" if isinstance(secrets, list) else "a JSON scalar"
-        raise TokenFileError(path, f"holds {kind}, not a JSON object of key: token")
-    return secrets
-
-
 def _updated_secrets(
     path: str, secrets: Mapping[str, Any], key: str, value: str, overwrite: bool
 ) -> dict[str, Any] | None:
@@ -148,6 +155,15 @@ def _updated_secrets(
         if not overwrite:
             raise TokenKeyExistsError(path, key)
     return {**secrets, key: value}
+
+
+def _removed_secret(
+    secrets: Mapping[str, Any], key: str, only_if: str | None
+) -> dict[str, Any] | None:
+    """Return the mapping without ``key``, or None when nothing is to remove."""
+    if key not in secrets or (only_if is not None and secrets[key] != only_if):
+        return None
+    return {name: value for name, value in secrets.items() if name != key}
 
 
 class FileStore:
@@ -244,6 +260,52 @@ class FileStore:
             directory = parent
         return os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)
 
+    def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
+        """Atomically remove one key of the file at ``path``; see :class:`TokenStore`.
+
+        Args:
+            path: The file; ``~`` is expanded.
+            key: The key to remove.
+            only_if: Remove only while the key holds this value.
+
+        Returns:
+            ``True`` if the file changed.
+
+        Raises:
+            TokenFileError: If the file cannot be read, parsed or written, or
+                the lock cannot be taken in time.
+        """
+        target = os.path.realpath(_expand(path))
+        directory, name = os.path.split(target)
+        if _read_file(path, target) is None:
+            return False
+        with self._locked(path, directory, name):
+            new = _removed_secret(_read_file(path, target) or {}, key, only_if)
+            if new is None:
+                return False
+            _remove_stale_temp_files(directory, name)
+            _write_atomically(path, directory, name, json.dumps(new).encode())
+        return True
+
+    def list_files(self, directory: str) -> list[str]:
+        """Return the names of the regular files in ``directory``, hidden ones left out.
+
+        Args:
+            directory: The directory; ``~`` is expanded.
+
+        Returns:
+            The names, sorted; empty if the directory is missing or unreadable.
+        """
+        try:
+            with os.scandir(_expand(directory)) as entries:
+                return sorted(
+                    entry.name
+                    for entry in entries
+                    if not entry.name.startswith(".") and entry.is_file()
+                )
+        except (OSError, TokenFileError):
+            return []
+
     def file_mode(self, path: str) -> int | None:
         """Return the permission bits of the file at ``path``, or None.
 
@@ -285,110 +347,6 @@ class FileStore:
             yield
         finally:
             lock.release()
-
-
-_MAX_SECRETS_SIZE = 1 << 20
-"""The largest secrets file read, in bytes; real ones hold a few tokens."""
-
-
-def _expand(path: str) -> str:
-    """Expand ``~`` in ``path``, or fail instead of using a literal ``~`` directory."""
-    full_path = os.path.expanduser(path)
-    if full_path.startswith("~"):
-        raise TokenFileError(
-            path,
-            "cannot expand '~': HOME is not set and the user has no home "
-            "directory; set HOME or CLOUD_VOLUME_DIR, or give an absolute path",
-        )
-    return full_path
-
-
-def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
-    try:
-        # O_NONBLOCK: opening a FIFO must not wait for a writer.
-        fd = os.open(full_path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return None
-    except NotADirectoryError:
-        raise TokenFileError(path, "a parent of this path is not a directory") from None
-    except PermissionError:
-        raise TokenFileError(path, "cannot be read: permission denied") from None
-    except OSError as exc:
-        raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise TokenFileError(path, "is a directory, not a file")
-        if not stat.S_ISREG(info.st_mode):
-            raise TokenFileError(path, "is not a regular file (a FIFO or device?)")
-        if info.st_size > _MAX_SECRETS_SIZE:
-            raise TokenFileError(path, "is larger than 1 MiB, so not a secrets file")
-        data = os.read(fd, info.st_size + 1)
-    except OSError as exc:
-        raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    return parse_secrets(path, data)
-
-
-def _make_private_directories(directory: str) -> None:
-    missing = []
-    while not os.path.isdir(directory):
-        missing.append(directory)
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-    for new_directory in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(new_directory, 0o700)
-            os.chmod(new_directory, 0o700)
-
-
-def _temp_prefix(name: str) -> str:
-    return f".{name}."
-
-
-def _remove_stale_temp_files(directory: str, name: str) -> None:
-    prefix = _temp_prefix(name)
-    with contextlib.suppress(OSError), os.scandir(directory) as entries:
-        for entry in entries:
-            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
-                with contextlib.suppress(OSError):
-                    os.unlink(entry.path)
-
-
-def _write_atomically(path: str, directory: str, name: str, data: bytes) -> None:
-    temp = os.path.join(
-        directory, f"{_temp_prefix(name)}{os.getpid()}.{os.urandom(4).hex()}.tmp"
-    )
-    try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except OSError as exc:
-        raise TokenFileError(path, f"cannot be written: {exc.strerror}") from None
-    try:
-        with os.fdopen(fd, "wb") as file:
-            os.fchmod(file.fileno(), 0o600)
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(temp, os.path.join(directory, name))
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        if isinstance(exc, OSError):
-            raise TokenFileError(path, f"cannot be written: {exc.strerror}") from None
-        raise
-    _fsync_directory(directory)
-
-
-def _fsync_directory(directory: str) -> None:
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 class MemoryStore:
@@ -494,6 +452,49 @@ class MemoryStore:
             if normalized in self._modes:
                 self._modes[normalized] = 0o600
         return True
+
+    def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
+        """Remove one key of the mapping at ``path``; see :class:`TokenStore`.
+
+        Args:
+            path: The file's path.
+            key: The key to remove.
+            only_if: Remove only while the key holds this value.
+
+        Returns:
+            ``True`` if the mapping changed.
+
+        Raises:
+            TokenFileError: If the store was made read-only.
+        """
+        normalized = os.path.normpath(path)
+        with self._lock:
+            new = _removed_secret(self._files.get(normalized, {}), key, only_if)
+            if new is None:
+                return False
+            if not self._writable:
+                raise TokenFileError(path, "cannot be written: the store is read-only")
+            self._files[normalized] = new
+        return True
+
+    def list_files(self, directory: str) -> list[str]:
+        """Return the names of the files held in ``directory``, hidden ones left out.
+
+        Args:
+            directory: The directory's path.
+
+        Returns:
+            The names, sorted.
+        """
+        wanted = os.path.normpath(directory)
+        with self._lock:
+            paths = list(self._files)
+        return sorted(
+            os.path.basename(path)
+            for path in paths
+            if os.path.dirname(path) == wanted
+            and not os.path.basename(path).startswith(".")
+        )
 
     def is_writable(self, path: str) -> bool:
         """Tell whether :meth:`set_secret` would write.

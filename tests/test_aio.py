@@ -51,6 +51,14 @@ ENDPOINTS = {
     "get_public_roots": (("t",), "/table/t/get_public_roots", [ROOT, ROOT + 1]),
     "is_root_public": (("t", ROOT), f"/table/t/root/{ROOT}/is_public", False),
     "are_roots_public": (("t", [ROOT]), "/table/t/root_all_public", True),
+    "get_token_ttl": ((), f"/user/token/{TOKEN}/ttl", 604799),
+    "logout": ((), "/logout", "success"),
+    "logout_all": ((), "/logout_all", "success"),
+    "get_missing_tos": (
+        (),
+        "/user/missing",
+        [{"dataset_id": 2, "dataset_name": "d", "tos_id": 2, "tos_name": "T"}],
+    ),
 }
 METHODS = {"create_token": "POST", "delete_token": "DELETE", "are_roots_public": "POST"}
 

@@ -351,6 +351,26 @@ def test_unknown_service_table_is_not_found():
     assert info.value.server_message == "No dataset for given service and table names"
 
 
+def test_create_token_redirected_says_it_was_a_redirect():
+    """A POST that a redirect turned into a GET of a page says it was redirected."""
+    landed = SERVER + "/elsewhere"
+    page = ca.Response(
+        200,
+        {"content-type": "text/html"},
+        b"<html>moved</html>",
+        url=landed,
+        redirected=True,
+    )
+    transport = fake({("POST", "/user/token"): page})
+    with pytest.raises(ca.ResponseFormatError) as info:
+        ca.create_token(CONFIG, transport)
+    message = str(info.value)
+    assert f"POST {SERVER}{API}/user/token was redirected to {landed}" in message
+    assert "a POST redirected with 301, 302 or 303 arrives as a GET" in message
+    assert info.value.url == landed
+    assert TOKEN not in message
+
+
 def test_delete_token():
     """delete_token sends DELETE /user/token/{id} and accepts "success"."""
     transport = fake({("DELETE", "/user/token/7"): "success"})

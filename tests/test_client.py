@@ -554,10 +554,11 @@ def test_save_token_to_real_files(tmp_path: Any) -> None:
 
 
 def test_get_new_token_prints_instructions(capsys: pytest.CaptureFixture[str]) -> None:
-    """get_new_token prints CAVEclient's steps, opens nothing, and returns them."""
+    """get_new_token prints CAVEclient's steps, opens nothing, and returns None."""
     browser = Browser()
     client = make_client(opener=browser)
-    text = client.get_new_token()
+    assert client.get_new_token() is None
+    text = client.setup_instructions().text
     out = capsys.readouterr().out
     assert out == text + "\n"
     assert "New Tokens need to be acquired by hand" in out
@@ -571,16 +572,17 @@ def test_get_new_token_opens_browser_quietly(
     """open=True opens the create-token page; no_text=True prints nothing."""
     browser = Browser()
     client = make_client(opener=browser)
-    text = client.get_new_token(open=True, no_text=True)
+    assert client.get_new_token(open=True, no_text=True) is None
     assert capsys.readouterr().out == ""
-    assert "New Tokens need to be acquired by hand" in text
     assert browser.opened == [f"{SERVER}/auth/api/v1/create_token"]
 
 
 def test_setup_token_new(capsys: pytest.CaptureFixture[str]) -> None:
     """setup_token() prints the new-token steps and opens the create page."""
     browser = Browser()
-    text = make_client(opener=browser).setup_token()
+    client = make_client(opener=browser)
+    assert client.setup_token() is None
+    text = client.setup_instructions(make_new=True).text
     assert "New Tokens" in text
     assert capsys.readouterr().out == text + "\n"
     assert browser.opened == [f"{SERVER}/auth/api/v1/create_token"]
@@ -590,7 +592,8 @@ def test_setup_token_existing(capsys: pytest.CaptureFixture[str]) -> None:
     """setup_token(make_new=False) points at the page listing existing tokens."""
     browser = Browser()
     client = make_client(opener=browser)
-    text = client.setup_token(make_new=False, open=False)
+    assert client.setup_token(make_new=False, open=False) is None
+    text = client.setup_instructions(make_new=False).text
     out = capsys.readouterr().out
     assert out == text + "\n"
     assert "view a list of your existing tokens" in out

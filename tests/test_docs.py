@@ -2,7 +2,9 @@
 
 Each Markdown file is one test. Its ``python`` blocks run in order in one
 namespace (a later block may use names an earlier one defined), in a fresh
-temporary directory that is both the working directory and ``HOME``, with the
+working directory, with ``HOME`` pointing at another fresh directory that
+must still be empty afterwards (so no example writes into a reader's home:
+examples keep their files in a temporary directory or a ``MemoryStore``), with the
 CAVE and CloudVolume environment variables removed, no network beyond the
 loopback interface, and no web browser. Examples that need a server start a
 ``cave_auth.testing.FakeAuthServer`` themselves.
@@ -35,6 +37,11 @@ SKIPPED: dict[tuple[str, int], tuple[str, str]] = {
         "talks to the real https://global.daf-apis.com through "
         "ca.Urllib3Transport() (whoami, get_group_users) and needs a real token "
         "and the network",
+    ),
+    ("README.md", 1): (
+        'ca.save_token(ca.Config(), ca.FileStore(), "my_shiny_new_token")',
+        "shows how to save a real token into the reader's ~/.cloudvolume/secrets; "
+        "run as is it would write a placeholder token there",
     ),
 }
 """(file relative to the repository root, 0-based index among its ```python
@@ -113,10 +120,14 @@ def _is_loopback(host: object) -> bool:
 @pytest.fixture
 def offline_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temporary HOME and working directory, no network, no browser."""
-    monkeypatch.setenv("HOME", str(tmp_path))
+    home = tmp_path / "home"
+    work = tmp_path / "work"
+    home.mkdir()
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
     for name in ENVIRONMENT_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.chdir(tmp_path)
+    monkeypatch.chdir(work)
 
     real_getaddrinfo = socket.getaddrinfo
     real_connect = socket.socket.connect
@@ -151,11 +162,16 @@ def offline_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setattr(socket.socket, "connect_ex", connect_ex)
     for name in ("open", "open_new", "open_new_tab"):
         monkeypatch.setattr(webbrowser, name, no_browser)
-    return tmp_path
+    return home
+
+
+def _written(home: Path) -> list[str]:
+    return sorted(p.relative_to(home).as_posix() for p in home.rglob("*"))
 
 
 @pytest.mark.parametrize("path", markdown_files(), ids=_relative)
 def test_python_blocks_run(path: Path, offline_home: Path) -> None:
+    """Every python block of the file runs offline and writes nothing into HOME."""
     namespace: dict[str, Any] = {"__name__": "__docs__"}
     for number, (line, code) in enumerate(python_blocks(path)):
         where = f"{_relative(path)}:{line} (python block {number})"
@@ -168,6 +184,9 @@ def test_python_blocks_run(path: Path, offline_home: Path) -> None:
             ]
             tree = ast.Module(body=imports, type_ignores=[])
         exec(compile(tree, where, "exec"), namespace)
+    assert _written(offline_home) == [], (
+        f"{_relative(path)} wrote into HOME; use a temporary directory or MemoryStore"
+    )
 
 
 def test_skipped_blocks_exist() -> None:
@@ -194,6 +213,15 @@ def test_parser_handles_indented_and_other_fences(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     assert python_blocks(page) == [(2, "a = 1\n"), (9, "b = a + 1\n")]
+
+
+def test_a_write_into_home_is_seen(offline_home: Path) -> None:
+    """The HOME check notices a token saved into the default secrets directory."""
+    import cave_auth as ca
+
+    assert _written(offline_home) == []
+    ca.save_token(ca.Config(), ca.FileStore(), "abc123")
+    assert ".cloudvolume/secrets/cave-secret.json" in _written(offline_home)
 
 
 def test_examples_cannot_reach_the_network(offline_home: Path) -> None:

@@ -31,8 +31,10 @@ LAYERS: dict[str, int] = {
     "urls": BOTTOM,
     # Token files, behind the TokenStore protocol.
     "store": STORE,
+    "_secret_files": STORE,
     # Finding, saving and presenting tokens.
     "tokens": TOKENS,
+    "saved": TOKENS,
     # Request builders and response parsers (pure).
     "routes": ROUTES,
     # The HTTP layer.

@@ -23,12 +23,16 @@ PUBLIC_API = [
     "CaveAuthError",
     "Config",
     "FileStore",
+    "ForgetResult",
     "Group",
     "GroupMember",
     "HTTPError",
     "InsecureTransportError",
     "Instructions",
     "InvalidInputError",
+    "LoginError",
+    "LoginResult",
+    "LogoutResult",
     "MemoryStore",
     "MissingTermsOfService",
     "MissingTokenError",
@@ -39,7 +43,9 @@ PUBLIC_API = [
     "Response",
     "ResponseFormatError",
     "ResponseTooLargeError",
+    "RotateResult",
     "SaveResult",
+    "SavedToken",
     "ServerError",
     "TermsOfServiceRequired",
     "TokenFileError",
@@ -56,10 +62,13 @@ PUBLIC_API = [
     "create_token_page_url",
     "default_token_path",
     "delete_token",
+    "forget_token",
     "get_group_users",
+    "get_missing_tos",
     "get_my_permissions",
     "get_public_roots",
     "get_table_dataset",
+    "get_token_ttl",
     "get_tokens",
     "get_user_cache",
     "get_user_cache_data",
@@ -69,11 +78,17 @@ PUBLIC_API = [
     "get_user_permissions_data",
     "get_usernames",
     "is_root_public",
+    "list_saved_tokens",
     "local_server_token_path",
+    "login",
+    "logout",
+    "logout_all",
+    "logout_token",
     "mask_token",
     "raise_for_response",
     "request_header",
     "resolve_token",
+    "rotate_token",
     "save_token",
     "server_token_filename",
     "server_token_path",
@@ -248,3 +263,16 @@ def test_ci_runs_the_readme_test_command_verbatim():
     test_command = next(b for b in blocks if "pytest" in b)
     assert test_command in (root / ".ci" / "run").read_text().splitlines()
     assert any("cave-auth demo" in b for b in blocks)
+
+
+def test_version_comes_from_the_installed_metadata():
+    """cave_auth.__version__ is the installed distribution's version, read lazily."""
+    from importlib.metadata import version
+
+    assert cave_auth.__version__ == version("cave-auth")
+    loaded = _run(
+        "import sys, cave_auth\n"
+        "before = 'importlib.metadata' in sys.modules\n"
+        "print(before, cave_auth.__version__ != '')"
+    )
+    assert loaded == "False True"

@@ -285,3 +285,27 @@ def test_parse_secrets_never_raises_anything_but_token_file_error(data):
         assert error.path == "/p.json"
     else:
         assert isinstance(result, dict)
+
+
+def test_remove_secret_keeps_other_keys_and_checks_the_value(tmp_path):
+    """remove_secret drops one key atomically, only while it holds the expected value."""
+    path = str(tmp_path / "s" / "cave-secret.json")
+    for store in (ca.FileStore(), ca.MemoryStore()):
+        store.set_secret(path, "token", "abc123")
+        store.set_secret(path, "other", "def456")
+        assert not store.remove_secret(path, "token", only_if="zzz999")
+        assert store.remove_secret(path, "token", only_if="abc123")
+        assert not store.remove_secret(path, "token")
+        assert dict(store.read_secrets(path) or {}) == {"other": "def456"}
+        assert not store.remove_secret(str(tmp_path / "missing.json"), "token")
+
+
+def test_list_files_hides_lock_and_temporary_files(tmp_path):
+    """list_files names the visible regular files of a directory, sorted."""
+    store = ca.FileStore()
+    store.set_secret(str(tmp_path / "b-cave-secret.json"), "token", "abc123")
+    store.set_secret(str(tmp_path / "a.json"), "token", "abc123")
+    (tmp_path / "sub").mkdir()
+    assert store.list_files(str(tmp_path)) == ["a.json", "b-cave-secret.json"]
+    assert any(p.name.endswith(".lock") for p in tmp_path.iterdir())
+    assert store.list_files(str(tmp_path / "missing")) == []

@@ -53,6 +53,10 @@ from ..store import FileStore, TokenStore
 from ..transport import Transport
 from . import (
     cmd_demo,
+    cmd_list,
+    cmd_login,
+    cmd_logout,
+    cmd_rotate,
     cmd_save,
     cmd_setup,
     cmd_status,
@@ -73,7 +77,14 @@ from .context import (
     Opener,
     Prompt,
 )
-from .parser import EXIT_CODES_HELP, Command, Commands, Parser, ParserExit
+from .parser import (
+    EXIT_CODES_HELP,
+    Command,
+    Commands,
+    Parser,
+    ParserExit,
+    VersionAction,
+)
 
 __all__ = [
     "COMMANDS",
@@ -89,6 +100,10 @@ __all__ = [
 ]
 
 COMMANDS: tuple[Command, ...] = (
+    cmd_login,
+    cmd_logout,
+    cmd_list,
+    cmd_rotate,
     cmd_setup,
     cmd_status,
     cmd_whoami,
@@ -147,6 +162,9 @@ examples:
         stdout=out,
         stderr=err,
     )
+    parser.add_argument(
+        "--version", action=VersionAction, help="print the version and exit"
+    )
     subparsers = parser.add_subparsers(
         dest="command", title="commands", metavar="COMMAND"
     )
@@ -157,6 +175,12 @@ examples:
 
 
 def _default_prompt(prompt: str) -> str:
+    if not sys.stdin.isatty():
+        # Piped input: read it as is; getpass would warn that it may echo.
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line
     import getpass
 
     return getpass.getpass(prompt)

@@ -14,8 +14,9 @@ import argparse
 
 import attrs
 
+from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError
-from ..tokens import setup_instructions
+from ..tokens import mask_token, resolve_token, setup_instructions
 from .context import (
     EXIT_AUTH_REJECTED,
     EXIT_OK,
@@ -99,17 +100,22 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         raise CommandError("give the server either as SERVER or --server", EXIT_USAGE)
     config = build_config(ctx, args)
     instructions = setup_instructions(config, make_new=not args.existing)
-    ctx.out(f"Setting up a token for {config.server_address}.")
-    if args.existing:
-        ctx.out(f"1. Open {instructions.url} and log in to see your tokens.")
-        ctx.out("2. Copy one of them (the value under 'token').")
-    else:
-        ctx.out(f"1. Open {instructions.url} and log in to create a new token.")
-        ctx.out("2. Copy the token shown. (A new token may replace your previous one.)")
-    if args.open:
+    if not args.token_stdin:
+        ctx.out(f"Setting up a token for {config.server_address}.")
+        if args.existing:
+            ctx.out(f"1. Open {instructions.url} and log in to see your tokens.")
+            ctx.out("2. Copy one of them (the value under 'token').")
+        else:
+            ctx.out(f"1. Open {instructions.url} and log in to create a new token.")
+            ctx.out(
+                "2. Copy the token shown. (A new token may replace your previous one.)"
+            )
+        if args.open:
+            ctx.opener(instructions.url)
+        else:
+            ctx.out("   (use --open to open the page in your browser)")
+    elif args.open:
         ctx.opener(instructions.url)
-    else:
-        ctx.out("   (use --open to open the page in your browser)")
     token = read_token(ctx, args)
     if args.no_verify:
         ctx.out("Not verifying the token with the server (--no-verify).")
@@ -126,7 +132,32 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
                 f"could not verify the token, so nothing was saved: {exc}. "
                 "Use --no-verify to save it anyway"
             ) from None
-        ctx.out(f"Logged in to {config.server_address} as {describe_user(user)}.")
+    replaced = _rejected_saved_token(ctx, args, config, token)
+    if replaced is not None:
+        args.overwrite = True
     result = save_as_asked(ctx, args, config, token)
+    if not args.no_verify:
+        ctx.out(f"Logged in to {config.server_address} as {describe_user(user)}.")
+    if replaced is not None:
+        ctx.out(f"Replaced the saved token {replaced}, which the server rejects.")
     report_saved(ctx, result, token)
     return EXIT_OK
+
+
+def _rejected_saved_token(
+    ctx: Context, args: argparse.Namespace, config: Config, token: str
+) -> str | None:
+    """Return the masked saved token if it differs and the server rejects it."""
+    if args.overwrite or args.no_verify:
+        return None
+    found = resolve_token(attrs.evolve(config, token=None), ctx.store)
+    if found is None or found.token == token:
+        return None
+    ctx.remember(found.token)
+    try:
+        fetch_user(ctx, attrs.evolve(config, token=found.token))
+    except AuthenticationError:
+        return mask_token(found.token)
+    except CaveAuthError:
+        return None
+    return None

@@ -18,6 +18,7 @@ from typing import Any
 
 import attrs
 
+from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError, TokenFileError
 from ..store import TokenStore
 from ..tokens import (
@@ -113,13 +114,18 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             "key": found.key,
         }
     user = None
+    expires: str | None = None
+    missing_tos: list[dict[str, Any]] = []
     if args.check and found is not None:
+        checked = attrs.evolve(config, token=found.token)
         try:
-            user = fetch_user(ctx, attrs.evolve(config, token=found.token))
+            user = fetch_user(ctx, checked)
         except AuthenticationError as exc:
             problem, status = str(exc), EXIT_AUTH_REJECTED
         except CaveAuthError as exc:
             problem, status = str(exc), EXIT_ERROR
+        else:
+            expires, missing_tos = _lifetime_and_terms(ctx, checked)
 
     if args.json:
         ctx.json(
@@ -130,6 +136,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
                 "token": token,
                 "files": files,
                 "user": user,
+                "expires": expires,
+                "missing_tos": missing_tos,
                 "warnings": warnings,
                 "error": problem,
             }
@@ -143,18 +151,77 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             ctx.out("Token:      none found")
         if user is not None:
             ctx.out(f"User:       {describe_user(user)}")
+            ctx.out(f"Expires:    {_readable_expiry(expires)}")
+            for tos in missing_tos:
+                ctx.out(
+                    f"To accept:  {tos['tos_name']} (dataset {tos['dataset_name']}): "
+                    f"{tos['accept_url']}"
+                )
         ctx.out("Secrets files, in lookup order (the first holding the key wins):")
         for f in files:
             used = found is not None and f["path"] == found.path
             ctx.out(f"  {_file_line(f, config.token_key)}{'  <- used' if used else ''}")
         if found is None and status == EXIT_NO_TOKEN:
             url = setup_instructions(config, make_new=False).url
-            ctx.out(f"Get a token at {url}, then run: {PROG} setup")
+            ctx.out(f"Log in with: {PROG} login  (or get a token at {url} and run:")
+            ctx.out(f"{PROG} setup)")
     for warning in warnings:
         ctx.warn(warning)
-    if problem is not None:
+    if status == EXIT_NO_TOKEN and not args.json:
+        ctx.error("no token found")
+    elif problem is not None:
         ctx.error(problem)
     return status
+
+
+def _lifetime_and_terms(
+    ctx: Context, config: Config
+) -> tuple[str | None, list[dict[str, Any]]]:
+    """Ask when the token expires and which terms of service are still open."""
+    import datetime as _dt
+
+    from ..api import get_missing_tos, get_token_ttl
+
+    expires: str | None
+    try:
+        ttl = get_token_ttl(config, ctx.http())
+    except CaveAuthError:
+        expires = None
+    else:
+        expires = (
+            "never"
+            if ttl is None
+            else (_dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=ttl)).isoformat(
+                timespec="seconds"
+            )
+        )
+    try:
+        missing = get_missing_tos(config, ctx.http())
+    except CaveAuthError as exc:
+        ctx.warn(f"could not list the terms of service to accept: {exc}")
+        missing = []
+    return expires, [
+        {
+            "dataset_id": tos.dataset_id,
+            "dataset_name": tos.dataset_name,
+            "tos_id": tos.tos_id,
+            "tos_name": tos.tos_name,
+            "accept_url": tos.accept_url,
+        }
+        for tos in missing
+    ]
+
+
+def _readable_expiry(expires: str | None) -> str:
+    """Return ``never``, ``unknown`` or a local date and time for people."""
+    import datetime as _dt
+
+    if expires is None:
+        return "unknown"
+    if expires == "never":
+        return "never (an API key)"
+    when = _dt.datetime.fromisoformat(expires).astimezone()
+    return f"{when:%Y-%m-%d %H:%M %Z} (a login token)"
 
 
 def _inspect_file(store: TokenStore, path: str, key: str) -> dict[str, Any]:

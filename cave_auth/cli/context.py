@@ -259,6 +259,15 @@ def build_config(ctx: Context, args: argparse.Namespace) -> Config:
         config = Config.from_env(environ, **overrides)
     except InvalidInputError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
+    address, _, path = config.server_address.partition("://")[2].partition("/")
+    if path.strip("/"):
+        scheme = config.server_address.partition("://")[0]
+        raise CommandError(
+            f"the server address {config.server_address!r} has a path (/{path}); "
+            f"give the server's address alone, e.g. --server {scheme}://{address} "
+            "(the /auth and /sticky_auth parts are added by cave-auth)",
+            EXIT_USAGE,
+        )
     ctx.remember(config.token)
     return config
 
@@ -307,6 +316,11 @@ def read_token(ctx: Context, args: argparse.Namespace) -> str:
             token = ""
         where = "the prompt"
     ctx.remember(token)
+    unquoted = token.strip("\"'").strip()
+    if unquoted != token:
+        token = unquoted
+        ctx.remember(token)
+        ctx.warn(f"removed the quotes around the token read from {where}")
     if not token:
         raise CommandError(f"no token was given on {where}")
     problem = token_problem(token)

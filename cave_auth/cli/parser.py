@@ -12,6 +12,7 @@ subcommand's help ends with the same examples and exit-code sections.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -84,14 +85,81 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """Report a usage error: the usage line, then one error line; exit 2.
 
+        A mistyped command gets a suggestion (``did you mean 'status'?``).
+
         Args:
             message: What is wrong with the command line.
 
         Raises:
             ParserExit: Always, with exit code 2.
         """
+        typo = re.search(r"invalid choice: '([^']*)' \(choose from (.*)\)", message)
+        if typo is not None:
+            import difflib
+
+            choices = re.findall(r"'?([\w-]+)'?", typo.group(2))
+            close = difflib.get_close_matches(typo.group(1), choices, n=1)
+            message = f"unknown command {typo.group(1)!r}"
+            message += f"; did you mean {close[0]!r}?" if close else ""
+            message += f" (see {PROG} --help)"
         self.print_usage(self._err)
         self.exit(EXIT_USAGE, f"{PROG}: error: {message}\n")
+
+    def parse_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> argparse.Namespace:
+        """Parse ``args``; an unknown option is reported by its command's parser.
+
+        Args:
+            args: The arguments, without the program name.
+            namespace: Where to store the values.
+
+        Returns:
+            The parsed arguments.
+
+        Raises:
+            ParserExit: On ``--help``, ``--version`` or a usage error.
+        """
+        parsed: argparse.Namespace
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            import difflib
+
+            command = getattr(parsed, "command_parser", None) or self
+            message = f"unrecognized arguments: {' '.join(extras)}"
+            options = list(command._option_string_actions)
+            close = difflib.get_close_matches(extras[0], options, n=1)
+            if extras[0].startswith("-") and close:
+                message += f"; did you mean {close[0]}?"
+            command.error(message)
+        return parsed
+
+
+class VersionAction(argparse.Action):
+    """``--version``: print the installed version, read lazily from metadata."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        """Print ``cave-auth VERSION`` on stdout and exit 0.
+
+        Args:
+            parser: The parser.
+            namespace: Unused.
+            values: Unused.
+            option_string: Unused.
+        """
+        from importlib.metadata import version
+
+        parser._print_message(f"{PROG} {version('cave-auth')}\n", sys.stdout)
+        parser.exit(0)
 
 
 class Commands:
@@ -149,7 +217,7 @@ class Commands:
             stdout=self._out,
             stderr=self._err,
         )
-        parser.set_defaults(handler=run)
+        parser.set_defaults(handler=run, command_parser=parser)
         return parser
 
 

@@ -39,9 +39,16 @@ dataset name for a service table, and the whole permission record (unknown
 keys included) that ``middle_auth_client`` hands to a service's views. Root
 ids are 64-bit integers, beyond 2^53: they stay Python ints end to end.
 
-There is no ``get_token_ttl``: the server's source has a
-``/user/token/<key>/ttl`` route, but the recorded reference shows none, so its
-shape is unknown and nothing is built on a guess.
+The session routes follow ``middle_auth-admin-api.md`` (§20, §21, §42):
+``GET /user/token/<token>/ttl`` answers a bare integer, ``-1`` for an API key
+(read as ``None``: no expiry) and the seconds left for a login token; the
+token travels in the URL path, so every message names that URL with
+``<token>`` (see :func:`cave_auth._redact.scrub_url`). ``GET /logout`` ends the
+calling login token and answers 422 ``Can't logout an API Key.`` for a key
+(an :class:`~cave_auth.HTTPError` carrying those words); ``GET /logout_all``
+ends every login token of the caller. ``GET /user/missing`` lists the terms
+of service still to accept; each gets its ``accept_url``,
+``{server}/sticky_auth/api/v1/tos/<id>/accept``.
 """
 
 from __future__ import annotations
@@ -49,9 +56,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
+import attrs
+
 from ..config import Config
 from ..errors import InvalidInputError
-from ..models import Group, GroupMember, Permissions, TokenInfo, User, UserName
+from ..models import (
+    Group,
+    GroupMember,
+    MissingTermsOfService,
+    Permissions,
+    TokenInfo,
+    User,
+    UserName,
+)
+from ..tokens import missing_token_error
 from ._route import (
     ApiRequest,
     Flow,
@@ -68,10 +86,12 @@ __all__ = [
     "CREATE_TOKEN",
     "DELETE_TOKEN",
     "GET_GROUP_USERS",
+    "GET_MISSING_TOS",
     "GET_MY_PERMISSIONS",
     "GET_PUBLIC_ROOTS",
     "GET_TABLE_DATASET",
     "GET_TOKENS",
+    "GET_TOKEN_TTL",
     "GET_USERNAMES",
     "GET_USER_CACHE",
     "GET_USER_CACHE_DATA",
@@ -80,6 +100,8 @@ __all__ = [
     "GET_USER_PERMISSIONS",
     "GET_USER_PERMISSIONS_DATA",
     "IS_ROOT_PUBLIC",
+    "LOGOUT",
+    "LOGOUT_ALL",
     "MAX_DESCRIPTION_LENGTH",
     "ROUTES",
     "TABLE_HAS_PUBLIC",
@@ -93,9 +115,11 @@ __all__ = [
     "create_token",
     "delete_token",
     "get_group_users",
+    "get_missing_tos",
     "get_my_permissions",
     "get_public_roots",
     "get_table_dataset",
+    "get_token_ttl",
     "get_tokens",
     "get_user_cache",
     "get_user_cache_data",
@@ -105,8 +129,11 @@ __all__ = [
     "get_user_permissions_data",
     "get_usernames",
     "is_root_public",
+    "logout",
+    "logout_all",
     "raise_for_response",
     "table_has_public",
+    "tos_accept_url",
     "validate_id",
     "validate_ids",
     "validate_name",
@@ -133,6 +160,12 @@ GET_USER_GROUPS: Route[list[Group]] = Route("GET", "/user/{user_id}/group", list
 GET_USERNAMES: Route[list[UserName]] = Route("GET", "/username", list[UserName])
 CREATE_TOKEN: Route[str] = Route("POST", "/user/token", str)
 DELETE_TOKEN: Route[None] = Route("DELETE", "/user/token/{token_id}", None)
+GET_TOKEN_TTL: Route[int] = Route("GET", "/user/token/{token}/ttl", int)
+LOGOUT: Route[None] = Route("GET", "/logout", None)
+LOGOUT_ALL: Route[None] = Route("GET", "/logout_all", None)
+GET_MISSING_TOS: Route[list[MissingTermsOfService]] = Route(
+    "GET", "/user/missing", list[MissingTermsOfService]
+)
 
 
 def _is_record(data: Any) -> bool:
@@ -185,9 +218,11 @@ ROUTES: Mapping[str, Route[Any]] = {
     "create_token": CREATE_TOKEN,
     "delete_token": DELETE_TOKEN,
     "get_group_users": GET_GROUP_USERS,
+    "get_missing_tos": GET_MISSING_TOS,
     "get_my_permissions": GET_MY_PERMISSIONS,
     "get_public_roots": GET_PUBLIC_ROOTS,
     "get_table_dataset": GET_TABLE_DATASET,
+    "get_token_ttl": GET_TOKEN_TTL,
     "get_tokens": GET_TOKENS,
     "get_user_cache": GET_USER_CACHE,
     "get_user_cache_data": GET_USER_CACHE_DATA,
@@ -197,6 +232,8 @@ ROUTES: Mapping[str, Route[Any]] = {
     "get_user_permissions_data": GET_USER_PERMISSIONS_DATA,
     "get_usernames": GET_USERNAMES,
     "is_root_public": IS_ROOT_PUBLIC,
+    "logout": LOGOUT,
+    "logout_all": LOGOUT_ALL,
     "table_has_public": TABLE_HAS_PUBLIC,
     "whoami": WHOAMI,
 }
@@ -362,6 +399,76 @@ def delete_token(config: Config, token_id: int) -> Flow[None]:
     """
     tid = validate_id(token_id, "token_id")
     return (yield from DELETE_TOKEN.exchange(config, token_id=tid))
+
+
+def tos_accept_url(server_address: str, tos_id: int) -> str:
+    """Return the page where a user accepts one terms of service.
+
+    Args:
+        server_address: A normalized server address.
+        tos_id: The id of the terms of service.
+
+    Returns:
+        ``{server}/sticky_auth/api/v1/tos/<id>/accept``.
+    """
+    return f"{server_address}/sticky_auth/api/v1/tos/{tos_id}/accept"
+
+
+def get_token_ttl(config: Config) -> Flow[int | None]:
+    """Describe ``GET /user/token/<token>/ttl``; see :func:`.api.get_token_ttl`.
+
+    Args:
+        config: The settings, with the token to ask about.
+
+    Returns:
+        The flow, which returns the seconds left, or ``None`` for no expiry.
+    """
+    if config.token is None:
+        raise missing_token_error(config)
+    ttl = yield from GET_TOKEN_TTL.exchange(config, token=config.token)
+    return None if ttl < 0 else ttl
+
+
+def logout(config: Config) -> Flow[None]:
+    """Describe ``GET /logout``; see :func:`cave_auth.api.logout`.
+
+    Args:
+        config: The settings, with a login token.
+
+    Returns:
+        The flow, which returns ``None`` once the token is ended.
+    """
+    return (yield from LOGOUT.exchange(config))
+
+
+def logout_all(config: Config) -> Flow[None]:
+    """Describe ``GET /logout_all``; see :func:`cave_auth.api.logout_all`.
+
+    Args:
+        config: The settings, with a token.
+
+    Returns:
+        The flow, which returns ``None`` once every login token is ended.
+    """
+    return (yield from LOGOUT_ALL.exchange(config))
+
+
+def get_missing_tos(config: Config) -> Flow[list[MissingTermsOfService]]:
+    """Describe ``GET /user/missing``; see :func:`cave_auth.api.get_missing_tos`.
+
+    Args:
+        config: The settings, with a token.
+
+    Returns:
+        The flow, which returns the terms to accept, each with its accept URL.
+    """
+    found = yield from GET_MISSING_TOS.exchange(config)
+    return [
+        attrs.evolve(
+            item, accept_url=tos_accept_url(config.server_address, item.tos_id)
+        )
+        for item in found
+    ]
 
 
 def get_user_cache_data(config: Config) -> Flow[dict[str, Any]]:

@@ -197,9 +197,19 @@ class Route(Generic[T]):
         self, config: Config, request: ApiRequest, response: ResponseLike, what: str
     ) -> NoReturn:
         url = scrub(response.url or request.url, config.token)
-        raise ResponseFormatError(
-            f"{request.method} {url} answered {response.status} with {what}", url=url
-        ) from None
+        message = f"{request.method} {url} answered {response.status} with {what}"
+        if getattr(response, "redirected", False):
+            asked = scrub(request.url, config.token)
+            message = (
+                f"{request.method} {asked} was redirected to {url}, which answered "
+                f"{response.status} with {what}"
+            )
+            if request.method == "POST":
+                message += (
+                    "; a POST redirected with 301, 302 or 303 arrives as a GET "
+                    "without its body: check the server address"
+                )
+        raise ResponseFormatError(message, url=url) from None
 
 
 def validate_id(value: object, name: str) -> int:

@@ -6,7 +6,9 @@ function of the request; every request is recorded as a :class:`FakeRequest`
 for assertions (its ``repr`` hides the ``Authorization`` header); failures
 (statuses or exceptions) can be scripted to happen once, in order, before the
 route's normal answer. An unmatched request gets Flask's 404 page, as from the
-real server. :func:`json_response` and :func:`text_response` build answers the
+real server. An answer's ``url`` is the request's, unless it is a
+:class:`~cave_auth.Response` that says it was ``redirected`` (it keeps the URL
+it landed on). :func:`json_response` and :func:`text_response` build answers the
 way the real server labels them.
 
 It depends only on the public API of ``cave_auth`` and the standard library,
@@ -238,7 +240,10 @@ class FakeTransport:
             answer = self._handler
         else:
             answer = text_response(_FLASK_404, status=404)
-        return attrs.evolve(_to_response(answer, recorded), url=url)
+        response = _to_response(answer, recorded)
+        if response.redirected:
+            return response
+        return attrs.evolve(response, url=url)
 
 
 _NOTHING = object()

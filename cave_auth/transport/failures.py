@@ -16,8 +16,6 @@ import re
 
 import attrs
 
-from .proxy import safe_proxy_url
-
 __all__ = [
     "AttemptLimits",
     "Failure",
@@ -122,7 +120,7 @@ def classify(
 
     Args:
         exc: What urllib3 raised.
-        proxy: The proxy the request went through, if any.
+        proxy: The proxy the request went through, as it may be shown.
         limits: This attempt's limits.
         reused: Whether the attempt used a pooled, already used connection.
 
@@ -134,7 +132,7 @@ def classify(
     connect_text = limits.connect_label
     if isinstance(exc, exceptions.ProxyError):
         original = exc.original_error
-        shown = safe_proxy_url(proxy or "")
+        shown = proxy or "the proxy"
         if isinstance(original, exceptions.ConnectTimeoutError) and not isinstance(
             original, exceptions.NewConnectionError
         ):
@@ -149,7 +147,7 @@ def classify(
                 f"the proxy {shown} refused the tunnel ({tunnel.group(1).strip()})",
             )
         return Failure("connect", f"could not connect to the proxy {shown} ({detail})")
-    via = f" through the proxy {safe_proxy_url(proxy)}" if proxy else ""
+    via = f" through the proxy {proxy}" if proxy else ""
     if isinstance(exc, exceptions.SSLError):
         detail = ssl_text(exc)
         return Failure("tls", f"TLS failed{via} ({detail})")

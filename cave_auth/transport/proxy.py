@@ -163,11 +163,14 @@ class ProxyRules:
             removed.
         headers: Scheme to the headers the proxy needs
             (``Proxy-Authorization``), never shown.
+        shown: Scheme to the proxy URL as messages show it: ``***@`` where
+            it has credentials.
         no_proxy: The ``no_proxy`` entries as given.
     """
 
     proxies: Mapping[str, str] = attrs.field(factory=dict)
     headers: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
+    shown: Mapping[str, str] = attrs.field(factory=dict)
     no_proxy: tuple[str, ...] = ()
     _bypass_all: bool = False
     _entries: tuple[_NoProxyEntry, ...] = ()
@@ -208,16 +211,19 @@ class ProxyRules:
             }
         proxies: dict[str, str] = {}
         headers: dict[str, dict[str, str]] = {}
+        shown: dict[str, str] = {}
         for scheme, url in by_scheme.items():
             if not url:
                 continue
             checked = _check_proxy_url(url)
             proxies[scheme] = _strip_credentials(checked)
             headers[scheme] = _credentials_header(checked)
+            shown[scheme] = safe_proxy_url(checked)
         entries = _split_list(no_proxy)
         return cls(
             proxies=proxies,
             headers=headers,
+            shown=shown,
             no_proxy=entries,
             bypass_all="*" in entries,
             entries=tuple(
@@ -247,8 +253,7 @@ class ProxyRules:
         return proxy
 
     def __repr__(self) -> str:
-        shown = {scheme: safe_proxy_url(url) for scheme, url in self.proxies.items()}
-        return f"ProxyRules(proxies={shown!r}, no_proxy={self.no_proxy!r})"
+        return f"ProxyRules(proxies={dict(self.shown)!r}, no_proxy={self.no_proxy!r})"
 
 
 def _first(environ: Mapping[str, str], name: str) -> str | None:

@@ -65,7 +65,7 @@ from .base import (
 from .body import read_body
 from .failures import AttemptLimits, Failure, classify, seconds
 from .pools import close_idle_connections, pool_classes
-from .proxy import ProxyRules, proxy_settings_from_env, safe_proxy_url
+from .proxy import ProxyRules, proxy_settings_from_env
 from .retry import backoff_wait, parse_retry_after, status_may_retry
 from .trust import ca_paths_from_env, make_ssl_context
 
@@ -217,7 +217,7 @@ class Urllib3Transport:
         return cls(**settings)
 
     def __repr__(self) -> str:
-        proxies = {s: safe_proxy_url(u) for s, u in self.proxy_rules.proxies.items()}
+        proxies = dict(self.proxy_rules.shown)
         return (
             f"Urllib3Transport(timeout={self.timeout!r}, "
             f"connect_timeout={self.connect_timeout!r}, retries={self.retries!r}, "
@@ -237,9 +237,7 @@ class Urllib3Transport:
         In a process forked from the one that opened them, the parent's
         connections are left alone: they are the parent's to close.
         """
-        if self._pid != os.getpid():
-            self._start_pools()
-            return
+        self._check_process()
         with self._lock:
             managers = list(self._managers.values())
             self._managers.clear()
@@ -483,7 +481,7 @@ class Urllib3Transport:
                 reused = bool(getattr(pool.handout, "reused", False))
                 raise classify(
                     exc,
-                    proxy=proxy,
+                    proxy=self.proxy_rules.shown.get(scheme) if proxy else None,
                     limits=limits,
                     reused=reused,
                 ) from None

@@ -121,7 +121,19 @@ def test_help_lists_commands_in_order() -> None:
         for line in commands.splitlines()
         if line[:4] == "    " and line[4:5].isalpha()
     ]
-    assert listed == ["setup", "status", "whoami", "tokens", "token", "save", "demo"]
+    assert listed == [
+        "login",
+        "logout",
+        "list",
+        "rotate",
+        "setup",
+        "status",
+        "whoami",
+        "tokens",
+        "token",
+        "save",
+        "demo",
+    ]
 
 
 def test_commands_hold_every_command_module_once() -> None:

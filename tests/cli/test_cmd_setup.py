@@ -10,6 +10,7 @@ from pathlib import Path
 from cli_support import (
     API,
     DEFAULT_FILE,
+    ME,
     NEW,
     REJECTED,
     SECRETS,
@@ -36,12 +37,13 @@ from cave_auth.testing import FakeAuthServer, FakeTransport
 
 
 def test_setup_with_token_stdin() -> None:
-    """Setup shows the page, verifies the token, saves it and names the user."""
+    """With --token-stdin, setup skips the browser steps, verifies, saves, names the user."""
     store = MemoryStore()
     transport = server_transport()
     result = run("setup", "--token-stdin", stdin=NEW, store=store, transport=transport)
     assert result.code == EXIT_OK
-    assert f"{SERVER}/auth/api/v1/create_token" in result.out
+    assert "create_token" not in result.out
+    assert "1. Open" not in result.out
     assert "Norm User" in result.out
     assert transport.requests[0].token == NEW
     assert store.files == {SERVER_FILE: {"token": NEW}, DEFAULT_FILE: {"token": NEW}}
@@ -128,7 +130,7 @@ def test_setup_open_uses_the_opener() -> None:
 def test_setup_existing_shows_token_page() -> None:
     """``--existing`` points at the page that lists existing tokens."""
     result = run(
-        "setup", "--existing", "--token-stdin", stdin=NEW, transport=server_transport()
+        "setup", "--existing", prompt=lambda text: NEW, transport=server_transport()
     )
     assert result.code == EXIT_OK
     assert f"{SERVER}/sticky_auth/settings/tokens" in result.out
@@ -208,3 +210,42 @@ def test_setup_against_fake_server(tmp_path: Path) -> None:
         assert real("token").out == f"{server.user_token}\n"
         for output in (result, status):
             assert server.user_token not in output.out + output.err
+
+
+def test_setup_replaces_a_saved_token_the_server_rejects() -> None:
+    """A saved token the server rejects is replaced without --overwrite, and said so."""
+    store = saved_store()
+
+    def me(request):
+        return ME if request.token == NEW else REJECTED
+
+    transport = FakeTransport(handler=me)
+    result = run("setup", "--token-stdin", stdin=NEW, store=store, transport=transport)
+    assert result.code == EXIT_OK, result.err
+    assert "Replaced the saved token" in result.out
+    assert store.files == {SERVER_FILE: {"token": NEW}, DEFAULT_FILE: {"token": NEW}}
+
+
+def test_setup_prints_success_only_after_the_save() -> None:
+    """When the save fails (read-only), no "Logged in" line is printed."""
+    store = MemoryStore(writable=False)
+    result = run(
+        "setup", "--token-stdin", stdin=NEW, store=store, transport=server_transport()
+    )
+    assert result.code != EXIT_OK
+    assert "Logged in" not in result.out
+
+
+def test_setup_strips_json_quotes_and_says_so() -> None:
+    """A token pasted with its JSON quotes is saved without them, with a warning."""
+    store = MemoryStore()
+    result = run(
+        "setup",
+        "--token-stdin",
+        stdin=f'"{NEW}"\n',
+        store=store,
+        transport=server_transport(),
+    )
+    assert result.code == EXIT_OK, result.err
+    assert store.files[SERVER_FILE] == {"token": NEW}
+    assert "removed the quotes" in result.err

@@ -283,10 +283,11 @@ def test_instruction_urls_match(capsys: pytest.CaptureFixture[str]) -> None:
     assert our_client.get_token_page(open=False) == their_client.get_token_page(
         open=False
     )
-    their_client.get_new_token()
+    their_result = their_client.get_new_token()
     their_text = capsys.readouterr().out
-    our_client.get_new_token()
+    our_result = our_client.get_new_token()
     our_text = capsys.readouterr().out
+    assert our_result is their_result is None
     their_url = next(w for w in their_text.split() if w.startswith("https://"))
     assert their_url in our_text
 

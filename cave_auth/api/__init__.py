@@ -5,42 +5,56 @@ the request (:mod:`cave_auth.routes`, pure), makes exactly one
 ``transport.request``, logs the server's ``Warning`` header (scrubbed of the
 token) on the ``cave_auth`` logger, and parses the answer (pure again): an
 error status becomes an exception of :mod:`cave_auth.errors`, the JSON body a
-model of :mod:`cave_auth.models` (or, for the routes a service asks, the bare
-JSON, checked: ``true``/``false``, a name, root ids, a whole record). The
-token comes from ``config.token``; fill it in first with
-:func:`cave_auth.with_token`.
+model of :mod:`cave_auth.models`. The token comes from ``config.token``; fill
+it in first with :func:`cave_auth.with_token`.
 
 These functions are thin shells around the flows of :mod:`cave_auth.routes`;
 :mod:`cave_auth.aio` drives the same flows over an async transport, so both
-send the same requests and raise the same errors.
+send the same requests and raise the same errors. The routes a service asks
+about a request (records, service tables, public roots) live in
+``cave_auth.api.service`` and answer bare JSON, checked; the loop that
+drives a flow over a transport is ``_drive``. All are importable from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar, cast
 
-from . import routes
-from .config import Config
-from .models import (
+from .. import routes
+from .._redact import mask_token_paths_in_logs
+from ..config import Config
+from ..models import (
     Group,
     GroupMember,
+    MissingTermsOfService,
     Permissions,
     TokenInfo,
     User,
     UserName,
 )
-from .routes import ApiRequest, Flow, ResponseLike, raise_for_response
-from .transport import Transport
+from ..routes import raise_for_response
+from ..transport import Transport
+from ._drive import _run
+from .service import (
+    are_roots_public,
+    get_public_roots,
+    get_table_dataset,
+    get_user_cache_data,
+    get_user_permissions_data,
+    is_root_public,
+    table_has_public,
+)
 
 __all__ = [
     "are_roots_public",
     "create_token",
     "delete_token",
     "get_group_users",
+    "get_missing_tos",
     "get_my_permissions",
     "get_public_roots",
     "get_table_dataset",
+    "get_token_ttl",
     "get_tokens",
     "get_user_cache",
     "get_user_cache_data",
@@ -50,55 +64,12 @@ __all__ = [
     "get_user_permissions_data",
     "get_usernames",
     "is_root_public",
+    "logout",
+    "logout_all",
     "raise_for_response",
     "table_has_public",
     "whoami",
 ]
-
-T = TypeVar("T")
-
-
-def _run(flow: Flow[T], transport: Transport, timeout: float | None) -> T:
-    """Drive ``flow`` over a sync transport: the twin of ``aio._run``."""
-    try:
-        request = next(flow)
-    except StopIteration as done:
-        return cast(T, done.value)
-    while True:
-        response = transport.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            params=request.params,
-            json=request.json,
-            timeout=timeout,
-        )
-        _log_server_warning(request, response)
-        try:
-            request = flow.send(response)
-        except StopIteration as done:
-            return cast(T, done.value)
-
-
-def _log_server_warning(request: ApiRequest, response: ResponseLike) -> None:
-    """Log the ``Warning`` header of an answer, if any, without the token.
-
-    Args:
-        request: The request that was sent.
-        response: Its answer.
-    """
-    warning = response.header("warning")
-    if warning:
-        import logging
-
-        from ._redact import scrub_bearer
-
-        logging.getLogger("cave_auth").warning(
-            "Server warning for %s %s: %s",
-            request.method,
-            request.url,
-            scrub_bearer(warning, request.headers),
-        )
 
 
 def get_tokens(
@@ -367,205 +338,92 @@ def delete_token(
     return _run(routes.delete_token(config, token_id), transport, timeout)
 
 
-def get_user_cache_data(
+def get_token_ttl(
     config: Config, transport: Transport, *, timeout: float | None = None
-) -> dict[str, Any]:
-    """Return the token user's ``/user/cache`` record exactly as the server sent it.
+) -> int | None:
+    """Return how long the config's token stays valid (``GET /user/token/<t>/ttl``).
 
-    Unlike :func:`get_user_cache`, nothing is structured: every key is kept,
-    unknown ones included, as ``middle_auth_client`` hands the record to a
-    service's views (``flask.g.auth_user``).
+    The token travels in this URL's path, so the URL is never shown: errors
+    and log lines (this package's, urllib3's and httpx's) name it with
+    ``<token>``.
 
     Args:
-        config: The settings, with a token.
+        config: The settings, with the token to ask about.
         transport: The HTTP transport.
         timeout: A read timeout for this call, in seconds.
 
     Returns:
-        The JSON object (``id``, ``groups``, ``permissions_v2``, ...).
+        The seconds left for a login token, or ``None`` for a token that
+        never expires (an API key; the server answers -1).
 
     Raises:
-        MissingTokenError: If ``config.token`` is None.
+        MissingTokenError: If ``config.token`` is None (before any I/O).
         AuthenticationError: If the server rejects the token.
-        TransportError, ResponseFormatError: As for every call (the answer
-            must be a JSON object with an integer ``id``).
+        NotFoundError: If the token is not the caller's own.
+        TransportError, ResponseFormatError: As for every call.
     """
-    return _run(routes.get_user_cache_data(config), transport, timeout)
+    mask_token_paths_in_logs()
+    return _run(routes.get_token_ttl(config), transport, timeout)
 
 
-def get_user_permissions_data(
-    config: Config, transport: Transport, user_id: int, *, timeout: float | None = None
-) -> dict[str, Any]:
-    """Return another user's record as sent (``GET /user/{id}/permissions``).
+def logout(
+    config: Config, transport: Transport, *, timeout: float | None = None
+) -> None:
+    """End the config's login token (``GET /logout``).
 
-    The raw twin of :func:`get_user_permissions`, as
-    :func:`get_user_cache_data` is of :func:`get_user_cache`.
+    Args:
+        config: The settings, with a login token.
+        transport: The HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Raises:
+        MissingTokenError: If ``config.token`` is None.
+        HTTPError: 422 for an API key, with the server's explanation
+            (``Can't logout an API Key.``) in the message and in
+            ``server_message``; delete keys with :func:`delete_token`.
+        AuthenticationError: If the token is already invalid.
+        TransportError, ResponseFormatError: As for every call.
+    """
+    return _run(routes.logout(config), transport, timeout)
+
+
+def logout_all(
+    config: Config, transport: Transport, *, timeout: float | None = None
+) -> None:
+    """End every login token of the user, everywhere (``GET /logout_all``).
+
+    API keys stay valid; a login token used for this call is ended too.
 
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        user_id: The user to look at.
         timeout: A read timeout for this call, in seconds.
 
-    Returns:
-        The JSON object, every key kept.
-
     Raises:
-        InvalidInputError: If ``user_id`` is not a non-negative integer.
         MissingTokenError: If ``config.token`` is None.
-        PermissionDeniedError: If the caller administers nothing.
-        NotFoundError: If there is no such (normal) user.
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    return _run(routes.get_user_permissions_data(config, user_id), transport, timeout)
+    return _run(routes.logout_all(config), transport, timeout)
 
 
-def get_table_dataset(
-    config: Config,
-    transport: Transport,
-    namespace: str,
-    table_id: str,
-    *,
-    timeout: float | None = None,
-) -> str:
-    """Return the dataset a service table belongs to.
-
-    ``GET /service/{namespace}/table/{table_id}/dataset``; any logged-in user
-    may ask. The server maps each (namespace, table) pair it was told about
-    to one dataset.
+def get_missing_tos(
+    config: Config, transport: Transport, *, timeout: float | None = None
+) -> list[MissingTermsOfService]:
+    """List the terms of service the user has yet to accept (``GET /user/missing``).
 
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        namespace: The service namespace, e.g. ``"datastack"``.
-        table_id: The table (or datastack) name.
         timeout: A read timeout for this call, in seconds.
 
     Returns:
-        The dataset name.
+        One entry per dataset whose terms are not accepted, each with its
+        ``accept_url``; empty when there is nothing to accept.
 
     Raises:
-        InvalidInputError: If ``namespace`` or ``table_id`` is not a
-            non-empty str.
-        MissingTokenError: If ``config.token`` is None.
-        NotFoundError: If no dataset is mapped to the table.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
-    """
-    return _run(
-        routes.get_table_dataset(config, namespace, table_id), transport, timeout
-    )
-
-
-def table_has_public(
-    config: Config, transport: Transport, table_id: str, *, timeout: float | None = None
-) -> bool:
-    """Whether a table has any public root (``GET /table/{t}/has_public``).
-
-    Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
-        table_id: The table.
-        timeout: A read timeout for this call, in seconds.
-
-    Returns:
-        The server's answer; ``False`` for a table it does not know.
-
-    Raises:
-        InvalidInputError: If ``table_id`` is not a non-empty str.
         MissingTokenError: If ``config.token`` is None.
         AuthenticationError, TransportError, ResponseFormatError: As for
             every call.
     """
-    return _run(routes.table_has_public(config, table_id), transport, timeout)
-
-
-def get_public_roots(
-    config: Config, transport: Transport, table_id: str, *, timeout: float | None = None
-) -> list[int]:
-    """List the public roots of a table (``GET /table/{t}/get_public_roots``).
-
-    Root ids are 64-bit and stay exact Python ints.
-
-    Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
-        table_id: The table.
-        timeout: A read timeout for this call, in seconds.
-
-    Returns:
-        The root ids; ``[]`` for a table the server does not know.
-
-    Raises:
-        InvalidInputError: If ``table_id`` is not a non-empty str.
-        MissingTokenError: If ``config.token`` is None.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
-    """
-    return _run(routes.get_public_roots(config, table_id), transport, timeout)
-
-
-def is_root_public(
-    config: Config,
-    transport: Transport,
-    table_id: str,
-    root_id: int,
-    *,
-    timeout: float | None = None,
-) -> bool:
-    """Whether one root is public (``GET /table/{t}/root/{r}/is_public``).
-
-    Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
-        table_id: The table.
-        root_id: The root id, a 64-bit integer.
-        timeout: A read timeout for this call, in seconds.
-
-    Returns:
-        The server's answer.
-
-    Raises:
-        InvalidInputError: If ``table_id`` is not a non-empty str or
-            ``root_id`` not a non-negative integer.
-        MissingTokenError: If ``config.token`` is None.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
-    """
-    return _run(routes.is_root_public(config, table_id, root_id), transport, timeout)
-
-
-def are_roots_public(
-    config: Config,
-    transport: Transport,
-    table_id: str,
-    root_ids: Iterable[int],
-    *,
-    timeout: float | None = None,
-) -> bool:
-    """Whether every root is public (``POST /table/{t}/root_all_public``).
-
-    The request only reads, but as a POST it is never retried. The server
-    counts distinct public roots against the length of the list, so a
-    repeated id makes it answer ``False``.
-
-    Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
-        table_id: The table.
-        root_ids: The root ids. An empty collection answers ``False``
-            without a request (the server would answer 400).
-        timeout: A read timeout for this call, in seconds.
-
-    Returns:
-        The server's answer.
-
-    Raises:
-        InvalidInputError: If ``table_id`` is not a non-empty str or
-            ``root_ids`` not a collection of ids.
-        MissingTokenError: If ``config.token`` is None.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
-    """
-    return _run(routes.are_roots_public(config, table_id, root_ids), transport, timeout)
+    return _run(routes.get_missing_tos(config), transport, timeout)

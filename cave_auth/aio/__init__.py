@@ -5,7 +5,9 @@
 over an :class:`~cave_auth.AsyncTransport`: both modules drive the same
 flows of :mod:`cave_auth.routes`, which build every request and parse every
 answer, so the two cannot drift apart. The server's ``Warning`` header is
-logged here too.
+logged here too. As in :mod:`cave_auth.api`, the routes a service asks live in
+a ``service`` submodule and the driving loop in ``_drive``; all are
+importable from here.
 
 This module adds no dependency: bring the async HTTP client you use and wrap
 it in an :class:`~cave_auth.AsyncTransport` (the asynchronous tutorial shows
@@ -17,30 +19,41 @@ to an event loop library.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, TypeVar, cast
 
-from . import routes
-from .api import _log_server_warning
-from .config import Config
-from .models import (
+from .. import routes
+from .._redact import mask_token_paths_in_logs
+from ..config import Config
+from ..models import (
     Group,
     GroupMember,
+    MissingTermsOfService,
     Permissions,
     TokenInfo,
     User,
     UserName,
 )
-from .routes import Flow
-from .transport import AsyncTransport
+from ..transport import AsyncTransport
+from ._drive import _run
+from .service import (
+    are_roots_public,
+    get_public_roots,
+    get_table_dataset,
+    get_user_cache_data,
+    get_user_permissions_data,
+    is_root_public,
+    table_has_public,
+)
 
 __all__ = [
     "are_roots_public",
     "create_token",
     "delete_token",
     "get_group_users",
+    "get_missing_tos",
     "get_my_permissions",
     "get_public_roots",
     "get_table_dataset",
+    "get_token_ttl",
     "get_tokens",
     "get_user_cache",
     "get_user_cache_data",
@@ -50,33 +63,11 @@ __all__ = [
     "get_user_permissions_data",
     "get_usernames",
     "is_root_public",
+    "logout",
+    "logout_all",
     "table_has_public",
     "whoami",
 ]
-
-T = TypeVar("T")
-
-
-async def _run(flow: Flow[T], transport: AsyncTransport, timeout: float | None) -> T:
-    """Drive ``flow`` over an async transport: the twin of ``api._run``."""
-    try:
-        request = next(flow)
-    except StopIteration as done:
-        return cast(T, done.value)
-    while True:
-        response = await transport.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            params=request.params,
-            json=request.json,
-            timeout=timeout,
-        )
-        _log_server_warning(request, response)
-        try:
-            request = flow.send(response)
-        except StopIteration as done:
-            return cast(T, done.value)
 
 
 async def get_tokens(
@@ -361,223 +352,75 @@ async def delete_token(
     return await _run(routes.delete_token(config, token_id), transport, timeout)
 
 
-async def get_user_cache_data(
+async def get_token_ttl(
     config: Config, transport: AsyncTransport, *, timeout: float | None = None
-) -> dict[str, Any]:
-    """Return the token user's ``/user/cache`` record exactly as the server sent it.
-
-    Unlike :func:`get_user_cache`, nothing is structured: every key is kept,
-    unknown ones included, as ``middle_auth_client`` hands the record to a
-    service's views (``flask.g.auth_user``).
+) -> int | None:
+    """Return how long the config's token stays valid; see :func:`.api.get_token_ttl`.
 
     Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
+        config: The settings, with the token to ask about.
+        transport: The async HTTP transport.
         timeout: A read timeout for this call, in seconds.
 
     Returns:
-        The JSON object (``id``, ``groups``, ``permissions_v2``, ...).
+        The seconds left for a login token, or ``None`` for an API key.
 
     Raises:
-        MissingTokenError: If ``config.token`` is None.
-        AuthenticationError: If the server rejects the token.
-        TransportError, ResponseFormatError: As for every call (the answer
-            must be a JSON object with an integer ``id``).
+        MissingTokenError: If ``config.token`` is None (before any I/O).
+        NotFoundError: If the token is not the caller's own.
+        CaveAuthError: Any other failure, as :func:`cave_auth.api.get_token_ttl`.
     """
-    return await _run(routes.get_user_cache_data(config), transport, timeout)
+    mask_token_paths_in_logs()
+    return await _run(routes.get_token_ttl(config), transport, timeout)
 
 
-async def get_user_permissions_data(
-    config: Config,
-    transport: AsyncTransport,
-    user_id: int,
-    *,
-    timeout: float | None = None,
-) -> dict[str, Any]:
-    """Return another user's record as sent (``GET /user/{id}/permissions``).
+async def logout(
+    config: Config, transport: AsyncTransport, *, timeout: float | None = None
+) -> None:
+    """End the config's login token; see :func:`cave_auth.api.logout`.
 
-    The raw twin of :func:`get_user_permissions`, as
-    :func:`get_user_cache_data` is of :func:`get_user_cache`.
+    Args:
+        config: The settings, with a login token.
+        transport: The async HTTP transport.
+        timeout: A read timeout for this call, in seconds.
+
+    Raises:
+        HTTPError: 422 for an API key, with the server's explanation.
+        CaveAuthError: Any other failure, as :func:`cave_auth.api.logout`.
+    """
+    return await _run(routes.logout(config), transport, timeout)
+
+
+async def logout_all(
+    config: Config, transport: AsyncTransport, *, timeout: float | None = None
+) -> None:
+    """End every login token of the user; see :func:`cave_auth.api.logout_all`.
 
     Args:
         config: The settings, with a token.
-        transport: The HTTP transport.
-        user_id: The user to look at.
+        transport: The async HTTP transport.
         timeout: A read timeout for this call, in seconds.
 
-    Returns:
-        The JSON object, every key kept.
-
     Raises:
-        InvalidInputError: If ``user_id`` is not a non-negative integer.
-        MissingTokenError: If ``config.token`` is None.
-        PermissionDeniedError: If the caller administers nothing.
-        NotFoundError: If there is no such (normal) user.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
+        CaveAuthError: On any failure, as the sync call.
     """
-    return await _run(
-        routes.get_user_permissions_data(config, user_id), transport, timeout
-    )
+    return await _run(routes.logout_all(config), transport, timeout)
 
 
-async def get_table_dataset(
-    config: Config,
-    transport: AsyncTransport,
-    namespace: str,
-    table_id: str,
-    *,
-    timeout: float | None = None,
-) -> str:
-    """Return the dataset a service table belongs to.
-
-    ``GET /service/{namespace}/table/{table_id}/dataset``; any logged-in user
-    may ask. The server maps each (namespace, table) pair it was told about
-    to one dataset.
+async def get_missing_tos(
+    config: Config, transport: AsyncTransport, *, timeout: float | None = None
+) -> list[MissingTermsOfService]:
+    """List the terms of service to accept; see :func:`cave_auth.api.get_missing_tos`.
 
     Args:
         config: The settings, with a token.
-        transport: The HTTP transport.
-        namespace: The service namespace, e.g. ``"datastack"``.
-        table_id: The table (or datastack) name.
+        transport: The async HTTP transport.
         timeout: A read timeout for this call, in seconds.
 
     Returns:
-        The dataset name.
+        The terms to accept, each with its ``accept_url``.
 
     Raises:
-        InvalidInputError: If ``namespace`` or ``table_id`` is not a
-            non-empty str.
-        MissingTokenError: If ``config.token`` is None.
-        NotFoundError: If no dataset is mapped to the table.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
+        CaveAuthError: On any failure, as the sync call.
     """
-    return await _run(
-        routes.get_table_dataset(config, namespace, table_id), transport, timeout
-    )
-
-
-async def table_has_public(
-    config: Config,
-    transport: AsyncTransport,
-    table_id: str,
-    *,
-    timeout: float | None = None,
-) -> bool:
-    """Whether a table has any public root (``GET /table/{t}/has_public``).
-
-    Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
-        table_id: The table.
-        timeout: A read timeout for this call, in seconds.
-
-    Returns:
-        The server's answer; ``False`` for a table it does not know.
-
-    Raises:
-        InvalidInputError: If ``table_id`` is not a non-empty str.
-        MissingTokenError: If ``config.token`` is None.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
-    """
-    return await _run(routes.table_has_public(config, table_id), transport, timeout)
-
-
-async def get_public_roots(
-    config: Config,
-    transport: AsyncTransport,
-    table_id: str,
-    *,
-    timeout: float | None = None,
-) -> list[int]:
-    """List the public roots of a table (``GET /table/{t}/get_public_roots``).
-
-    Root ids are 64-bit and stay exact Python ints.
-
-    Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
-        table_id: The table.
-        timeout: A read timeout for this call, in seconds.
-
-    Returns:
-        The root ids; ``[]`` for a table the server does not know.
-
-    Raises:
-        InvalidInputError: If ``table_id`` is not a non-empty str.
-        MissingTokenError: If ``config.token`` is None.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
-    """
-    return await _run(routes.get_public_roots(config, table_id), transport, timeout)
-
-
-async def is_root_public(
-    config: Config,
-    transport: AsyncTransport,
-    table_id: str,
-    root_id: int,
-    *,
-    timeout: float | None = None,
-) -> bool:
-    """Whether one root is public (``GET /table/{t}/root/{r}/is_public``).
-
-    Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
-        table_id: The table.
-        root_id: The root id, a 64-bit integer.
-        timeout: A read timeout for this call, in seconds.
-
-    Returns:
-        The server's answer.
-
-    Raises:
-        InvalidInputError: If ``table_id`` is not a non-empty str or
-            ``root_id`` not a non-negative integer.
-        MissingTokenError: If ``config.token`` is None.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
-    """
-    return await _run(
-        routes.is_root_public(config, table_id, root_id), transport, timeout
-    )
-
-
-async def are_roots_public(
-    config: Config,
-    transport: AsyncTransport,
-    table_id: str,
-    root_ids: Iterable[int],
-    *,
-    timeout: float | None = None,
-) -> bool:
-    """Whether every root is public (``POST /table/{t}/root_all_public``).
-
-    The request only reads, but as a POST it is never retried. The server
-    counts distinct public roots against the length of the list, so a
-    repeated id makes it answer ``False``.
-
-    Args:
-        config: The settings, with a token.
-        transport: The HTTP transport.
-        table_id: The table.
-        root_ids: The root ids. An empty collection answers ``False``
-            without a request (the server would answer 400).
-        timeout: A read timeout for this call, in seconds.
-
-    Returns:
-        The server's answer.
-
-    Raises:
-        InvalidInputError: If ``table_id`` is not a non-empty str or
-            ``root_ids`` not a collection of ids.
-        MissingTokenError: If ``config.token`` is None.
-        AuthenticationError, TransportError, ResponseFormatError: As for
-            every call.
-    """
-    return await _run(
-        routes.are_roots_public(config, table_id, root_ids), transport, timeout
-    )
+    return await _run(routes.get_missing_tos(config), transport, timeout)

@@ -1,0 +1,159 @@
+"""How a secrets file is read and written on disk: the I/O under FileStore.
+
+This module holds the file-level steps of :class:`cave_auth.store.FileStore`
+(kept apart so that the store module stays one readable screenful per
+class): ``~`` expansion that refuses a literal ``~`` directory, a read that
+accepts only regular files up to 1 MiB and parses them with
+:func:`parse_secrets`, private directory creation (0700), and the atomic
+write (temporary file in the same directory, 0600, fsync, ``os.replace``,
+directory fsync). Nothing here ever puts a file's content in a message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import stat
+from typing import Any
+
+from .errors import TokenFileError
+
+__all__ = ["parse_secrets"]
+
+
+def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
+    """Parse the content of a secrets file.
+
+    Args:
+        path: The file the content came from, for error messages.
+        data: The raw content.
+
+    Returns:
+        The JSON object the file holds.
+
+    Raises:
+        TokenFileError: If the content is not JSON or not a JSON object. The
+            message names ``path`` and the problem, never the content.
+    """
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise TokenFileError(path, "is not UTF-8 text") from None
+    if not data.strip():
+        raise TokenFileError(
+            path, 'is empty; expected a JSON object like {"token": "..."}'
+        )
+    try:
+        secrets = json.loads(data)
+    except (ValueError, RecursionError):
+        raise TokenFileError(path, "is not valid JSON") from None
+    if not isinstance(secrets, dict):
+        kind = "an array" if isinstance(secrets, list) else "a JSON scalar"
+        raise TokenFileError(path, f"holds {kind}, not a JSON object of key: token")
+    return secrets
+
+
+_MAX_SECRETS_SIZE = 1 << 20
+"""The largest secrets file read, in bytes; real ones hold a few tokens."""
+
+
+def _expand(path: str) -> str:
+    """Expand ``~`` in ``path``, or fail instead of using a literal ``~`` directory."""
+    full_path = os.path.expanduser(path)
+    if full_path.startswith("~"):
+        raise TokenFileError(
+            path,
+            "cannot expand '~': HOME is not set and the user has no home "
+            "directory; set HOME or CLOUD_VOLUME_DIR, or give an absolute path",
+        )
+    return full_path
+
+
+def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
+    try:
+        # O_NONBLOCK: opening a FIFO must not wait for a writer.
+        fd = os.open(full_path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise TokenFileError(path, "a parent of this path is not a directory") from None
+    except PermissionError:
+        raise TokenFileError(path, "cannot be read: permission denied") from None
+    except OSError as exc:
+        raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise TokenFileError(path, "is a directory, not a file")
+        if not stat.S_ISREG(info.st_mode):
+            raise TokenFileError(path, "is not a regular file (a FIFO or device?)")
+        if info.st_size > _MAX_SECRETS_SIZE:
+            raise TokenFileError(path, "is larger than 1 MiB, so not a secrets file")
+        data = os.read(fd, info.st_size + 1)
+    except OSError as exc:
+        raise TokenFileError(path, f"cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    return parse_secrets(path, data)
+
+
+def _make_private_directories(directory: str) -> None:
+    missing = []
+    while not os.path.isdir(directory):
+        missing.append(directory)
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            break
+        directory = parent
+    for new_directory in reversed(missing):
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(new_directory, 0o700)
+            os.chmod(new_directory, 0o700)
+
+
+def _temp_prefix(name: str) -> str:
+    return f".{name}."
+
+
+def _remove_stale_temp_files(directory: str, name: str) -> None:
+    prefix = _temp_prefix(name)
+    with contextlib.suppress(OSError), os.scandir(directory) as entries:
+        for entry in entries:
+            if entry.name.startswith(prefix) and entry.name.endswith(".tmp"):
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)
+
+
+def _write_atomically(path: str, directory: str, name: str, data: bytes) -> None:
+    temp = os.path.join(
+        directory, f"{_temp_prefix(name)}{os.getpid()}.{os.urandom(4).hex()}.tmp"
+    )
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as exc:
+        raise TokenFileError(path, f"cannot be written: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as file:
+            os.fchmod(file.fileno(), 0o600)
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, os.path.join(directory, name))
+    except BaseException as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        if isinstance(exc, OSError):
+            raise TokenFileError(path, f"cannot be written: {exc.strerror}") from None
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: str) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

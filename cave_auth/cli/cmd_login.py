@@ -1,0 +1,248 @@
+"""``cave-auth login [SERVER]``: log in through the browser and save an API key.
+
+Modelled on ``gh auth login --web`` and ``hf auth login``: a one-shot
+listener on 127.0.0.1 receives the server's redirect after the Google
+sign-in (see :mod:`cave_auth.login`), the 7-day login token is exchanged for
+an API key, the login token is ended, and the key is saved where CAVEclient
+and CloudVolume look (see :func:`cave_auth.lifecycle.login`). Without a
+browser (``--no-browser``, or when none can be opened, as over SSH) the
+address is printed on a line of its own and the address the browser ended on
+(or the token) is read from stdin, while the listener keeps listening. The
+output names the user and the files, never the token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import threading
+
+import attrs
+
+from ..config import Config
+from ..errors import AuthenticationError, CaveAuthError, LoginError
+from ..lifecycle import login
+from ..login import LoopbackListener
+from ..tokens import mask_token, resolve_token
+from .context import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    PROG,
+    CommandError,
+    Context,
+    build_config,
+    describe_user,
+    fetch_user,
+)
+from .options import common_options, json_option
+from .parser import Commands
+
+__all__ = ["register", "run"]
+
+
+def register(commands: Commands) -> None:
+    """Add ``login`` and its options to the ``cave-auth`` parser.
+
+    Args:
+        commands: The registry of subcommands.
+    """
+    parser = commands.add(
+        "login",
+        summary="log in through the browser and save an API key",
+        description="Open the server's login page in a browser, receive the login "
+        "on 127.0.0.1, exchange it for an API key, and save the key in the "
+        "server's own file and in cave-secret.json. On a machine without a "
+        "browser, paste the address the browser ended on. Here --timeout is how long "
+        "to wait for the browser (default: 300 s).",
+        examples=[
+            f"{PROG} login",
+            f"{PROG} login minnie.microns-daf.com",
+            f"{PROG} login --no-browser          # over SSH: paste the final address",
+            f"{PROG} login --keep-login-token    # save the 7-day login token itself",
+        ],
+        run=run,
+        parents=[common_options(), json_option()],
+    )
+    parser.add_argument(
+        "server_positional",
+        nargs="?",
+        metavar="SERVER",
+        help="auth server address (same as --server)",
+    )
+    parser.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the login address instead of opening a browser, and read the "
+        "address the browser ended on (or the token) from stdin",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        metavar="N",
+        help="loopback port to listen on (default: any free port)",
+    )
+    parser.add_argument(
+        "--keep-login-token",
+        action="store_true",
+        help="save the 7-day login token instead of exchanging it for an API key",
+    )
+    parser.add_argument(
+        "--description",
+        metavar="TEXT",
+        help="description of the new API key (default: 'cave-auth on HOST, DATE')",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace a different token already saved under the key, without asking",
+    )
+
+
+def _saved_token(ctx: Context, config: Config) -> str | None:
+    found = resolve_token(attrs.evolve(config, token=None), ctx.store)
+    return None if found is None else found.token
+
+
+def _may_replace(ctx: Context, args: argparse.Namespace, config: Config) -> bool:
+    """Decide whether a token already saved may be replaced; say why."""
+    saved = _saved_token(ctx, config)
+    if saved is None or args.overwrite:
+        return bool(args.overwrite)
+    ctx.remember(saved)
+    try:
+        user = fetch_user(ctx, attrs.evolve(config, token=saved))
+    except AuthenticationError:
+        ctx.out(
+            f"The saved token {mask_token(saved)} is rejected by the server; "
+            "it will be replaced."
+        )
+        return True
+    except CaveAuthError as exc:
+        raise CommandError(
+            f"could not check the token already saved ({exc}); use --overwrite "
+            "to replace it anyway"
+        ) from None
+    who = describe_user(user)
+    if not ctx.stdin.isatty():
+        raise CommandError(
+            f"a valid token of {who} is already saved under key "
+            f"{config.token_key!r}; use --overwrite to replace it"
+        )
+    ctx.stdout.write(
+        f"A valid token of {who} is already saved under key "
+        f"{config.token_key!r}. Replace it? [y/N] "
+    )
+    ctx.stdout.flush()
+    answer = ctx.stdin.readline().strip().lower()
+    if answer not in ("y", "yes"):
+        raise CommandError("nothing was changed", EXIT_ERROR)
+    return True
+
+
+def _read_replies(ctx: Context, listener: LoopbackListener) -> None:
+    """Feed pasted lines to the listener until one holds the token."""
+    for line in iter(ctx.stdin.readline, ""):
+        if listener.finished:
+            return
+        if not line.strip():
+            continue
+        ctx.remember(line.strip())
+        try:
+            listener.submit(line)
+        except LoginError as exc:
+            ctx.warn(f"{exc} Try again:")
+    listener.cancel(
+        LoginError(
+            "standard input closed before a login arrived; nothing was saved. "
+            f"Run `{PROG} login` again at a terminal."
+        )
+    )
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    """Run ``cave-auth login``.
+
+    Args:
+        ctx: The command's context.
+        args: The parsed arguments.
+
+    Returns:
+        0 once the key is saved.
+
+    Raises:
+        CommandError: If the server is given twice, differently (exit 2), a
+            valid token is saved and may not be replaced, or the login fails.
+    """
+    if args.server_positional and args.server and args.server_positional != args.server:
+        raise CommandError("give the server either as SERVER or --server", EXIT_USAGE)
+    if not 0 <= args.port <= 65535:
+        raise CommandError("--port must be between 0 and 65535", EXIT_USAGE)
+    # For login, --timeout is how long to wait for the browser (as the issue
+    # names it); the server calls keep the default deadline.
+    wait = 300.0 if args.timeout is None else args.timeout
+    ctx.timeout = None
+    config = build_config(ctx, args)
+    overwrite = _may_replace(ctx, args, config)
+
+    def say(text: str = "") -> None:
+        # With --json, stdout holds only the JSON result; progress goes to stderr.
+        print(text, file=ctx.stderr if args.json else ctx.stdout, flush=True)
+
+    with LoopbackListener(port=args.port) as listener:
+
+        def opener(url: str) -> None:
+            if not args.no_browser and ctx.opener(url):
+                say(f"Opened a browser to log in to {config.server_address}.")
+                say(f"If it did not open, visit:\n\n{url}\n")
+                say(f"Waiting for the browser (up to {wait:g} s)...")
+                return
+            say("Open this address in a browser on any machine:\n")
+            say(url)
+            say(
+                "\nAfter signing in, paste the address the browser ended on "
+                "(it may show an error page; the address is what counts), or "
+                "the token, and press Enter:"
+            )
+            threading.Thread(
+                target=_read_replies, args=(ctx, listener), daemon=True
+            ).start()
+
+        result = login(
+            config,
+            ctx.store,
+            ctx.http(),
+            opener=opener,
+            timeout=wait,
+            exchange=not args.keep_login_token,
+            description=args.description,
+            overwrite=overwrite,
+            listener=listener,
+        )
+    token = result.config.token
+    ctx.remember(token)
+    user = {"name": result.user.name, "email": result.user.email, "id": result.user.id}
+    kind = "API key" if result.exchanged else "login token (valid 7 days)"
+    if args.json:
+        ctx.json(
+            {
+                "server_address": config.server_address,
+                "user": user,
+                "kind": "api_key" if result.exchanged else "login_token",
+                "token": mask_token(token) if token else None,
+                "token_key": result.config.token_key,
+                "written": list(result.saved.written),
+                "unchanged": list(result.saved.unchanged),
+                "login_token_ended": result.login_token_ended,
+            }
+        )
+        return EXIT_OK
+    ctx.out(f"Logged in to {config.server_address} as {describe_user(user)}.")
+    ctx.out(f"Saved the {kind} under key {result.config.token_key!r} in:")
+    for path in (*result.saved.written, *result.saved.unchanged):
+        ctx.out(f"  {path}")
+    if result.exchanged and not result.login_token_ended:
+        ctx.warn("the login token could not be ended; it expires by itself in 7 days")
+    if ctx.environ.get("CAVE_TOKEN"):
+        ctx.warn("CAVE_TOKEN is set in the environment and wins over saved files")
+    return EXIT_OK

@@ -1,0 +1,383 @@
+"""The token lifecycle: log in through the browser, rotate, log out.
+
+These workflows are edges: they combine endpoint calls, a store and (for
+login) the loopback listener of :mod:`cave_auth.login`. They read no
+environment and print nothing; the caller passes the browser opener.
+
+The order of steps is chosen so that a failure never leaves the user worse
+off than before:
+
+* :func:`login` checks that the save will be allowed before a browser is
+  opened, verifies the login token, exchanges it for an API key, verifies
+  the key, ends the login token and only then saves. A key made but not
+  saved is deleted again; nothing is saved on failure.
+* :func:`rotate_token` creates the new key with the current token, verifies
+  it, saves it over the old one, and only then deletes the old key (found by
+  matching :func:`~cave_auth.get_tokens`). Until the save the old token is
+  untouched; a new key that was made but not saved is deleted again.
+* :func:`logout_token` deletes an API key on the server (or ends a login
+  token with ``/logout``) and then forgets it locally, also when the server
+  no longer knows it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as _dt
+import socket
+from collections.abc import Callable
+
+import attrs
+
+from .api import create_token, delete_token, get_tokens, logout, whoami
+from .config import Config
+from .errors import AuthenticationError, CaveAuthError, TokenKeyExistsError
+from .login import LoopbackListener, receive_token
+from .models import User
+from .routes import MAX_DESCRIPTION_LENGTH
+from .saved import ForgetResult, forget_token
+from .store import TokenStore
+from .tokens import (
+    SaveResult,
+    default_token_path,
+    mask_token,
+    missing_token_error,
+    save_token,
+    server_token_path,
+    with_token,
+)
+from .transport import Transport
+
+__all__ = [
+    "LoginResult",
+    "LogoutResult",
+    "RotateResult",
+    "default_description",
+    "login",
+    "logout_token",
+    "rotate_token",
+]
+
+
+def default_description(
+    hostname: str | None = None, today: _dt.date | None = None
+) -> str:
+    """Return the description a new key gets: ``"cave-auth on <host>, <date>"``.
+
+    Args:
+        hostname: The machine's name; :func:`socket.gethostname` by default.
+        today: The date; today by default.
+
+    Returns:
+        The description, cut to the server's 120-character limit.
+    """
+    host = hostname if hostname is not None else socket.gethostname()
+    date = (today or _dt.date.today()).isoformat()
+    text = f"cave-auth on {host}, {date}"
+    if len(text) <= MAX_DESCRIPTION_LENGTH:
+        return text
+    room = MAX_DESCRIPTION_LENGTH - len(f"cave-auth on …, {date}")
+    return f"cave-auth on {host[:room]}…, {date}"
+
+
+@attrs.frozen
+class LoginResult:
+    """What :func:`login` did.
+
+    Attributes:
+        config: The Config to use from now on, holding the saved token.
+        user: Who is logged in.
+        saved: Where the token was written.
+        exchanged: Whether the login token was exchanged for an API key
+            (else the 7-day login token itself was saved).
+        login_token_ended: Whether the login token was ended on the server.
+    """
+
+    config: Config
+    user: User
+    saved: SaveResult
+    exchanged: bool
+    login_token_ended: bool
+
+
+@attrs.frozen
+class RotateResult:
+    """What :func:`rotate_token` did.
+
+    Attributes:
+        config: The Config to use from now on, holding the new token.
+        user: Whose token it is.
+        saved: Where the new token was written.
+        old_token_ended: Whether the old token was deleted (or ended) on the
+            server; ``False`` with ``keep_old`` or when that failed.
+        problem: Why the old token could not be ended, or ``None``.
+    """
+
+    config: Config
+    user: User
+    saved: SaveResult
+    old_token_ended: bool
+    problem: str | None = None
+
+
+@attrs.frozen
+class LogoutResult:
+    """What :func:`logout_token` did.
+
+    Attributes:
+        ended_on_server: Whether the server ended the token now.
+        already_dead: Whether the server had already rejected it.
+        kind: ``"api key"`` or ``"login token"`` (``"unknown"`` if the
+            server was not asked or no longer knew it).
+        forgotten: What was removed from the local files.
+    """
+
+    ended_on_server: bool
+    already_dead: bool
+    kind: str
+    forgotten: ForgetResult
+
+
+def _check_save_allowed(config: Config, store: TokenStore, overwrite: bool) -> None:
+    """Raise TokenKeyExistsError now if the final save would be refused."""
+    if overwrite:
+        return
+    paths = [server_token_path(config), config.token_file or default_token_path(config)]
+    for path in dict.fromkeys(paths):
+        secrets = store.read_secrets(path)
+        held = None if secrets is None else secrets.get(config.token_key)
+        if held is not None and store.is_writable(path):
+            raise TokenKeyExistsError(path, config.token_key)
+
+
+def _key_id(config: Config, transport: Transport, token: str) -> int | None:
+    """Return the id of the API key ``token`` among the user's keys, if any."""
+    for info in get_tokens(config, transport):
+        if info.token == token:
+            return info.id
+    return None
+
+
+def _delete_key(config: Config, transport: Transport, token: str) -> None:
+    """Delete the API key ``token`` using ``config``'s token; never raises."""
+    with contextlib.suppress(CaveAuthError):
+        key_id = _key_id(config, transport, token)
+        if key_id is not None:
+            delete_token(config, transport, key_id)
+
+
+def login(
+    config: Config,
+    store: TokenStore,
+    transport: Transport,
+    *,
+    opener: Callable[[str], object],
+    port: int = 0,
+    timeout: float = 300.0,
+    exchange: bool = True,
+    description: str | None = None,
+    overwrite: bool = False,
+    listener: LoopbackListener | None = None,
+) -> LoginResult:
+    """Log in through the browser and save the resulting token.
+
+    Steps: check the save would be allowed; listen on 127.0.0.1 and call
+    ``opener`` with the server's login URL; verify the login token with
+    ``whoami``; with ``exchange``, create an API key and verify it, then end
+    the login token; save the token where ``setup`` saves it.
+
+    Args:
+        config: The settings (the server, the key and the files to save to).
+        store: Where secrets files live.
+        transport: The HTTP transport.
+        opener: Opens a URL in a browser; may block until the browser is back.
+        port: The loopback port; 0 picks a free one.
+        timeout: Seconds to wait for the browser to come back.
+        exchange: Exchange the 7-day login token for an API key (the default).
+        description: The new key's description; :func:`default_description`
+            if ``None``.
+        overwrite: Replace a different token already saved under the key.
+        listener: A started :class:`~cave_auth.login.LoopbackListener` to
+            use (``port`` is then ignored), for a caller that also feeds it
+            pasted replies; the caller closes it.
+
+    Returns:
+        The new Config, the user, and where the token was saved.
+
+    Raises:
+        TokenKeyExistsError: If a token is saved under the key and not
+            ``overwrite`` (raised before the browser is opened).
+        LoginError: On a timeout, a wrong state, or no token in the callback.
+        HTTPError, TransportError: If a server call fails; nothing is saved
+            and a key already made is deleted again.
+        TokenFileError: If the save fails; the key made is deleted again.
+    """
+    _check_save_allowed(config, store, overwrite)
+    if description is None:
+        description = default_description()
+    login_token = receive_token(
+        config.server_address, opener, port=port, timeout=timeout, listener=listener
+    )
+    login_config = attrs.evolve(config, token=login_token, token_source="login")
+    user = whoami(login_config, transport)
+    token = login_token
+    ended = False
+    if exchange:
+        token = create_token(login_config, transport, description)
+        try:
+            user = whoami(attrs.evolve(config, token=token), transport)
+        except BaseException:
+            _delete_key(login_config, transport, token)
+            raise
+        with contextlib.suppress(CaveAuthError):
+            logout(login_config, transport)
+            ended = True
+    try:
+        saved = save_token(
+            config,
+            store,
+            token,
+            token_key=config.token_key,
+            overwrite=overwrite,
+            ignore_readonly=False,
+        )
+    except BaseException:
+        if exchange:
+            _delete_key(attrs.evolve(config, token=token), transport, token)
+        raise
+    return LoginResult(
+        config=saved.config,
+        user=user,
+        saved=saved,
+        exchanged=exchange,
+        login_token_ended=ended,
+    )
+
+
+def rotate_token(
+    config: Config,
+    store: TokenStore,
+    transport: Transport,
+    *,
+    description: str | None = None,
+    keep_old: bool = False,
+) -> RotateResult:
+    """Replace the saved token with a new API key, never leaving none working.
+
+    Steps: create a new key with the current token; verify it; save it over
+    the old one; only then delete the old key (found by matching
+    :func:`~cave_auth.get_tokens`; a login token is ended with ``/logout``).
+
+    Args:
+        config: The settings; the current token is ``config.token`` or the
+            one found in the store.
+        store: Where secrets files live.
+        transport: The HTTP transport.
+        description: The new key's description; :func:`default_description`
+            if ``None``.
+        keep_old: Keep the old token valid on the server.
+
+    Returns:
+        The new Config, the user, where it was saved, and whether the old
+        token was ended.
+
+    Raises:
+        MissingTokenError: If there is no current token.
+        HTTPError, TransportError: If creating or verifying the new key
+            fails; the old token stays saved and working, and a new key
+            already made is deleted again.
+        TokenFileError: If the save fails; likewise.
+    """
+    config = with_token(config, store)
+    old = config.token
+    if old is None:
+        raise missing_token_error(config)
+    new = create_token(
+        config,
+        transport,
+        description if description is not None else default_description(),
+    )
+    new_config = attrs.evolve(config, token=new)
+    try:
+        user = whoami(new_config, transport)
+        saved = save_token(
+            config,
+            store,
+            new,
+            token_key=config.token_key,
+            overwrite=True,
+            token_file=config.token_file,
+            ignore_readonly=False,
+        )
+    except BaseException:
+        _delete_key(config, transport, new)
+        raise
+    if keep_old:
+        return RotateResult(saved.config, user, saved, old_token_ended=False)
+    try:
+        old_id = _key_id(new_config, transport, old)
+        if old_id is not None:
+            delete_token(new_config, transport, old_id)
+        else:
+            logout(config, transport)
+    except CaveAuthError as error:
+        return RotateResult(
+            saved.config,
+            user,
+            saved,
+            old_token_ended=False,
+            problem=f"the old token {mask_token(old)} is still valid: {error}",
+        )
+    return RotateResult(saved.config, user, saved, old_token_ended=True)
+
+
+def logout_token(
+    config: Config,
+    store: TokenStore,
+    transport: Transport,
+    *,
+    keep_remote: bool = False,
+) -> LogoutResult:
+    """End the saved token on the server, then forget it locally.
+
+    An API key is deleted (its id found through :func:`~cave_auth.get_tokens`);
+    a login token is ended with ``/logout``. A token the server already
+    rejects is still forgotten.
+
+    Args:
+        config: The settings; the token is ``config.token`` or the one found
+            in the store.
+        store: Where secrets files live.
+        transport: The HTTP transport.
+        keep_remote: Only forget the token locally; leave it valid.
+
+    Returns:
+        What happened on the server and which files changed.
+
+    Raises:
+        MissingTokenError: If there is no token.
+        HTTPError, TransportError: If the server could not be asked (other
+            than rejecting the token); nothing is forgotten then.
+        TokenFileError: If a file cannot be written.
+    """
+    config = with_token(config, store)
+    token = config.token
+    if token is None:
+        raise missing_token_error(config)
+    ended, dead, kind = False, False, "unknown"
+    if not keep_remote:
+        try:
+            key_id = _key_id(config, transport, token)
+            if key_id is not None:
+                kind = "api key"
+                delete_token(config, transport, key_id)
+            else:
+                kind = "login token"
+                logout(config, transport)
+            ended = True
+        except AuthenticationError:
+            dead, kind = True, "unknown"
+    forgotten = forget_token(config, store)
+    return LogoutResult(
+        ended_on_server=ended, already_dead=dead, kind=kind, forgotten=forgotten
+    )

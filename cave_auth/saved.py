@@ -1,0 +1,176 @@
+"""Every saved token, and forgetting one: the token layer over a store.
+
+This module does no I/O of its own: it reads and writes secrets files only
+through the :class:`~cave_auth.TokenStore` it is given, and it sits beside
+:mod:`cave_auth.tokens` (which finds and saves; this module lists and
+forgets, kept apart so that neither grows past one screenful of concerns).
+
+A token is saved, by CAVEclient and by :func:`cave_auth.save_token`, in two
+places at once: the server's own ``{netloc}-cave-secret.json`` and the
+default ``cave-secret.json``. Forgetting it therefore removes the key from
+both, but only where the file still holds *that* token: another token under
+the same key (saved for another server) stays. A listing reads every
+``*-cave-secret.json``, ``cave-secret.json`` and deprecated file of the
+secrets directory; lock and temporary files are hidden names and never
+listed; a file that cannot be read is listed with its problem instead of
+stopping the listing.
+"""
+
+from __future__ import annotations
+
+import os
+
+import attrs
+
+from ._redact import optional_masked_repr
+from .config import Config, normalize_server_address, token_problem
+from .errors import InvalidInputError, TokenFileError
+from .store import TokenStore
+from .tokens import (
+    DEFAULT_TOKEN_FILENAME,
+    DEPRECATED_TOKEN_FILENAMES,
+    default_token_path,
+    mask_token,
+    missing_token_error,
+    resolve_token,
+    server_token_path,
+)
+
+__all__ = ["ForgetResult", "SavedToken", "forget_token", "list_saved_tokens"]
+
+_SERVER_SUFFIX = "-" + DEFAULT_TOKEN_FILENAME
+
+
+@attrs.frozen
+class SavedToken:
+    """One token found in a secrets file by :func:`list_saved_tokens`.
+
+    Attributes:
+        server: The server the file belongs to (``https://`` + the netloc in
+            its name), or ``None`` for the default and deprecated files,
+            which any server reads.
+        path: The secrets file.
+        key: The key the token is stored under.
+        token: The token, or ``None`` when ``problem`` is set. Shown masked.
+        problem: Why the file or the value is unusable, or ``None``.
+    """
+
+    server: str | None
+    path: str
+    key: str
+    token: str | None = attrs.field(default=None, repr=optional_masked_repr)
+    problem: str | None = None
+
+    @property
+    def display(self) -> str:
+        """The token in a form safe to show (``""`` when there is none)."""
+        return "" if self.token is None else mask_token(self.token)
+
+
+@attrs.frozen
+class ForgetResult:
+    """What :func:`forget_token` did.
+
+    Attributes:
+        token: The token that was forgotten. Shown masked.
+        removed: The files the key was removed from.
+        kept: The files that hold another token under the key, left alone.
+    """
+
+    token: str = attrs.field(repr=lambda token: repr(mask_token(token)))
+    removed: tuple[str, ...] = ()
+    kept: tuple[str, ...] = ()
+
+
+def _server_of(name: str) -> str | None:
+    if not name.endswith(_SERVER_SUFFIX) or name == _SERVER_SUFFIX:
+        return None
+    try:
+        return normalize_server_address(name[: -len(_SERVER_SUFFIX)])
+    except InvalidInputError:
+        return None
+
+
+def list_saved_tokens(config: Config, store: TokenStore) -> list[SavedToken]:
+    """List every token saved in the secrets directory, masked when shown.
+
+    Args:
+        config: The settings (``secrets_dir``, and ``token_file`` if set,
+            are where to look).
+        store: Where secrets files live.
+
+    Returns:
+        One entry per key of every ``{netloc}-cave-secret.json``,
+        ``cave-secret.json``, deprecated file and ``config.token_file``, in
+        file then key order. A file that cannot be read gives one entry with
+        its ``problem`` and no token.
+    """
+    names = [
+        name
+        for name in store.list_files(config.secrets_dir)
+        if name.endswith(_SERVER_SUFFIX)
+        or name == DEFAULT_TOKEN_FILENAME
+        or name in DEPRECATED_TOKEN_FILENAMES
+    ]
+    paths = [
+        (os.path.join(config.secrets_dir, name), _server_of(name)) for name in names
+    ]
+    if config.token_file is not None and config.token_file not in dict(paths):
+        paths.append((config.token_file, None))
+    found: list[SavedToken] = []
+    for path, server in paths:
+        try:
+            secrets = store.read_secrets(path)
+        except TokenFileError as error:
+            found.append(SavedToken(server, path, "", problem=error.problem))
+            continue
+        for key, value in (secrets or {}).items():
+            if value is None:
+                continue
+            problem = token_problem(value)
+            if problem is not None:
+                found.append(SavedToken(server, path, str(key), problem=problem))
+            else:
+                found.append(SavedToken(server, path, str(key), token=value))
+    return found
+
+
+def forget_token(config: Config, store: TokenStore) -> ForgetResult:
+    """Remove the token of ``config`` from the files it was saved in.
+
+    The token is ``config.token`` if set, else the one
+    :func:`~cave_auth.resolve_token` finds. The key ``config.token_key`` is
+    removed from the server's file, the default file and ``config.token_file``
+    wherever it still holds that same token; every write is atomic and keeps
+    the other keys. Nothing is asked of the server.
+
+    Args:
+        config: The settings.
+        store: Where secrets files live.
+
+    Returns:
+        The files changed and the files left alone.
+
+    Raises:
+        MissingTokenError: If there is no token to forget.
+        TokenFileError: If a file on the way is corrupt or cannot be written.
+    """
+    found = resolve_token(config, store)
+    if found is None:
+        raise missing_token_error(config)
+    token = found.token
+    paths = [server_token_path(config), default_token_path(config)]
+    if config.token_file is not None:
+        paths.append(config.token_file)
+    if found.path is not None:
+        paths.append(found.path)
+    removed: list[str] = []
+    kept: list[str] = []
+    for path in dict.fromkeys(paths):
+        if store.remove_secret(path, config.token_key, only_if=token):
+            removed.append(path)
+            continue
+        secrets = store.read_secrets(path)
+        if secrets is not None and secrets.get(config.token_key) is not None:
+            kept.append(path)
+    return ForgetResult(token=token, removed=tuple(removed), kept=tuple(kept))

@@ -1,0 +1,221 @@
+"""Tests for ``cave-auth login``."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import threading
+import urllib.parse
+
+from cli_support import DEFAULT_FILE, SECRETS, SERVER, SERVER_FILE, run
+from lifecycle_support import LOGIN, OLD, Browser, TokenServer, saved, store_
+
+from cave_auth import MemoryStore
+from cave_auth.cli import EXIT_ERROR, EXIT_OK, main
+
+
+def _no_leak(result, *tokens: str) -> None:
+    for token in tokens:
+        assert token not in result.both
+
+
+def test_login_with_a_browser_saves_an_api_key_and_names_the_user():
+    """The browser comes back, a key is saved in both files; output names user and files."""
+    server = TokenServer()
+    store = store_(None)
+    result = run("login", store=store, transport=server.transport, opener=Browser())
+    assert result.code == EXIT_OK, result.err
+    [key] = {s["token"] for s in store.files.values()}
+    assert key in server.keys
+    assert "Logged in to https://cave.example.org as Norm User" in result.out
+    assert SERVER_FILE in result.out
+    assert DEFAULT_FILE in result.out
+    _no_leak(result, key, LOGIN)
+
+
+def test_login_json_reports_masked_key_and_files():
+    """--json gives the kind, the masked key and the files written."""
+    server = TokenServer()
+    store = store_(None)
+    result = run(
+        "login", "--json", store=store, transport=server.transport, opener=Browser()
+    )
+    assert result.code == EXIT_OK
+    data = json.loads(result.out)
+    assert "Opened a browser" in result.err
+    assert data["kind"] == "api_key"
+    assert data["user"]["name"] == "Norm User"
+    assert data["written"] == [SERVER_FILE, DEFAULT_FILE]
+    assert "…" in data["token"]
+    assert data["login_token_ended"] is True
+
+
+def test_keep_login_token_saves_the_login_token():
+    """--keep-login-token saves the 7-day token and makes no key."""
+    server = TokenServer()
+    store = store_(None)
+    result = run(
+        "login",
+        "--keep-login-token",
+        store=store,
+        transport=server.transport,
+        opener=Browser(),
+    )
+    assert result.code == EXIT_OK
+    assert saved(store) == {LOGIN}
+    assert "login token (valid 7 days)" in result.out
+
+
+def test_a_valid_saved_token_needs_overwrite_when_not_interactive():
+    """A valid saved token is not replaced without --overwrite; no browser opens."""
+    server = TokenServer()
+    store = store_(OLD)
+    result = run("login", store=store, transport=server.transport)
+    assert result.code == EXIT_ERROR
+    assert "--overwrite" in result.err
+    assert "Norm User" in result.err
+    assert saved(store) == {OLD}
+    _no_leak(result, OLD)
+
+
+def test_overwrite_replaces_a_valid_saved_token():
+    """--overwrite replaces the saved token with the new key."""
+    server = TokenServer()
+    store = store_(OLD)
+    result = run(
+        "login",
+        "--overwrite",
+        store=store,
+        transport=server.transport,
+        opener=Browser(),
+    )
+    assert result.code == EXIT_OK
+    assert saved(store) != {OLD}
+
+
+def test_a_rejected_saved_token_is_replaced_and_said_so():
+    """A saved token the server rejects is replaced, with a line saying so."""
+    server = TokenServer()
+    store = store_("d" * 32)
+    result = run("login", store=store, transport=server.transport, opener=Browser())
+    assert result.code == EXIT_OK
+    assert "rejected by the server; it will be replaced" in result.out
+    assert saved(store) != {"d" * 32}
+
+
+def test_timeout_is_an_error_with_advice_and_saves_nothing():
+    """No browser coming back within --timeout: exit 1, advice, nothing saved."""
+    store = store_(None)
+    result = run(
+        "login",
+        "--timeout",
+        "0.2",
+        store=store,
+        transport=TokenServer().transport,
+        opener=lambda url: True,
+    )
+    assert result.code == EXIT_ERROR
+    assert "No login arrived within 0.2 s" in result.err
+    assert store.files == {}
+
+
+class _PastingStdin(io.StringIO):
+    """Stdin that pastes the address the browser would end on, once the URL is shown."""
+
+    def __init__(self, stdout: io.StringIO, *, state: str | None = None) -> None:
+        super().__init__()
+        self.stdout = stdout
+        self.state = state
+        self.lines: list[str] = []
+
+    def isatty(self) -> bool:
+        return False
+
+    def readline(self, size: int = -1) -> str:
+        if self.lines:
+            return self.lines.pop(0)
+        for _ in range(500):
+            match = re.search(
+                r"^(https?://\S+authorize\S+)$", self.stdout.getvalue(), re.M
+            )
+            if match:
+                break
+            threading.Event().wait(0.01)
+        else:
+            return ""
+        if self.state == "used":
+            return ""
+        query = urllib.parse.urlsplit(match.group(1)).query
+        redirect = urllib.parse.parse_qs(query)["redirect"][0]
+        if self.state is not None:
+            bad = redirect.split("?")[0] + "?state=" + self.state
+            self.lines.append(f"{redirect}&middle_auth_token={LOGIN}\n")
+            self.state = "used"
+            return f"{bad}&middle_auth_token={LOGIN}\n"
+        self.state = "used"
+        return f"{redirect}&middle_auth_token={LOGIN}&token={LOGIN}\n"
+
+
+def _run_pasting(*argv: str, state: str | None = None, opener=None):
+    server = TokenServer()
+    store = store_(None)
+    out, err = io.StringIO(), io.StringIO()
+
+    def no_browser(url: str) -> object:
+        raise AssertionError("opened a browser")
+
+    code = main(
+        [*argv, "--server", SERVER, "--secrets-dir", SECRETS],
+        stdin=_PastingStdin(out, state=state),
+        stdout=out,
+        stderr=err,
+        environ={},
+        store=store,
+        transport=server.transport,
+        opener=opener or no_browser,
+    )
+    return code, out.getvalue(), err.getvalue(), store
+
+
+def test_no_browser_prints_the_url_alone_and_accepts_the_pasted_address():
+    """--no-browser prints the URL on its own line; the pasted address logs in."""
+    code, out, err, store = _run_pasting("login", "--no-browser")
+    assert code == EXIT_OK, err
+    assert re.search(
+        r"^https://cave\.example\.org/sticky_auth/api/v1/authorize\?redirect=\S+$",
+        out,
+        re.M,
+    )
+    assert "paste the address the browser ended on" in out
+    assert len(saved(store)) == 1
+    assert LOGIN not in out + err
+
+
+def test_when_no_browser_opens_the_paste_flow_starts_by_itself():
+    """An opener that reports failure (no browser, SSH) falls back to pasting."""
+    code, out, _, store = _run_pasting("login", opener=lambda url: False)
+    assert code == EXIT_OK
+    assert "Open this address in a browser on any machine" in out
+    assert len(saved(store)) == 1
+
+
+def test_a_pasted_address_with_the_wrong_state_is_refused_then_retried():
+    """A pasted address of another login is refused with a warning; the next paste works."""
+    code, _, err, store = _run_pasting("login", "--no-browser", state="forged")
+    assert code == EXIT_OK
+    assert "different state" in err
+    assert "Try again" in err
+    assert len(saved(store)) == 1
+
+
+def test_closed_input_in_the_paste_flow_is_an_error():
+    """Stdin closing before any login arrived ends the login with advice."""
+    result = run(
+        "login",
+        "--no-browser",
+        store=MemoryStore(),
+        transport=TokenServer().transport,
+    )
+    assert result.code == EXIT_ERROR
+    assert "standard input closed before a login arrived" in result.err

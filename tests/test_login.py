@@ -1,0 +1,266 @@
+"""Tests for the loopback login listener (cave_auth.login)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from cave_auth.errors import CaveAuthError, LoginError
+from cave_auth.login import (
+    LoopbackListener,
+    authorize_url,
+    receive_token,
+    token_from_reply,
+)
+
+LOGIN_TOKEN = "3fea0d24afc04be0778c14c861c84362"
+
+
+class _Authorize(BaseHTTPRequestHandler):
+    """Answers /sticky_auth/api/v1/authorize as the real server does after Google."""
+
+    def do_GET(self) -> None:
+        path, _, query = self.path.partition("?")
+        if path != "/sticky_auth/api/v1/authorize":
+            self.send_error(404)
+            return
+        redirect = urllib.parse.parse_qs(query)["redirect"][0]
+        parts = urllib.parse.urlsplit(redirect)
+        extra = self.server.extra  # type: ignore[attr-defined]
+        merged = parts.query + ("&" + urllib.parse.urlencode(extra) if extra else "")
+        self.send_response(302)
+        self.send_header("Location", parts._replace(query=merged).geturl())
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Stay quiet."""
+
+
+@pytest.fixture
+def stand_in() -> Iterator[ThreadingHTTPServer]:
+    """A tiny loopback stand-in for the server's authorize route."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Authorize)
+    server.extra = {  # type: ignore[attr-defined]
+        "middle_auth_token": LOGIN_TOKEN,
+        "middle_auth_url": "127.0.0.1/sticky_auth",
+        "token": LOGIN_TOKEN,
+    }
+    thread = threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _address(server: ThreadingHTTPServer) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+class HeadlessBrowser:
+    """An opener that follows the login URL with urllib, as a browser would."""
+
+    def __init__(self) -> None:
+        self.pages: list[tuple[int, dict[str, str], str]] = []
+        self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+    def __call__(self, url: str) -> bool:
+        try:
+            with self._opener.open(url, timeout=10) as answer:
+                status, headers, body = answer.status, answer.headers, answer.read()
+        except urllib.error.HTTPError as error:
+            status, headers, body = error.code, error.headers, error.read()
+        self.pages.append((status, dict(headers), body.decode()))
+        return True
+
+
+def test_whole_login_returns_the_token_and_shows_a_safe_page(stand_in):
+    """The browser is sent home with the token; its page says where to go, not the token."""
+    browser = HeadlessBrowser()
+    token = receive_token(_address(stand_in), browser, timeout=10)
+    assert token == LOGIN_TOKEN
+    [(status, headers, body)] = browser.pages
+    assert status == 200
+    assert "return to the" in body
+    assert "terminal" in body
+    assert LOGIN_TOKEN not in body
+    assert headers["Cache-Control"] == "no-store"
+    assert headers["Referrer-Policy"] == "no-referrer"
+
+
+def test_listener_is_bound_before_the_opener_runs(stand_in):
+    """When the opener is called, the redirect port already accepts connections."""
+    seen: list[str] = []
+
+    def opener(url: str) -> None:
+        redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect"]
+        port = urllib.parse.urlsplit(redirect[0]).port
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            seen.append(redirect[0])
+        HeadlessBrowser()(url)
+
+    assert receive_token(_address(stand_in), opener, timeout=10) == LOGIN_TOKEN
+    assert seen
+    assert seen[0].startswith("http://127.0.0.1:")
+    assert "/callback?state=" in seen[0]
+
+
+def test_login_url_carries_the_encoded_redirect():
+    """The authorize URL is on the sticky instance and encodes the redirect."""
+    url = authorize_url("https://x.org", "http://127.0.0.1:5/callback?state=ab")
+    assert url == (
+        "https://x.org/sticky_auth/api/v1/authorize?redirect="
+        "http%3A%2F%2F127.0.0.1%3A5%2Fcallback%3Fstate%3Dab"
+    )
+
+
+def test_wrong_state_is_refused_with_advice(stand_in):
+    """A callback with another state ends the login with an error, not a token."""
+    browser = HeadlessBrowser()
+    with LoopbackListener() as listener:
+        wrong = listener.redirect_url.replace(listener.state, "forged")
+        browser(f"{wrong}&middle_auth_token={LOGIN_TOKEN}")
+        with pytest.raises(LoginError, match="different state") as caught:
+            listener.wait(5)
+    assert "Run the login again" in str(caught.value)
+    assert browser.pages[0][0] == 400
+    assert LOGIN_TOKEN not in browser.pages[0][2]
+
+
+def test_callback_without_token_is_an_error(stand_in):
+    """A callback with the right state but no token says why that happens."""
+    stand_in.extra = {}  # type: ignore[attr-defined]
+    with pytest.raises(LoginError, match="without a token") as caught:
+        receive_token(_address(stand_in), HeadlessBrowser(), timeout=5)
+    assert "username" in str(caught.value)
+    assert isinstance(caught.value, CaveAuthError)
+
+
+def test_timeout_says_what_to_do():
+    """No callback within the timeout is a LoginError naming the way out."""
+    with pytest.raises(LoginError, match=r"within 0\.2 s") as caught:
+        receive_token("https://x.org", lambda url: None, timeout=0.2)
+    assert "--no-browser" in str(caught.value)
+
+
+def test_other_paths_do_not_end_the_login(stand_in):
+    """A request for another path (a favicon) gets a 404 and the login goes on."""
+    browser = HeadlessBrowser()
+    with LoopbackListener() as listener:
+        browser(f"http://127.0.0.1:{listener.port}/favicon.ico")
+        assert not listener.finished
+        browser(authorize_url(_address(stand_in), listener.redirect_url))
+        assert listener.wait(5) == LOGIN_TOKEN
+    assert [page[0] for page in browser.pages] == [404, 200]
+
+
+def test_a_second_callback_after_success_is_told_the_login_is_over(stand_in):
+    """The listener is one-shot: a repeated callback gets a 410 page."""
+    browser = HeadlessBrowser()
+    with LoopbackListener() as listener:
+        browser(authorize_url(_address(stand_in), listener.redirect_url))
+        browser(authorize_url(_address(stand_in), listener.redirect_url))
+        assert listener.wait(5) == LOGIN_TOKEN
+    assert [page[0] for page in browser.pages] == [200, 410]
+
+
+def test_nothing_is_logged_to_stderr(stand_in, capfd):
+    """The request line holds the token, so the listener logs nothing."""
+    receive_token(_address(stand_in), HeadlessBrowser(), timeout=10)
+    out, err = capfd.readouterr()
+    assert LOGIN_TOKEN not in out + err
+    assert err == ""
+
+
+def test_busy_port_is_a_login_error():
+    """A port already in use gives an error suggesting another port."""
+    with LoopbackListener() as first, pytest.raises(LoginError, match="--port"):
+        LoopbackListener(port=first.port).start()
+
+
+def test_repr_shows_no_state_or_token(stand_in):
+    """The listener's repr names the port, never the state or the token."""
+    with LoopbackListener() as listener:
+        HeadlessBrowser()(authorize_url(_address(stand_in), listener.redirect_url))
+        listener.wait(5)
+        text = repr(listener)
+    assert listener.state not in text
+    assert LOGIN_TOKEN not in text
+    assert "done=True" in text
+
+
+@pytest.mark.parametrize(
+    "pasted",
+    [
+        LOGIN_TOKEN,
+        f"  {LOGIN_TOKEN}\n",
+        f'"{LOGIN_TOKEN}"',
+        f"'{LOGIN_TOKEN}'",
+    ],
+)
+def test_pasted_token_is_accepted_without_quotes(pasted):
+    """A pasted bare token is stripped of whitespace and JSON quotes."""
+    assert token_from_reply(pasted, "s") == LOGIN_TOKEN
+
+
+def test_pasted_address_is_accepted_with_the_right_state():
+    """The whole address the browser ended on gives the token, state checked."""
+    address = (
+        "http://127.0.0.1:41234/callback?state=abc"
+        f"&middle_auth_token={LOGIN_TOKEN}&middle_auth_url=x.org/sticky_auth"
+        f"&token={LOGIN_TOKEN}"
+    )
+    assert token_from_reply(address, "abc") == LOGIN_TOKEN
+    with pytest.raises(LoginError, match="different state"):
+        token_from_reply(address, "abd")
+
+
+@pytest.mark.parametrize(
+    ("pasted", "message"),
+    [
+        ("", "Nothing was pasted"),
+        ("  ''  ", "Nothing was pasted"),
+        ("two words", "neither an address nor a token"),
+        ("http://127.0.0.1:1/callback?state=s", "without a token"),
+    ],
+)
+def test_unusable_paste_says_what_to_paste(pasted, message):
+    """Pasted text with no usable token is a LoginError explaining what to paste."""
+    with pytest.raises(LoginError, match=message):
+        token_from_reply(pasted, "s")
+
+
+def test_submit_completes_a_listening_login():
+    """A pasted address ends the wait while the listener keeps its port."""
+    with LoopbackListener() as listener:
+        address = f"{listener.redirect_url}&middle_auth_token={LOGIN_TOKEN}"
+        threading.Timer(0.05, listener.submit, [address]).start()
+        assert listener.wait(5) == LOGIN_TOKEN
+
+
+def test_bad_submit_leaves_the_listener_waiting(stand_in):
+    """A wrong paste raises at once; the browser can still finish the login."""
+    with LoopbackListener() as listener:
+        with pytest.raises(LoginError):
+            listener.submit("http://127.0.0.1:1/callback?state=wrong&token=abc")
+        assert not listener.finished
+        HeadlessBrowser()(authorize_url(_address(stand_in), listener.redirect_url))
+        assert listener.wait(5) == LOGIN_TOKEN
+
+
+def test_cancel_ends_the_wait_with_the_given_error():
+    """Cancelling (input closed) makes wait raise that error."""
+    with LoopbackListener() as listener:
+        listener.cancel(LoginError("input closed"))
+        with pytest.raises(LoginError, match="input closed"):
+            listener.wait(5)

@@ -1,0 +1,430 @@
+"""Proxies: the ``no_proxy`` rules, and a real tinyproxy between client and server.
+
+The proxy tests start Debian's ``tinyproxy`` on a free loopback port with a
+config and log of their own, and read from its log that each request went
+through it: ``GET http://...`` for plain http (forwarding), ``CONNECT
+host:port`` for https (a tunnel). They fail, with the command to install it,
+when tinyproxy is missing; ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from loopback_server import LoopbackServer, Reply
+
+import cave_auth as ca
+from cave_auth.cli import main
+from cave_auth.testing import FakeAuthServer
+from cave_auth.transport import Urllib3Transport
+from cave_auth.transport.proxy import ProxyRules, proxy_settings_from_env
+
+pytestmark = pytest.mark.timeout(60)
+
+TOKEN = "tok-0123456789abcdef0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+INSTALL = (
+    "tinyproxy is not installed; the proxy tests need it: "
+    "'apt-get install -y tinyproxy' (Debian/Ubuntu) or 'brew install tinyproxy'"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class TinyProxy:
+    """A tinyproxy process on loopback, its log readable by the test."""
+
+    def __init__(self, workdir: Path, basic_auth: tuple[str, str] | None = None):
+        binary = shutil.which("tinyproxy")
+        if binary is None:
+            pytest.fail(INSTALL)
+        self.port = free_port()
+        self.log = workdir / "tinyproxy.log"
+        config = workdir / "tinyproxy.conf"
+        lines = [
+            f"Port {self.port}",
+            "Listen 127.0.0.1",
+            "Timeout 30",
+            "LogLevel Info",
+            "MaxClients 20",
+            "Allow 127.0.0.1",
+            "DisableViaHeader Yes",
+        ]
+        if basic_auth:
+            lines.append(f"BasicAuth {basic_auth[0]} {basic_auth[1]}")
+        config.write_text("\n".join(lines) + "\n")
+        self._log_file = self.log.open("wb")
+        self._process = subprocess.Popen(
+            [binary, "-d", "-c", str(config)],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 10
+        while "Accepting connections" not in self.log_text():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"tinyproxy did not start:\n{self.log_text()}")
+            time.sleep(0.02)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def requests(self) -> list[str]:
+        """The request lines tinyproxy logged, e.g. ``CONNECT 127.0.0.1:443``."""
+        found = []
+        for line in self.log_text().splitlines():
+            _, marker, request = line.partition("): ")
+            if marker and "Request (file descriptor" in line:
+                found.append(request.rsplit(" HTTP/", 1)[0])
+        return found
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(5)
+        self._log_file.close()
+
+
+@pytest.fixture
+def make_proxy(tmp_path: Path) -> Iterator[Callable[..., TinyProxy]]:
+    proxies: list[TinyProxy] = []
+
+    def make(**kwargs: Any) -> TinyProxy:
+        workdir = tmp_path / f"proxy{len(proxies)}"
+        workdir.mkdir()
+        proxy = TinyProxy(workdir, **kwargs)
+        proxies.append(proxy)
+        return proxy
+
+    yield make
+    for proxy in proxies:
+        proxy.stop()
+
+
+@pytest.fixture
+def proxy(make_proxy: Callable[..., TinyProxy]) -> TinyProxy:
+    return make_proxy()
+
+
+@pytest.fixture
+def server() -> Iterator[LoopbackServer]:
+    server = LoopbackServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def ca_() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def ca_file(ca_: trustme.CA, tmp_path: Path) -> str:
+    path = tmp_path / "ca.pem"
+    ca_.cert_pem.write_to_path(str(path))
+    return str(path)
+
+
+@pytest.fixture
+def tls_server(ca_: trustme.CA) -> Iterator[LoopbackServer]:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca_.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server = LoopbackServer(ssl_context=context)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def make_transport() -> Iterator[Callable[..., Urllib3Transport]]:
+    made: list[Urllib3Transport] = []
+
+    def make(**kwargs: Any) -> Urllib3Transport:
+        transport = Urllib3Transport(**kwargs)
+        made.append(transport)
+        return transport
+
+    yield make
+    for transport in made:
+        transport.close()
+
+
+# --------------------------------------------------------------------------
+# The rules, without a proxy
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("no_proxy", "host", "port", "bypassed"),
+    [
+        ("*", "anything.org", 443, True),
+        ("example.org", "example.org", 443, True),
+        ("example.org", "api.example.org", 443, True),
+        (".example.org", "api.example.org", 443, True),
+        (".example.org", "example.org", 443, True),
+        ("example.org", "badexample.org", 443, False),
+        ("EXAMPLE.org", "example.org", 443, True),
+        ("example.org:8443", "example.org", 8443, True),
+        ("example.org:8443", "example.org", 443, False),
+        ("10.0.0.0/8", "10.1.2.3", 443, True),
+        ("10.0.0.0/8", "11.1.2.3", 443, False),
+        ("192.168.1.5", "192.168.1.5", 443, True),
+        ("::1", "::1", 443, True),
+        ("[::1]:8080", "::1", 8080, True),
+        ("localhost, 127.0.0.1", "127.0.0.1", 80, True),
+        ("a.org b.org", "b.org", 80, True),
+        ("", "example.org", 443, False),
+    ],
+)
+def test_no_proxy_follows_curl_and_requests(
+    no_proxy: str, host: str, port: int, bypassed: bool
+) -> None:
+    """NO_PROXY matches names with their subdomains, IPs, CIDR blocks and ports."""
+    rules = ProxyRules.build("http://proxy.example:3128", no_proxy)
+    expected = None if bypassed else "http://proxy.example:3128"
+    assert rules.proxy_for("https", host, port) == expected
+
+
+def test_environment_proxies_lower_case_first_and_all_proxy_as_fallback() -> None:
+    """https_proxy wins over HTTPS_PROXY; ALL_PROXY covers a scheme left unset."""
+    proxies, no_proxy = proxy_settings_from_env(
+        {
+            "HTTPS_PROXY": "http://upper:1",
+            "https_proxy": "http://lower:2",
+            "ALL_PROXY": "http://every:3",
+            "NO_PROXY": "internal.org",
+        }
+    )
+    assert proxies == {"https": "http://lower:2", "http": "http://every:3"}
+    assert no_proxy == "internal.org"
+    assert proxy_settings_from_env({}) == ({}, None)
+
+
+def test_a_mapping_sets_a_proxy_per_scheme() -> None:
+    """``{"https": ...}`` proxies https only; ``"all"`` fills the other scheme."""
+    rules = ProxyRules.build({"https": "http://p:1"})
+    assert rules.proxy_for("https", "h.org", 443) == "http://p:1"
+    assert rules.proxy_for("http", "h.org", 80) is None
+    rules = ProxyRules.build({"all": "http://a:1", "http": "http://h:2"})
+    assert rules.proxy_for("http", "h.org", 80) == "http://h:2"
+    assert rules.proxy_for("https", "h.org", 443) == "http://a:1"
+
+
+@pytest.mark.parametrize(
+    ("proxy", "message"),
+    [
+        ("socks5://127.0.0.1:1080", "SOCKS proxies are not supported"),
+        ("socks5h://u:secret@127.0.0.1:1080", "SOCKS proxies are not supported"),
+        ("ftp://127.0.0.1:21", "Not a proxy URL"),
+        ("http://127.0.0.1:notaport", "Not a proxy URL"),
+    ],
+)
+def test_unusable_proxy_urls_are_refused_clearly(proxy: str, message: str) -> None:
+    """A SOCKS or malformed proxy URL is an InvalidInputError, credentials hidden."""
+    with pytest.raises(ca.InvalidInputError, match=message) as info:
+        Urllib3Transport(proxy=proxy)
+    assert "secret" not in str(info.value)
+
+
+def test_proxy_credentials_never_show(
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """The repr shows the proxy without its user and password."""
+    transport = make_transport(proxy="http://alice:s3cr3t@127.0.0.1:3128")
+    text = repr(transport)
+    assert "s3cr3t" not in text
+    assert "alice" not in text
+    assert "http://***@127.0.0.1:3128" in text
+    assert "s3cr3t" not in repr(transport.proxy_rules)
+
+
+def test_direct_construction_ignores_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+    server: LoopbackServer,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """``Urllib3Transport()`` gets exactly what it is given, whatever os.environ says."""
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{free_port()}")
+    response = make_transport().request("GET", server.url("/direct"), headers=AUTH)
+    assert response.status == 200
+    assert server.requests[0].path == "/direct"
+
+
+# --------------------------------------------------------------------------
+# Through a real proxy
+# --------------------------------------------------------------------------
+
+
+def test_plain_http_goes_through_the_proxy(
+    proxy: TinyProxy,
+    server: LoopbackServer,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """An http URL is forwarded by the proxy, which logs the absolute URL."""
+    server.script(Reply(200, b"via proxy"))
+    transport = make_transport(proxy=proxy.url)
+    response = transport.request("GET", server.url("/a?b=1"), headers=AUTH)
+    assert (response.status, response.body) == (200, b"via proxy")
+    assert proxy.requests() == [f"GET {server.url('/a?b=1')}"]
+    assert server.requests[0].path == "/a?b=1"
+    assert server.requests[0].header("Authorization") == AUTH["Authorization"]
+
+
+def test_https_goes_through_a_connect_tunnel(
+    proxy: TinyProxy,
+    tls_server: LoopbackServer,
+    ca_file: str,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """An https URL is tunnelled with CONNECT; TLS is end to end."""
+    tls_server.script(Reply(200, b"secret"), Reply(200, b"again"))
+    transport = make_transport(proxy=proxy.url, ca_certs=ca_file)
+    url = tls_server.url("/s")
+    assert transport.request("GET", url, headers=AUTH).body == b"secret"
+    assert transport.request("GET", url, headers=AUTH).body == b"again"
+    assert proxy.requests() == [f"CONNECT 127.0.0.1:{tls_server.port}"]
+    assert len(set(tls_server.client_ports)) == 1
+
+
+def test_from_env_reads_the_proxy_and_no_proxy(
+    proxy: TinyProxy,
+    server: LoopbackServer,
+    tls_server: LoopbackServer,
+    ca_file: str,
+) -> None:
+    """from_env proxies by scheme and bypasses hosts in NO_PROXY."""
+    environ = {
+        "HTTPS_PROXY": proxy.url,
+        "http_proxy": proxy.url,
+        "NO_PROXY": f"localhost:{server.port}",
+        "REQUESTS_CA_BUNDLE": ca_file,
+    }
+    with Urllib3Transport.from_env(environ) as transport:
+        transport.request("GET", tls_server.url("/tunnelled"), headers=AUTH)
+        transport.request("GET", server.url("/direct", host="localhost"), headers=AUTH)
+        transport.request("GET", server.url("/forwarded"), headers=AUTH)
+    assert proxy.requests() == [
+        f"CONNECT 127.0.0.1:{tls_server.port}",
+        f"GET {server.url('/forwarded')}",
+    ]
+    assert [entry.path for entry in server.requests] == ["/direct", "/forwarded"]
+
+
+def test_no_proxy_star_bypasses_everything(
+    proxy: TinyProxy, server: LoopbackServer
+) -> None:
+    """``NO_PROXY=*`` sends every request direct."""
+    environ = {"HTTP_PROXY": proxy.url, "NO_PROXY": "*"}
+    with Urllib3Transport.from_env(environ) as transport:
+        transport.request("GET", server.url("/x"), headers=AUTH)
+    assert proxy.requests() == []
+    assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_proxy_credentials_become_proxy_authorization(
+    scheme: str,
+    make_proxy: Callable[..., TinyProxy],
+    server: LoopbackServer,
+    tls_server: LoopbackServer,
+    ca_file: str,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """user:password in the proxy URL (percent-encoded) authenticates to it."""
+    assert ProxyRules.build("http://a%40b:p%3As@p:1").headers["https"] == {
+        "Proxy-Authorization": "Basic YUBiOnA6cw=="
+    }
+    proxy = make_proxy(basic_auth=("alice", "pass-1"))
+    target = tls_server if scheme == "https" else server
+    url = proxy.url.replace("http://", "http://alice:pass%2D1@")
+    transport = make_transport(proxy=url, ca_certs=ca_file)
+    response = transport.request("GET", target.url("/in"), headers=AUTH)
+    assert response.status == 200
+    assert len(target.requests) == 1
+    assert target.requests[0].header("Proxy-Authorization") is None
+
+
+def test_wrong_proxy_credentials_on_a_tunnel_say_the_proxy_refused(
+    make_proxy: Callable[..., TinyProxy],
+    tls_server: LoopbackServer,
+    ca_file: str,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """A refused CONNECT is a TransportError naming the proxy, never the password."""
+    proxy = make_proxy(basic_auth=("alice", "right"))
+    url = proxy.url.replace("http://", "http://alice:wrong@")
+    transport = make_transport(proxy=url, ca_certs=ca_file, retries=0)
+    with pytest.raises(ca.TransportError) as info:
+        transport.request("GET", tls_server.url("/in"), headers=AUTH)
+    message = str(info.value)
+    assert f"the proxy http://***@127.0.0.1:{proxy.port} refused the tunnel" in message
+    assert "(401 Unauthorized)" in message
+    assert "wrong" not in message
+    assert tls_server.requests == []
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_an_unreachable_proxy_is_named(
+    scheme: str,
+    server: LoopbackServer,
+    tls_server: LoopbackServer,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """When the proxy refuses connections, the error says it was the proxy."""
+    port = free_port()
+    transport = make_transport(proxy=f"http://u:pw@127.0.0.1:{port}", retries=1)
+    target = (tls_server if scheme == "https" else server).url("/x")
+    with pytest.raises(ca.TransportError) as info:
+        transport.request("GET", target, headers=AUTH)
+    message = str(info.value)
+    assert f"could not connect to the proxy http://***@127.0.0.1:{port}" in message
+    assert "connection refused" in message
+    assert "pw" not in message.replace("http", "")
+    assert TOKEN not in message
+
+
+def test_auth_client_uses_the_proxy_of_its_environ(proxy: TinyProxy) -> None:
+    """AuthClient builds its transport from the environ it was given."""
+    with FakeAuthServer() as fake:
+        client = ca.AuthClient(
+            server_address=fake.url,
+            token=fake.user_token,
+            store=ca.MemoryStore(),
+            environ={"HTTP_PROXY": proxy.url},
+        )
+        with client:
+            assert client.whoami()["id"] > 0
+        assert proxy.requests() == [f"GET {fake.url}/auth/api/v1/user/me"]
+
+
+def test_the_cli_uses_the_environment_proxy(
+    proxy: TinyProxy, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``cave-auth whoami`` goes through HTTP_PROXY from its environment."""
+    with FakeAuthServer() as fake:
+        status = main(
+            ["whoami", "--server", fake.url, "--json", "--timeout", "10"],
+            environ={"HTTP_PROXY": proxy.url, "CAVE_TOKEN": fake.user_token},
+            store=ca.MemoryStore(),
+        )
+        assert status == 0, capsys.readouterr().err
+        assert proxy.requests() == [f"GET {fake.url}/auth/api/v1/user/me"]
