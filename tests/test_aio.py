@@ -24,6 +24,7 @@ CONFIG = ca.Config(SERVER, token=TOKEN)
 
 USER = {"id": 2, "name": "Norm User", "created": "Sat, 28 Nov 2026 04:59:28 GMT"}
 TOKEN_ROW = {"id": 6, "token": "1947981fe617aa124144a7fdb532e335", "user_id": 2}
+ROOT = 720575940000000001
 PERMISSIONS = {"id": 2, "name": "Norm User", "groups": ["default"], "missing_tos": []}
 
 # name -> (arguments after config and transport, route path, a good answer)
@@ -39,6 +40,17 @@ ENDPOINTS = {
     "get_usernames": (([1],), "/username", [{"id": 1, "name": "Ada"}]),
     "create_token": (("ci",), "/user/token", "0123456789abcdef0123456789abcdef"),
     "delete_token": ((6,), "/user/token/6", "success"),
+    "get_user_cache_data": ((), "/user/cache", PERMISSIONS),
+    "get_user_permissions_data": ((2,), "/user/2/permissions", PERMISSIONS),
+    "get_table_dataset": (
+        ("datastack", "test_ds"),
+        "/service/datastack/table/test_ds/dataset",
+        "test_ds",
+    ),
+    "table_has_public": (("t",), "/table/t/has_public", True),
+    "get_public_roots": (("t",), "/table/t/get_public_roots", [ROOT, ROOT + 1]),
+    "is_root_public": (("t", ROOT), f"/table/t/root/{ROOT}/is_public", False),
+    "are_roots_public": (("t", [ROOT]), "/table/t/root_all_public", True),
     "get_token_ttl": ((), f"/user/token/{TOKEN}/ttl", 604799),
     "logout": ((), "/logout", "success"),
     "logout_all": ((), "/logout_all", "success"),
@@ -48,7 +60,7 @@ ENDPOINTS = {
         [{"dataset_id": 2, "dataset_name": "d", "tos_id": 2, "tos_name": "T"}],
     ),
 }
-METHODS = {"create_token": "POST", "delete_token": "DELETE"}
+METHODS = {"create_token": "POST", "delete_token": "DELETE", "are_roots_public": "POST"}
 
 FAILURES = {
     "401": json_response(
@@ -148,6 +160,12 @@ def test_missing_token_fails_the_same_way_before_io(name):
         ("get_user_information", ("1,2",)),
         ("get_usernames", ([1, 2.0],)),
         ("create_token", ("x" * 121,)),
+        ("get_user_permissions_data", (True,)),
+        ("get_table_dataset", ("datastack", 5)),
+        ("table_has_public", ("",)),
+        ("get_public_roots", (None,)),
+        ("is_root_public", ("t", "abc")),
+        ("are_roots_public", ("t", [1, -1])),
     ],
 )
 def test_bad_arguments_fail_the_same_way_before_io(name, args):
@@ -164,6 +182,13 @@ def test_empty_id_list_makes_no_request_on_either_side(name):
     for config in (CONFIG, ca.Config(SERVER)):
         outcomes = call_both(name, args=([],), config=config)
         assert outcomes == [([], []), ([], [])]
+
+
+def test_are_roots_public_of_no_roots_is_false_on_either_side():
+    """An empty root list gives False without a request on both sides."""
+    for config in (CONFIG, ca.Config(SERVER)):
+        outcomes = call_both("are_roots_public", args=("t", []), config=config)
+        assert outcomes == [(False, []), (False, [])]
 
 
 @pytest.mark.parametrize("name", ENDPOINTS)

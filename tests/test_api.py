@@ -298,6 +298,59 @@ def test_create_token_rejects_non_token_answer():
         ca.create_token(CONFIG, fake({("POST", "/user/token"): {"token": "x"}}))
 
 
+def test_public_root_routes_answer_as_recorded():
+    """The public-root routes return the server's bare true/false and 64-bit root ids."""
+    table = "test_ds_pcg_table"
+    transport = fake(
+        {
+            ("GET", f"/table/{table}/has_public"): True,
+            ("GET", f"/table/{table}/get_public_roots"): [
+                720575940000000001,
+                720575940000000002,
+            ],
+            ("GET", f"/table/{table}/root/720575940000000003/is_public"): False,
+            ("POST", f"/table/{table}/root_all_public"): True,
+        }
+    )
+    assert ca.table_has_public(CONFIG, transport, table) is True
+    assert ca.get_public_roots(CONFIG, transport, table) == [
+        720575940000000001,
+        720575940000000002,
+    ]
+    assert ca.is_root_public(CONFIG, transport, table, 720575940000000003) is False
+    roots = [720575940000000001, 720575940000000002]
+    assert ca.are_roots_public(CONFIG, transport, table, roots) is True
+    assert transport.requests[-1].json == roots
+
+
+def test_table_dataset_and_raw_records():
+    """A service table's dataset is a name; the raw records keep every key sent."""
+    record = {"id": 2, "groups": ["default"], "permissions_v2": {}, "future": 1}
+    transport = fake(
+        {
+            ("GET", "/service/datastack/table/test_tos_ds/dataset"): "test_tos_ds",
+            ("GET", "/user/cache"): record,
+            ("GET", "/user/2/permissions"): record,
+        }
+    )
+    assert (
+        ca.get_table_dataset(CONFIG, transport, "datastack", "test_tos_ds")
+        == "test_tos_ds"
+    )
+    assert ca.get_user_cache_data(CONFIG, transport) == record
+    assert ca.get_user_permissions_data(CONFIG, transport, 2) == record
+
+
+def test_unknown_service_table_is_not_found():
+    """The server's 404 for an unmapped table is a NotFoundError with its text."""
+    route = "/service/datastack/table/nope/dataset"
+    answer = text_response("No dataset for given service and table names", status=404)
+    transport = fake({("GET", route): answer})
+    with pytest.raises(ca.NotFoundError) as info:
+        ca.get_table_dataset(CONFIG, transport, "datastack", "nope")
+    assert info.value.server_message == "No dataset for given service and table names"
+
+
 def test_create_token_redirected_says_it_was_a_redirect():
     """A POST that a redirect turned into a GET of a page says it was redirected."""
     landed = SERVER + "/elsewhere"

@@ -57,6 +57,7 @@ PUBLIC_API = [
     "Urllib3Transport",
     "User",
     "UserName",
+    "are_roots_public",
     "create_token",
     "create_token_page_url",
     "default_token_path",
@@ -65,13 +66,18 @@ PUBLIC_API = [
     "get_group_users",
     "get_missing_tos",
     "get_my_permissions",
+    "get_public_roots",
+    "get_table_dataset",
     "get_token_ttl",
     "get_tokens",
     "get_user_cache",
+    "get_user_cache_data",
     "get_user_groups",
     "get_user_information",
     "get_user_permissions",
+    "get_user_permissions_data",
     "get_usernames",
+    "is_root_public",
     "list_saved_tokens",
     "local_server_token_path",
     "login",
@@ -87,6 +93,7 @@ PUBLIC_API = [
     "server_token_filename",
     "server_token_path",
     "setup_instructions",
+    "table_has_public",
     "token_page_url",
     "token_search_paths",
     "whoami",
@@ -200,7 +207,7 @@ def _module_sources() -> dict[str, ast.Module]:
     }
 
 
-EDGES = {"cli", "client", "__main__"}
+EDGES = {"cli", "client", "__main__", "flask"}
 
 
 def test_environment_is_read_only_at_the_edges():

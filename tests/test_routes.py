@@ -15,6 +15,7 @@ API = SERVER + "/auth/api/v1"
 CONFIG = ca.Config(SERVER, token=TOKEN)
 HEADERS = {"Authorization": "Bearer " + TOKEN, "Accept": "application/json"}
 ME = {"id": 1, "name": "Ada Admin"}
+BIG_ROOT = 720575940000000001  # beyond 2**53: a float would change it
 
 
 def drive(flow, *answers):
@@ -68,6 +69,43 @@ def test_every_endpoint_has_one_route_and_one_flow():
         (routes.GET_USERNAMES, {}, "GET", API + "/username"),
         (routes.CREATE_TOKEN, {}, "POST", API + "/user/token"),
         (routes.DELETE_TOKEN, {"token_id": 9}, "DELETE", API + "/user/token/9"),
+        (routes.GET_USER_CACHE_DATA, {}, "GET", API + "/user/cache"),
+        (
+            routes.GET_USER_PERMISSIONS_DATA,
+            {"user_id": 2},
+            "GET",
+            API + "/user/2/permissions",
+        ),
+        (
+            routes.GET_TABLE_DATASET,
+            {"namespace": "datastack", "table_id": "test_ds"},
+            "GET",
+            API + "/service/datastack/table/test_ds/dataset",
+        ),
+        (
+            routes.TABLE_HAS_PUBLIC,
+            {"table_id": "t"},
+            "GET",
+            API + "/table/t/has_public",
+        ),
+        (
+            routes.GET_PUBLIC_ROOTS,
+            {"table_id": "t"},
+            "GET",
+            API + "/table/t/get_public_roots",
+        ),
+        (
+            routes.IS_ROOT_PUBLIC,
+            {"table_id": "t", "root_id": BIG_ROOT},
+            "GET",
+            API + f"/table/t/root/{BIG_ROOT}/is_public",
+        ),
+        (
+            routes.ARE_ROOTS_PUBLIC,
+            {"table_id": "t"},
+            "POST",
+            API + "/table/t/root_all_public",
+        ),
     ],
 )
 def test_build_gives_method_full_url_and_bearer_header(route, ids, method, url):
@@ -133,6 +171,15 @@ def test_empty_id_list_needs_no_request(flow):
         (routes.get_usernames, ("1,2",), "user_ids"),
         (routes.get_user_information, ([1, -2],), "user_ids[1]"),
         (routes.create_token, ("x" * 121,), "description"),
+        (routes.get_user_permissions_data, (-2,), "user_id"),
+        (routes.get_table_dataset, ("datastack", ""), "table_id"),
+        (routes.get_table_dataset, (None, "t"), "namespace"),
+        (routes.table_has_public, (7,), "table_id"),
+        (routes.get_public_roots, (b"t",), "table_id"),
+        (routes.is_root_public, ("t", "abc"), "root_id"),
+        (routes.is_root_public, ("t", 1.0), "root_id"),
+        (routes.are_roots_public, ("t", [1, "2"]), "root_ids[1]"),
+        (routes.are_roots_public, ("t", "12"), "root_ids"),
     ],
 )
 def test_bad_arguments_fail_before_the_first_request(flow, args, name):
@@ -203,3 +250,76 @@ def test_parsers_read_any_response_like_object():
         CONFIG, request, BareAnswer(200, b'{"id": 1, "name": "A"}')
     )
     assert (user.id, user.name) == (1, "A")
+
+
+def test_public_root_flows_keep_64_bit_ids_exact():
+    """Root ids beyond 2**53 travel and come back as the same Python ints."""
+    roots = [BIG_ROOT, BIG_ROOT + 1]
+    sent, answer = drive(
+        routes.are_roots_public(CONFIG, "t", roots), json_response(True)
+    )
+    assert sent[0].json == roots
+    assert answer is True
+    _, public = drive(
+        routes.get_public_roots(CONFIG, "t"),
+        BareAnswer(200, b"[720575940000000001,720575940000000002]"),
+    )
+    assert public == [BIG_ROOT, BIG_ROOT + 1]
+    assert all(type(root) is int for root in public)
+
+
+def test_are_roots_public_of_no_roots_is_false_without_a_request():
+    """An empty root list is answered False by the flow itself, token or not."""
+    assert drive(routes.are_roots_public(CONFIG, "t", [])) == ([], False)
+    assert drive(routes.are_roots_public(ca.Config(SERVER), "t", set())) == ([], False)
+
+
+def test_names_in_paths_are_one_encoded_segment():
+    """A table or namespace name is percent-encoded: it cannot reach another route."""
+    sent, _ = drive(
+        routes.get_table_dataset(CONFIG, "data stack", "a/../b?c"),
+        json_response("test_ds"),
+    )
+    assert sent[0].url == API + "/service/data%20stack/table/a%2F..%2Fb%3Fc/dataset"
+
+
+@pytest.mark.parametrize(
+    ("flow", "body", "expected"),
+    [
+        (lambda: routes.table_has_public(CONFIG, "t"), b"false", False),
+        (lambda: routes.is_root_public(CONFIG, "t", 1), b"true", True),
+        (lambda: routes.get_table_dataset(CONFIG, "ns", "t"), b'"test_ds"', "test_ds"),
+        (
+            lambda: routes.get_user_cache_data(CONFIG),
+            b'{"id": 2, "groups": ["default"], "new_key": [1]}',
+            {"id": 2, "groups": ["default"], "new_key": [1]},
+        ),
+    ],
+)
+def test_bare_answers_come_back_as_sent(flow, body, expected):
+    """Bare JSON answers are returned as the server sent them, unknown keys included."""
+    _, answer = drive(flow(), BareAnswer(200, body))
+    assert answer == expected
+    assert type(answer) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("flow", "body"),
+    [
+        (lambda: routes.table_has_public(CONFIG, "t"), b"1"),
+        (lambda: routes.is_root_public(CONFIG, "t", 1), b'"true"'),
+        (lambda: routes.are_roots_public(CONFIG, "t", [1]), b"null"),
+        (lambda: routes.get_table_dataset(CONFIG, "ns", "t"), b'""'),
+        (lambda: routes.get_table_dataset(CONFIG, "ns", "t"), b'["test_ds"]'),
+        (lambda: routes.get_public_roots(CONFIG, "t"), b"[7.205759400000001e17]"),
+        (lambda: routes.get_public_roots(CONFIG, "t"), b'["1"]'),
+        (lambda: routes.get_user_cache_data(CONFIG), b"[]"),
+        (lambda: routes.get_user_cache_data(CONFIG), b'{"id": true}'),
+        (lambda: routes.get_user_permissions_data(CONFIG, 2), b'{"name": "A"}'),
+    ],
+)
+def test_bare_answers_of_another_shape_are_format_errors(flow, body):
+    """A bare answer of the wrong shape is a ResponseFormatError saying what was expected."""
+    with pytest.raises(ca.ResponseFormatError) as info:
+        drive(flow(), BareAnswer(200, body))
+    assert "answered 200 with an answer that is not" in str(info.value)

@@ -33,6 +33,12 @@ plain text after it; either way the explanation is kept, trimmed, in
 ``Location``, terms-of-service data, the final URL) is replaced by ``<token>``
 before it reaches a message or an attribute.
 
+Routes a service asks answer bare JSON, checked by a :class:`JsonShape`
+and returned as sent: ``true``/``false`` for the public-root questions, a
+dataset name for a service table, and the whole permission record (unknown
+keys included) that ``middle_auth_client`` hands to a service's views. Root
+ids are 64-bit integers, beyond 2^53: they stay Python ints end to end.
+
 The session routes follow ``middle_auth-admin-api.md`` (§20, §21, §42):
 ``GET /user/token/<token>/ttl`` answers a bare integer, ``-1`` for an API key
 (read as ``None``: no expiry) and the seconds left for a login token; the
@@ -64,49 +70,73 @@ from ..models import (
     UserName,
 )
 from ..tokens import missing_token_error
-from ._route import ApiRequest, Flow, Route, validate_id, validate_ids
+from ._route import (
+    ApiRequest,
+    Flow,
+    JsonShape,
+    Route,
+    validate_id,
+    validate_ids,
+    validate_name,
+)
 from ._status import ResponseLike, raise_for_response
 
 __all__ = [
+    "ARE_ROOTS_PUBLIC",
     "CREATE_TOKEN",
     "DELETE_TOKEN",
     "GET_GROUP_USERS",
     "GET_MISSING_TOS",
     "GET_MY_PERMISSIONS",
+    "GET_PUBLIC_ROOTS",
+    "GET_TABLE_DATASET",
     "GET_TOKENS",
     "GET_TOKEN_TTL",
     "GET_USERNAMES",
     "GET_USER_CACHE",
+    "GET_USER_CACHE_DATA",
     "GET_USER_GROUPS",
     "GET_USER_INFORMATION",
     "GET_USER_PERMISSIONS",
+    "GET_USER_PERMISSIONS_DATA",
+    "IS_ROOT_PUBLIC",
     "LOGOUT",
     "LOGOUT_ALL",
     "MAX_DESCRIPTION_LENGTH",
     "ROUTES",
+    "TABLE_HAS_PUBLIC",
     "WHOAMI",
     "ApiRequest",
     "Flow",
+    "JsonShape",
     "ResponseLike",
     "Route",
+    "are_roots_public",
     "create_token",
     "delete_token",
     "get_group_users",
     "get_missing_tos",
     "get_my_permissions",
+    "get_public_roots",
+    "get_table_dataset",
     "get_token_ttl",
     "get_tokens",
     "get_user_cache",
+    "get_user_cache_data",
     "get_user_groups",
     "get_user_information",
     "get_user_permissions",
+    "get_user_permissions_data",
     "get_usernames",
+    "is_root_public",
     "logout",
     "logout_all",
     "raise_for_response",
+    "table_has_public",
     "tos_accept_url",
     "validate_id",
     "validate_ids",
+    "validate_name",
     "whoami",
 ]
 
@@ -137,21 +167,74 @@ GET_MISSING_TOS: Route[list[MissingTermsOfService]] = Route(
     "GET", "/user/missing", list[MissingTermsOfService]
 )
 
+
+def _is_record(data: Any) -> bool:
+    return (
+        isinstance(data, dict) and type(data.get("id")) is int  # a bool is no user id
+    )
+
+
+def _is_name(data: Any) -> bool:
+    return isinstance(data, str) and data != ""
+
+
+def _is_bool(data: Any) -> bool:
+    return isinstance(data, bool)
+
+
+def _is_root_list(data: Any) -> bool:
+    return isinstance(data, list) and all(type(root) is int for root in data)
+
+
+_RECORD = JsonShape(
+    "a permission record (a JSON object with an integer id)", _is_record
+)
+_BOOL = JsonShape("true or false", _is_bool)
+
+GET_USER_CACHE_DATA: Route[dict[str, Any]] = Route("GET", "/user/cache", _RECORD)
+GET_USER_PERMISSIONS_DATA: Route[dict[str, Any]] = Route(
+    "GET", "/user/{user_id}/permissions", _RECORD
+)
+GET_TABLE_DATASET: Route[str] = Route(
+    "GET",
+    "/service/{namespace}/table/{table_id}/dataset",
+    JsonShape("a dataset name", _is_name),
+)
+TABLE_HAS_PUBLIC: Route[bool] = Route("GET", "/table/{table_id}/has_public", _BOOL)
+GET_PUBLIC_ROOTS: Route[list[int]] = Route(
+    "GET",
+    "/table/{table_id}/get_public_roots",
+    JsonShape("a list of root ids", _is_root_list),
+)
+IS_ROOT_PUBLIC: Route[bool] = Route(
+    "GET", "/table/{table_id}/root/{root_id}/is_public", _BOOL
+)
+ARE_ROOTS_PUBLIC: Route[bool] = Route(
+    "POST", "/table/{table_id}/root_all_public", _BOOL
+)
+
 ROUTES: Mapping[str, Route[Any]] = {
+    "are_roots_public": ARE_ROOTS_PUBLIC,
     "create_token": CREATE_TOKEN,
     "delete_token": DELETE_TOKEN,
     "get_group_users": GET_GROUP_USERS,
     "get_missing_tos": GET_MISSING_TOS,
     "get_my_permissions": GET_MY_PERMISSIONS,
+    "get_public_roots": GET_PUBLIC_ROOTS,
+    "get_table_dataset": GET_TABLE_DATASET,
     "get_token_ttl": GET_TOKEN_TTL,
     "get_tokens": GET_TOKENS,
     "get_user_cache": GET_USER_CACHE,
+    "get_user_cache_data": GET_USER_CACHE_DATA,
     "get_user_groups": GET_USER_GROUPS,
     "get_user_information": GET_USER_INFORMATION,
     "get_user_permissions": GET_USER_PERMISSIONS,
+    "get_user_permissions_data": GET_USER_PERMISSIONS_DATA,
     "get_usernames": GET_USERNAMES,
+    "is_root_public": IS_ROOT_PUBLIC,
     "logout": LOGOUT,
     "logout_all": LOGOUT_ALL,
+    "table_has_public": TABLE_HAS_PUBLIC,
     "whoami": WHOAMI,
 }
 """Every route, under the name of its endpoint function."""
@@ -342,7 +425,7 @@ def get_token_ttl(config: Config) -> Flow[int | None]:
     """
     if config.token is None:
         raise missing_token_error(config)
-    ttl = yield from GET_TOKEN_TTL.exchange(config, token=config.token)  # type: ignore[arg-type]
+    ttl = yield from GET_TOKEN_TTL.exchange(config, token=config.token)
     return None if ttl < 0 else ttl
 
 
@@ -386,3 +469,110 @@ def get_missing_tos(config: Config) -> Flow[list[MissingTermsOfService]]:
         )
         for item in found
     ]
+
+
+def get_user_cache_data(config: Config) -> Flow[dict[str, Any]]:
+    """Describe ``GET /user/cache`` as sent; see the function in ``api``.
+
+    Args:
+        config: The settings, with a token.
+
+    Returns:
+        The flow, which returns the token user's record, every key kept.
+    """
+    return (yield from GET_USER_CACHE_DATA.exchange(config))
+
+
+def get_user_permissions_data(config: Config, user_id: int) -> Flow[dict[str, Any]]:
+    """Describe ``GET /user/{id}/permissions`` as sent; see the function in ``api``.
+
+    Args:
+        config: The settings, with a token.
+        user_id: The user to look at.
+
+    Returns:
+        The flow, which returns that user's record, every key kept.
+    """
+    uid = validate_id(user_id, "user_id")
+    return (yield from GET_USER_PERMISSIONS_DATA.exchange(config, user_id=uid))
+
+
+def get_table_dataset(config: Config, namespace: str, table_id: str) -> Flow[str]:
+    """Describe ``GET /service/{ns}/table/{t}/dataset``; see the function in ``api``.
+
+    Args:
+        config: The settings, with a token.
+        namespace: The service namespace, e.g. ``"datastack"``.
+        table_id: The table.
+
+    Returns:
+        The flow, which returns the dataset name.
+    """
+    ns = validate_name(namespace, "namespace")
+    table = validate_name(table_id, "table_id")
+    return (yield from GET_TABLE_DATASET.exchange(config, namespace=ns, table_id=table))
+
+
+def table_has_public(config: Config, table_id: str) -> Flow[bool]:
+    """Describe ``GET /table/{t}/has_public``; see the function in ``api``.
+
+    Args:
+        config: The settings, with a token.
+        table_id: The table.
+
+    Returns:
+        The flow, which returns whether the table has a public root.
+    """
+    table = validate_name(table_id, "table_id")
+    return (yield from TABLE_HAS_PUBLIC.exchange(config, table_id=table))
+
+
+def get_public_roots(config: Config, table_id: str) -> Flow[list[int]]:
+    """Describe ``GET /table/{t}/get_public_roots``; see the function in ``api``.
+
+    Args:
+        config: The settings, with a token.
+        table_id: The table.
+
+    Returns:
+        The flow, which returns the public root ids.
+    """
+    table = validate_name(table_id, "table_id")
+    return (yield from GET_PUBLIC_ROOTS.exchange(config, table_id=table))
+
+
+def is_root_public(config: Config, table_id: str, root_id: int) -> Flow[bool]:
+    """Describe ``GET /table/{t}/root/{r}/is_public``; see the function in ``api``.
+
+    Args:
+        config: The settings, with a token.
+        table_id: The table.
+        root_id: The root id.
+
+    Returns:
+        The flow, which returns whether the root is public.
+    """
+    table = validate_name(table_id, "table_id")
+    root = validate_id(root_id, "root_id")
+    return (yield from IS_ROOT_PUBLIC.exchange(config, table_id=table, root_id=root))
+
+
+def are_roots_public(
+    config: Config, table_id: str, root_ids: Iterable[int]
+) -> Flow[bool]:
+    """Describe ``POST /table/{t}/root_all_public``; see the function in ``api``.
+
+    Args:
+        config: The settings, with a token.
+        table_id: The table.
+        root_ids: The root ids; an empty collection makes a flow without
+            request, which returns ``False``.
+
+    Returns:
+        The flow, which returns whether every root is public.
+    """
+    table = validate_name(table_id, "table_id")
+    roots = validate_ids(root_ids, "root_ids")
+    if not roots:
+        return False
+    return (yield from ARE_ROOTS_PUBLIC.exchange(config, json=roots, table_id=table))

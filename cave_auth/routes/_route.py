@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json as _json
 import operator
-from collections.abc import Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import Any, Generic, NoReturn, TypeAlias, TypeVar, cast
+from urllib.parse import quote
 
 import attrs
 
@@ -22,7 +23,15 @@ from ..tokens import missing_token_error
 from ..urls import api_url
 from ._status import ResponseLike, raise_for_response
 
-__all__ = ["ApiRequest", "Flow", "Route", "validate_id", "validate_ids"]
+__all__ = [
+    "ApiRequest",
+    "Flow",
+    "JsonShape",
+    "Route",
+    "validate_id",
+    "validate_ids",
+    "validate_name",
+]
 
 T = TypeVar("T")
 
@@ -51,17 +60,34 @@ Flow: TypeAlias = Generator[ApiRequest, ResponseLike, T]
 
 
 @attrs.frozen
+class JsonShape:
+    """A bare JSON answer that a route returns as it is, once checked.
+
+    For answers without a model: ``true``/``false``, a dataset name, a list
+    of 64-bit root ids, a permission record handed on whole.
+
+    Attributes:
+        description: What the answer is, for the error message
+            (``"true or false"``).
+        accepts: Whether a decoded answer has this shape.
+    """
+
+    description: str
+    accepts: Callable[[Any], bool] = attrs.field(repr=False)
+
+
+@attrs.frozen
 class Route(Generic[T]):
     """One route of the API: method, path template and result type.
 
     Attributes:
         method: The HTTP method.
         path: The path below ``/auth/api/v1``, with ``{name}`` fields for
-            ids, e.g. ``"/group/{group_id}/user"``.
+            ids and names, e.g. ``"/group/{group_id}/user"``.
         result: What a 2xx answer becomes: an attrs model or a ``list[...]``
             of one (structured by :func:`cave_auth.models.converter`),
-            ``str`` for a new token, or ``None`` for the ``"success"`` of a
-            deletion.
+            ``str`` for a new token, ``None`` for the ``"success"`` of a
+            deletion, or a :class:`JsonShape` for a bare JSON answer.
     """
 
     method: str
@@ -74,7 +100,7 @@ class Route(Generic[T]):
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        **ids: int,
+        **ids: int | str,
     ) -> ApiRequest:
         """Build the request for this route, carrying the config's token.
 
@@ -82,7 +108,8 @@ class Route(Generic[T]):
             config: The settings, with a token.
             params: Query parameters.
             json: A JSON body.
-            **ids: The values of the path's fields, already validated.
+            **ids: The values of the path's fields, already validated; each
+                is percent-encoded as one path segment.
 
         Returns:
             The request.
@@ -92,11 +119,12 @@ class Route(Generic[T]):
         """
         if config.token is None:
             raise missing_token_error(config)
+        path = self.path
+        if ids:
+            path = path.format(**{k: quote(str(v), safe="") for k, v in ids.items()})
         return ApiRequest(
             self.method,
-            api_url(
-                config.server_address, self.path.format(**ids) if ids else self.path
-            ),
+            api_url(config.server_address, path),
             {"Authorization": "Bearer " + config.token, "Accept": "application/json"},
             params,
             json,
@@ -123,6 +151,11 @@ class Route(Generic[T]):
             data = _json.loads(response.body)
         except (ValueError, RecursionError):
             self._fail(config, request, response, "a body that is not JSON")
+        if isinstance(self.result, JsonShape):
+            if not self.result.accepts(data):
+                what = f"an answer that is not {self.result.description}"
+                self._fail(config, request, response, what)
+            return cast(T, data)
         if self.result is str:
             if token_problem(data) is not None:
                 self._fail(config, request, response, "something not a token string")
@@ -143,7 +176,7 @@ class Route(Generic[T]):
         *,
         params: Mapping[str, str] | None = None,
         json: Any = None,
-        **ids: int,
+        **ids: int | str,
     ) -> Flow[T]:
         """Build the request, yield it, and parse the answer sent back.
 
@@ -229,3 +262,23 @@ def validate_ids(values: object, name: str) -> list[int]:
     return [
         validate_id(value, f"{name}[{index}]") for index, value in enumerate(values)
     ]
+
+
+def validate_name(value: object, name: str) -> str:
+    """Check that ``value`` is a name for a path segment, and return it.
+
+    Args:
+        value: A non-empty str (a table, dataset or service namespace).
+        name: The argument's name, for the error message.
+
+    Returns:
+        ``value``.
+
+    Raises:
+        InvalidInputError: If ``value`` is not a non-empty str.
+    """
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{name} must be a str, not {type(value).__name__}")
+    if not value:
+        raise InvalidInputError(f"{name} must not be empty")
+    return value

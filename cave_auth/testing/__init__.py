@@ -8,7 +8,8 @@ Two doubles, for two kinds of test:
   no threads: for unit tests.
 * :class:`FakeAuthServer` is a real HTTP server on ``127.0.0.1`` that answers
   like the CAVE auth server (``middle_auth``), from seeded users, groups,
-  tokens, datasets and Terms of Service (:class:`FakeSeed` and its rows), with
+  tokens, datasets, Terms of Service, service tables and public roots
+  (:class:`FakeSeed` and its rows), with
   a request log and fault switches: for integration tests that want real
   sockets, retries and timeouts.
 
@@ -24,7 +25,9 @@ pytest-httpserver keeps the server's lifecycle apart from request matching:
 * ``backend``: a running server's data and the model queries its views share;
 * ``routing``: the route table and the dispatch on it;
 * ``guards``: the auth guards (``auth_required`` and the admin checks);
-* ``views_users``, ``views_tokens``, ``views_groups``: the JSON views;
+* ``views_users``, ``views_tokens``, ``views_groups``, ``views_tables``: the
+  JSON views (``views_tables`` answers what a service asks: the dataset of a
+  service table and the public roots);
 * ``pages``: the HTML pages (token page, login start, ToS form);
 * ``messages``: the request and response values, built the way Flask builds
   them;
@@ -46,7 +49,9 @@ from .seed import (
     FakeDataset,
     FakeGroup,
     FakeMembership,
+    FakePublicRoot,
     FakeSeed,
+    FakeServiceTable,
     FakeTos,
     FakeUser,
 )
@@ -62,8 +67,10 @@ __all__ = [
     "FakeDataset",
     "FakeGroup",
     "FakeMembership",
+    "FakePublicRoot",
     "FakeRequest",
     "FakeSeed",
+    "FakeServiceTable",
     "FakeTos",
     "FakeTransport",
     "FakeUser",

@@ -19,7 +19,15 @@ import secrets
 from typing import Any
 
 from .messages import http_date, now
-from .seed import FakeApiKey, FakeDataset, FakeSeed, FakeTos, FakeUser
+from .seed import (
+    FakeApiKey,
+    FakeDataset,
+    FakePublicRoot,
+    FakeSeed,
+    FakeServiceTable,
+    FakeTos,
+    FakeUser,
+)
 
 __all__ = ["Backend"]
 
@@ -38,6 +46,8 @@ class Backend:
         login_tokens: Login-style tokens (token -> user id).
         datasets: Datasets, by ascending id.
         terms: Terms of Service by id.
+        service_tables: Service table -> dataset mappings, in insertion order.
+        public_roots: Public (and private) root rows.
         next_key_id: The id the next API key gets.
         netloc: ``host:port`` the server listens on (set when it starts).
     """
@@ -50,6 +60,8 @@ class Backend:
         self.login_tokens = seed.login_tokens
         self.datasets = sorted(seed.datasets, key=lambda d: d.id)
         self.terms: dict[int, FakeTos] = {t.id: t for t in seed.terms}
+        self.service_tables: list[FakeServiceTable] = seed.service_tables
+        self.public_roots: list[FakePublicRoot] = seed.public_roots
         self.next_key_id = max(self.keys, default=0) + 1
         self.netloc = "127.0.0.1:0"
 
@@ -90,7 +102,9 @@ class Backend:
         }
         if full:
             out["gdpr_consent"] = user.gdpr_consent
-            out["admin_datasets"] = []
+            out["admin_datasets"] = [
+                {"id": d.id, "name": d.name} for d in self.datasets_admin(user)
+            ]
             out["admin"] = user.admin
             out["email"] = user.email
             if user.parent_id is not None:
@@ -98,6 +112,60 @@ class Backend:
                 out["parent_id"] = user.parent_id
                 out["parent"] = self.user_dict(parent) if parent else None
         return out
+
+    def datasets_admin(self, user: FakeUser) -> list[FakeDataset]:
+        """The datasets a user administers.
+
+        Args:
+            user: The user.
+
+        Returns:
+            The datasets, by ascending id.
+        """
+        return [d for d in self.datasets if user.id in d.admins]
+
+    def dataset_of_table(self, service: str, table: str) -> FakeDataset | None:
+        """``ServiceTable.get_dataset_by_service_table``: a table's dataset.
+
+        Args:
+            service: The service namespace.
+            table: The table name, matched exactly.
+
+        Returns:
+            The dataset, or ``None`` when the table is not mapped.
+        """
+        for row in self.service_tables:
+            if row.service == service and row.table == table:
+                return next((d for d in self.datasets if d.id == row.dataset_id), None)
+        return None
+
+    def dataset_like(self, name: str) -> FakeDataset | None:
+        """The first dataset whose name contains ``name``, ignoring case.
+
+        The server's ``ILIKE %name%`` lookup, which ``POST`` and ``DELETE``
+        ``/service/<s>/table/<t>/dataset/<name>`` use.
+
+        Args:
+            name: The text to look for.
+
+        Returns:
+            The dataset with the lowest id that matches, or ``None``.
+        """
+        needle = name.lower()
+        return next((d for d in self.datasets if needle in d.name.lower()), None)
+
+    def public_root_ids(self, table: str) -> list[int]:
+        """The public roots of a table.
+
+        Args:
+            table: The table.
+
+        Returns:
+            The root ids, ascending.
+        """
+        return sorted(
+            {r.root_id for r in self.public_roots if r.table == table and r.public}
+        )
 
     def group_ids(self, user: FakeUser) -> list[int]:
         """Ids of the groups a user belongs to.
@@ -206,7 +274,7 @@ class Backend:
                 name: list(names) for name, (_d, names) in ignoring.items()
             },
             "missing_tos": self.missing_tos(user),
-            "datasets_admin": [],
+            "datasets_admin": [d.name for d in self.datasets_admin(user)],
             "groups_admin": [
                 self.groups[g].name
                 for g in groups

@@ -11,8 +11,8 @@ This module does no I/O. A route is open to anyone (``/version``,
   401 JSON errors with ``WWW-Authenticate``; a browser gets a 302 to the sticky
   login page instead, and a token in the query string is moved into a
   ``Secure`` cookie by a 302 to the same URL without it;
-* ``"some_admin"``: ``requires_some_admin``, a superadmin, a group admin or a
-  service account (403 ``Requires admin privilege.``);
+* ``"some_admin"``: ``requires_some_admin``, a superadmin, a group admin, a
+  dataset admin or a service account (403 ``Requires admin privilege.``);
 * ``"superadmin"``: ``auth_requires_admin`` (403 ``Requires superadmin
   privilege.``).
 
@@ -183,7 +183,7 @@ def lookup(backend: Backend, token: str) -> Caller | None:
 
 
 def is_some_admin(backend: Backend, user: FakeUser) -> bool:
-    """``requires_some_admin``: superadmin, group admin or service account.
+    """``requires_some_admin``: superadmin, group or dataset admin, service account.
 
     Args:
         backend: The server's data.
@@ -196,4 +196,5 @@ def is_some_admin(backend: Backend, user: FakeUser) -> bool:
         user.admin
         or user.parent_id is not None
         or any(m.admin for m in backend.memberships if m.user_id == user.id)
+        or any(user.id in d.admins for d in backend.datasets)
     )

@@ -77,6 +77,11 @@ _ERRORS: Final[Mapping[int, tuple[str, str]]] = {
         "The server closed the network connection because the browser didn't "
         "finish the request within the specified time.",
     ),
+    415: (
+        "Unsupported Media Type",
+        "Did not attempt to load JSON data because the request Content-Type was "
+        "not &#39;application/json&#39;.",
+    ),
     429: (
         "Too Many Requests",
         "This user has exceeded an allotted request count. Try again later.",

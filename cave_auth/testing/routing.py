@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
-from . import pages, views_groups, views_tokens, views_users
+from . import pages, views_groups, views_tables, views_tokens, views_users
 from .backend import Backend
 from .guards import Caller, Guard, check
 from .messages import AppRequest, AppResponse, error_page
@@ -92,6 +92,11 @@ def _route(pattern: str, cors: bool = True, **views: View | OpenView) -> Route:
 _API: Final = r"/(?:auth|sticky_auth)/api/v1"
 _STICKY: Final = r"/sticky_auth"
 _ID: Final = r"(?P<id>\d+)"
+_NAME: Final = r"[^/]+"
+_SERVICE_TABLE: Final = (
+    _API + rf"/service/(?P<service>{_NAME})/table/(?P<table>{_NAME})/dataset"
+)
+_TABLE: Final = _API + rf"/table/(?P<table>{_NAME})"
 
 ROUTES: Final[tuple[Route, ...]] = (
     _route(r"/(?:auth|sticky_auth)/version", GET=OpenView(views_users.version)),
@@ -133,6 +138,21 @@ ROUTES: Final[tuple[Route, ...]] = (
     _route(
         _API + "/service_account/" + _ID,
         GET=View("superadmin", views_groups.service_account),
+    ),
+    _route(_SERVICE_TABLE, GET=View("login", views_tables.table_dataset)),
+    _route(
+        _SERVICE_TABLE + rf"/(?P<dataset>{_NAME})",
+        POST=View("superadmin", views_tables.map_table_dataset),
+        DELETE=View("superadmin", views_tables.delete_table_dataset),
+    ),
+    _route(_TABLE + "/has_public", GET=View("login", views_tables.has_public)),
+    _route(_TABLE + "/get_public_roots", GET=View("login", views_tables.public_roots)),
+    _route(
+        _TABLE + r"/root/(?P<root>\d+)/is_public",
+        GET=View("login", views_tables.is_public),
+    ),
+    _route(
+        _TABLE + "/root_all_public", POST=View("login", views_tables.root_all_public)
     ),
     _route(_STICKY + "/settings/tokens", GET=View("login", pages.tokens_page)),
     _route(

@@ -1,11 +1,13 @@
 """The data a :class:`~cave_auth.testing.FakeAuthServer` starts with.
 
 This module does no I/O. :class:`FakeSeed` holds rows (users, groups,
-memberships, API keys, login-style tokens, datasets with per-group permissions,
-Terms of Service) as plain dataclasses that a test may build by hand or change.
-:meth:`FakeSeed.default` mirrors the recording of the real server (users 1-6,
-groups 1-3, API keys 1-6, datasets ``test_ds`` and ``test_tos_ds``) with fresh
-random tokens. A server works on a deep copy, so one seed can serve many.
+memberships, API keys, login-style tokens, datasets with per-group permissions
+and admins, Terms of Service, service tables, public roots) as plain
+dataclasses that a test may build by hand or change. :meth:`FakeSeed.default`
+mirrors the recording of the real server (users 1-6, groups 1-3, API keys 1-6,
+datasets ``test_ds`` and ``test_tos_ds``, the public roots of
+``test_ds_pcg_table``) with fresh random tokens. A server works on a deep
+copy, so one seed can serve many.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ __all__ = [
     "FakeDataset",
     "FakeGroup",
     "FakeMembership",
+    "FakePublicRoot",
     "FakeSeed",
+    "FakeServiceTable",
     "FakeTos",
     "FakeUser",
     "add_extra_users",
@@ -156,12 +160,47 @@ class FakeDataset:
         permissions: Group id -> permission names (``"view"``, ``"edit"``) that
             members of that group get on this dataset.
         tos_id: Terms of Service that must be accepted first, or ``None``.
+        admins: Ids of the users who administer this dataset (its "dataset
+            admins": ``datasets_admin`` of their permission record).
     """
 
     id: int
     name: str
     permissions: dict[int, list[str]] = field(default_factory=dict)
     tos_id: int | None = None
+    admins: list[int] = field(default_factory=list)
+
+
+@dataclass
+class FakeServiceTable:
+    """A service's table mapped to a dataset (``/service/<s>/table/<t>/dataset``).
+
+    Attributes:
+        service: The service namespace, e.g. ``"datastack"`` or
+            ``"pychunkedgraph"``.
+        table: The table (or datastack) name.
+        dataset_id: The dataset it belongs to.
+    """
+
+    service: str
+    table: str
+    dataset_id: int
+
+
+@dataclass
+class FakePublicRoot:
+    """A root of a table that may be public (the server's ``celltemp`` rows).
+
+    Attributes:
+        table: The table, e.g. ``"test_ds_pcg_table"``.
+        root_id: The root id, a 64-bit integer.
+        public: Whether the root is public; a row that is not counts for
+            nothing.
+    """
+
+    table: str
+    root_id: int
+    public: bool = True
 
 
 @dataclass
@@ -177,6 +216,8 @@ class FakeSeed:
             appear in no token list, and ``/logout`` ends them.
         datasets: Datasets with per-group permissions.
         terms: Terms of Service.
+        service_tables: Which dataset each service table belongs to.
+        public_roots: Public (and explicitly private) roots by table.
         named_tokens: Labels for some of the tokens above (label -> token); the
             ``*_token`` attributes of ``FakeAuthServer`` read them.
     """
@@ -188,6 +229,8 @@ class FakeSeed:
     login_tokens: dict[str, int] = field(default_factory=dict)
     datasets: list[FakeDataset] = field(default_factory=list)
     terms: list[FakeTos] = field(default_factory=list)
+    service_tables: list[FakeServiceTable] = field(default_factory=list)
+    public_roots: list[FakePublicRoot] = field(default_factory=list)
     named_tokens: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -197,14 +240,21 @@ class FakeSeed:
         Users: 1 Ada Admin (superadmin, has accepted ToS 2), 2 Norm User (plain),
         3 testbot (service account of 1), 4 Gail (admin of group 2, public name
         ``gail_custom_name``), 5 Rita (exactly one API key), 6 Tina (no API key,
-        login-style token only).  Groups: 1 ``default`` (everyone), 2 ``testgroup``
-        (1 and 4 as admins, 2, 3), 3 ``emptygroup``.  API keys 1-6 as recorded.
-        Datasets: ``test_ds`` (view for ``default``, view+edit for ``testgroup``) and
-        ``test_tos_ds`` (view for ``testgroup``, behind ToS 2 "Test ToS").
+        login-style token only; admin of dataset ``test_ds``, as the second part of
+        the recording makes her).  Groups: 1 ``default`` (everyone), 2
+        ``testgroup`` (1 and 4 as admins, 2, 3), 3 ``emptygroup``.  API keys 1-6
+        as recorded.  Datasets: ``test_ds`` (view for ``default``, view+edit for
+        ``testgroup``) and ``test_tos_ds`` (view for ``testgroup``, behind ToS 2
+        "Test ToS").  Service tables: ``datastack`` ``test_ds`` and
+        ``test_tos_ds`` (each to its dataset) and ``pychunkedgraph``
+        ``test_ds_pcg_table`` (to ``test_ds``).  Public roots of
+        ``test_ds_pcg_table``: ``720575940000000001`` and ``...002`` public,
+        ``...003`` not.
 
         Named tokens: ``admin``, ``user``, ``user2``, ``temp`` (login-style, user 2),
-        ``service_account``, ``group_admin``, ``refresh_user`` and ``nokey_temp``
-        (login-style, user 6).
+        ``service_account``, ``group_admin``, ``refresh_user``, ``nokey_temp``
+        (login-style, user 6) and ``dataset_admin`` (the same token as
+        ``nokey_temp``).
 
         Returns:
             A new seed; every call draws new tokens.
@@ -271,7 +321,10 @@ class FakeSeed:
             login_tokens={tok["temp"]: 2, tok["nokey_temp"]: 6},
             datasets=[
                 FakeDataset(
-                    id=1, name="test_ds", permissions={1: ["view"], 2: ["view", "edit"]}
+                    id=1,
+                    name="test_ds",
+                    permissions={1: ["view"], 2: ["view", "edit"]},
+                    admins=[6],
                 ),
                 FakeDataset(
                     id=2, name="test_tos_ds", permissions={2: ["view"]}, tos_id=2
@@ -285,7 +338,17 @@ class FakeSeed:
                     "nothing at all.</p>",
                 )
             ],
-            named_tokens=tok,
+            service_tables=[
+                FakeServiceTable("datastack", "test_ds", 1),
+                FakeServiceTable("datastack", "test_tos_ds", 2),
+                FakeServiceTable("pychunkedgraph", "test_ds_pcg_table", 1),
+            ],
+            public_roots=[
+                FakePublicRoot("test_ds_pcg_table", 720575940000000001),
+                FakePublicRoot("test_ds_pcg_table", 720575940000000002),
+                FakePublicRoot("test_ds_pcg_table", 720575940000000003, public=False),
+            ],
+            named_tokens={**tok, "dataset_admin": tok["nokey_temp"]},
         )
 
 

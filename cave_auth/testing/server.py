@@ -3,7 +3,9 @@
 :class:`FakeAuthServer` serves, over plain HTTP (or HTTPS, given an
 ``ssl_context``) on ``127.0.0.1`` and a free port, the routes of the real server
 (CAVEconnectome/middle_auth 2.30.3) that a client of the auth service meets,
-with the status codes, content types, headers and bodies recorded in
+and those a service asks about a request (the dataset of a service table, the
+public roots: sections 39 and 40 of ``middle_auth-admin-api.md``), with the
+status codes, content types, headers and bodies recorded in
 ``middle_auth-api.md`` (the section numbers below refer to it). It is built
 from the standard library only and imports nothing from the rest of
 ``cave_auth``, so any test suite can use it.
@@ -13,7 +15,8 @@ labelled tokens, the request log and the fault switches (``fail_next``,
 ``drop_next``, ``delay``). The rest lives in one module per concern: the data
 in :mod:`~cave_auth.testing.seed` and :mod:`~cave_auth.testing.backend`, the
 route table and dispatch in :mod:`~cave_auth.testing.routing`, the auth guards
-in :mod:`~cave_auth.testing.guards`, the JSON views in the ``views_*`` modules,
+in :mod:`~cave_auth.testing.guards`, the JSON views in the ``views_*`` modules
+(:mod:`~cave_auth.testing.views_tables` for what a service asks),
 the HTML pages in :mod:`~cave_auth.testing.pages`, and the sockets in
 :mod:`~cave_auth.testing.wire`.
 
@@ -68,10 +71,12 @@ deliberately does not reproduce, and why:
   ``?client=ng`` the postMessage script; the session-based redirect after
   acceptance is not modelled.  Integer and boolean token descriptions are stored in
   their PostgreSQL text form.
-* Not modelled: dataset admins (``admin_datasets``/``datasets_admin`` are always
-  ``[]`` and a dataset admin is not "some admin"), read-only service accounts, and
-  every route the recording does not show (user/group/dataset/ToS administration,
-  ``logout_all``, SCIM, flask-admin, ``/table/...``): those answer Flask's 404
+* ``root_all_public`` with a body that is not JSON answers werkzeug's generic 400
+  page (the real one names the decoding error); not recorded.
+* Not modelled: read-only service accounts, the staleness of the cached
+  record after a dataset or group admin is added (the fake computes it fresh),
+  and every route the recording does not show (user/group/dataset/ToS
+  administration, ``logout_all``, SCIM, flask-admin): those answer Flask's 404
   page, or a 405 where the fake serves the path with another method (``POST
   /user``, ``PUT /user/<id>``).  Paths outside ``/auth``, ``/sticky_auth`` and
   ``/tosdemo`` get Flask's 404 page without CORS headers (nginx would send its
@@ -299,6 +304,11 @@ class FakeAuthServer:
     def nokey_temp_token(self) -> str:
         """Login-style token of user 6, Tina, who has no API key."""
         return self.token("nokey_temp")
+
+    @property
+    def dataset_admin_token(self) -> str:
+        """Login-style token of user 6, Tina, admin of dataset ``test_ds``."""
+        return self.token("dataset_admin")
 
     @property
     def invalid_token(self) -> str:

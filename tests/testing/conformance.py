@@ -177,6 +177,7 @@ def token_vars(server: FakeAuthServer) -> dict[str, str]:
         "group_admin": server.group_admin_token,
         "refresh": server.refresh_user_token,
         "nokey": server.nokey_temp_token,
+        "dataset_admin": server.dataset_admin_token,
         "invalid": INVALID_TOKEN,
         "norm_key_id": "3",
     }

@@ -41,3 +41,27 @@ def test_normal_user_excludes_service_accounts() -> None:
     assert backend.normal_user(1) is backend.users[1]
     assert backend.normal_user(3) is None
     assert backend.normal_user(999) is None
+
+
+def test_dataset_name_lookup_is_a_case_insensitive_substring_first_by_id() -> None:
+    """dataset_like finds the first dataset, by id, whose name contains the text."""
+    backend = Backend(FakeSeed.default())
+    assert backend.dataset_like("TOS").name == "test_tos_ds"  # type: ignore[union-attr]
+    assert backend.dataset_like("_ds").name == "test_ds"  # type: ignore[union-attr]
+    assert backend.dataset_like("nope") is None
+
+
+def test_service_tables_map_exactly_and_dataset_admins_show_in_records() -> None:
+    """A service table maps by exact names; a dataset admin's records name the dataset."""
+    backend = Backend(FakeSeed.default())
+    found = backend.dataset_of_table("pychunkedgraph", "test_ds_pcg_table")
+    assert found is not None
+    assert found.name == "test_ds"
+    assert backend.dataset_of_table("datastack", "test_ds_pcg_table") is None
+    assert backend.dataset_of_table("datastack", "test") is None
+    tina = backend.users[6]
+    assert backend.cache(tina)["datasets_admin"] == ["test_ds"]
+    assert backend.user_dict(tina, full=True)["admin_datasets"] == [
+        {"id": 1, "name": "test_ds"}
+    ]
+    assert backend.cache(backend.users[2])["datasets_admin"] == []

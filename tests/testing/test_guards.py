@@ -217,3 +217,18 @@ def test_query_token_moves_into_a_secure_cookie() -> None:
     assert ("Set-Cookie", "middle_auth_token=t0k; Secure; HttpOnly; Path=/") in (
         reply.headers
     )
+
+
+def test_a_dataset_admin_is_some_admin_but_no_superadmin() -> None:
+    """A dataset admin passes the some_admin guard and is refused superadmin routes."""
+    seed = FakeSeed.default()
+    backend = Backend(seed)
+    tina = _request(authorization="Bearer " + seed.named_tokens["dataset_admin"])
+    assert isinstance(check("some_admin", backend, tina), Caller)
+    refused = check("superadmin", backend, tina)
+    assert isinstance(refused, AppResponse)
+    assert refused.status == 403
+    seed = FakeSeed.default()
+    seed.datasets[0].admins = []
+    plain = _request(authorization="Bearer " + seed.named_tokens["dataset_admin"])
+    assert isinstance(check("some_admin", Backend(seed), plain), AppResponse)

@@ -67,3 +67,22 @@ def test_extra_users_and_big_group() -> None:
     assert FakeAuthServer(extra_users=3).big_group_id is None
     with pytest.raises(ValueError, match=">= 0"):
         FakeAuthServer(extra_users=-1)
+
+
+def test_default_seed_has_the_recorded_dataset_admin_tables_and_roots() -> None:
+    """Tina administers test_ds; three service tables; two public roots and a private one."""
+    seed = FakeSeed.default()
+    assert seed.named_tokens["dataset_admin"] == seed.named_tokens["nokey_temp"]
+    assert [d.admins for d in seed.datasets] == [[6], []]
+    assert {(t.service, t.table, t.dataset_id) for t in seed.service_tables} == {
+        ("datastack", "test_ds", 1),
+        ("datastack", "test_tos_ds", 2),
+        ("pychunkedgraph", "test_ds_pcg_table", 1),
+    }
+    assert [(r.root_id, r.public) for r in seed.public_roots] == [
+        (720575940000000001, True),
+        (720575940000000002, True),
+        (720575940000000003, False),
+    ]
+    with FakeAuthServer(seed) as server:
+        assert server.dataset_admin_token == seed.named_tokens["nokey_temp"]

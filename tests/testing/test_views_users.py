@@ -26,8 +26,10 @@ from .conformance import (
     TESTBOT_ME,
     USERS_1_2_FULL,
     Case,
+    bearer,
     case_params,
     check_case,
+    fetch,
 )
 
 # fmt: off
@@ -286,8 +288,37 @@ CASES: list[Case] = [
         "/auth/api/v1/user/missing", "user", 200, "application/json",
         sample=('[{"dataset_id":2,"dataset_name":"test_tos_ds","tos_id":2,'
         '"tos_name":"Test ToS"}]')),
+    # Second part of the recording (middle_auth-admin-api.md), dataset admin Tina.
+    Case("A22", "user 6 (dataset admin: admin_datasets), super admin", "GET",
+        "/auth/api/v1/user/6", "admin", 200, "application/json",
+        sample=('{"admin":false,"admin_datasets":[{"id":1,"name":"test_ds"}],'
+        '"affiliations":[[]],"created":"Mon, 30 Nov 2026 23:10:43 GMT",'
+        '"email":"tina@example.org","gdpr_consent":false,"id":6,'
+        '"name":"Tina Tokenless","pi":"","service_account":false}')),
+    Case("A19", "Tina's cached record once refreshed", "GET", "/auth/api/v1/user/cache",
+        "dataset_admin", 200, "application/json",
+        sample=('{"admin":false,"affiliations":[[]],"datasets_admin":["test_ds"],'
+        '"email":"tina@example.org","groups":["default"],"groups_admin":[],"id":6,'
+        '"missing_tos":[],"name":"Tina Tokenless","parent_id":null,'
+        '"permissions":{"test_ds":1},"permissions_v2":{"test_ds":["view"]},'
+        '"permissions_v2_ignore_tos":{"test_ds":["view"]},"pi":"",'
+        '"service_account":false}')),
+    Case("A23", "GET /user?email=norm: dataset admin (some admin)", "GET",
+        "/auth/api/v1/user?email=norm", "dataset_admin", 200, "application/json",
+        sample=('[{"affiliations":[[]],"created":"Mon, 30 Nov 2026 23:10:43 GMT",'
+        '"id":2,"name":"Norm User","pi":"PI Norm","service_account":false}]')),
 ]
 # fmt: on
+
+
+def test_dataset_admin_record_names_the_dataset(shared: FakeAuthServer) -> None:
+    """Tina's cached record lists test_ds under datasets_admin, exactly."""
+    reply = fetch(
+        shared, "GET", "/auth/api/v1/user/cache", bearer(shared.dataset_admin_token)
+    )
+    assert reply.json()["datasets_admin"] == ["test_ds"]
+    full = fetch(shared, "GET", "/auth/api/v1/user/6", bearer(shared.admin_token))
+    assert full.json()["admin_datasets"] == [{"id": 1, "name": "test_ds"}]
 
 
 @pytest.mark.parametrize("case", case_params(CASES))

@@ -10,18 +10,20 @@ it in first with :func:`cave_auth.with_token`.
 
 These functions are thin shells around the flows of :mod:`cave_auth.routes`;
 :mod:`cave_auth.aio` drives the same flows over an async transport, so both
-send the same requests and raise the same errors.
+send the same requests and raise the same errors. The routes a service asks
+about a request (records, service tables, public roots) live in
+``cave_auth.api.service`` and answer bare JSON, checked; the loop that
+drives a flow over a transport is ``_drive``. All are importable from here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar, cast
 
-from . import routes
-from ._redact import mask_token_paths_in_logs
-from .config import Config
-from .models import (
+from .. import routes
+from .._redact import mask_token_paths_in_logs
+from ..config import Config
+from ..models import (
     Group,
     GroupMember,
     MissingTermsOfService,
@@ -30,72 +32,44 @@ from .models import (
     User,
     UserName,
 )
-from .routes import ApiRequest, Flow, ResponseLike, raise_for_response
-from .transport import Transport
+from ..routes import raise_for_response
+from ..transport import Transport
+from ._drive import _run
+from .service import (
+    are_roots_public,
+    get_public_roots,
+    get_table_dataset,
+    get_user_cache_data,
+    get_user_permissions_data,
+    is_root_public,
+    table_has_public,
+)
 
 __all__ = [
+    "are_roots_public",
     "create_token",
     "delete_token",
     "get_group_users",
     "get_missing_tos",
     "get_my_permissions",
+    "get_public_roots",
+    "get_table_dataset",
     "get_token_ttl",
     "get_tokens",
     "get_user_cache",
+    "get_user_cache_data",
     "get_user_groups",
     "get_user_information",
     "get_user_permissions",
+    "get_user_permissions_data",
     "get_usernames",
+    "is_root_public",
     "logout",
     "logout_all",
     "raise_for_response",
+    "table_has_public",
     "whoami",
 ]
-
-T = TypeVar("T")
-
-
-def _run(flow: Flow[T], transport: Transport, timeout: float | None) -> T:
-    """Drive ``flow`` over a sync transport: the twin of ``aio._run``."""
-    try:
-        request = next(flow)
-    except StopIteration as done:
-        return cast(T, done.value)
-    while True:
-        response = transport.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            params=request.params,
-            json=request.json,
-            timeout=timeout,
-        )
-        _log_server_warning(request, response)
-        try:
-            request = flow.send(response)
-        except StopIteration as done:
-            return cast(T, done.value)
-
-
-def _log_server_warning(request: ApiRequest, response: ResponseLike) -> None:
-    """Log the ``Warning`` header of an answer, if any, without the token.
-
-    Args:
-        request: The request that was sent.
-        response: Its answer.
-    """
-    warning = response.header("warning")
-    if warning:
-        import logging
-
-        from ._redact import scrub_bearer, scrub_url
-
-        logging.getLogger("cave_auth").warning(
-            "Server warning for %s %s: %s",
-            request.method,
-            scrub_url(request.url, request.headers),
-            scrub_bearer(warning, request.headers),
-        )
 
 
 def get_tokens(

@@ -5,7 +5,9 @@
 over an :class:`~cave_auth.AsyncTransport`: both modules drive the same
 flows of :mod:`cave_auth.routes`, which build every request and parse every
 answer, so the two cannot drift apart. The server's ``Warning`` header is
-logged here too.
+logged here too. As in :mod:`cave_auth.api`, the routes a service asks live in
+a ``service`` submodule and the driving loop in ``_drive``; all are
+importable from here.
 
 This module adds no dependency: bring the async HTTP client you use and wrap
 it in an :class:`~cave_auth.AsyncTransport` (the asynchronous tutorial shows
@@ -17,13 +19,11 @@ to an event loop library.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TypeVar, cast
 
-from . import routes
-from ._redact import mask_token_paths_in_logs
-from .api import _log_server_warning
-from .config import Config
-from .models import (
+from .. import routes
+from .._redact import mask_token_paths_in_logs
+from ..config import Config
+from ..models import (
     Group,
     GroupMember,
     MissingTermsOfService,
@@ -32,50 +32,42 @@ from .models import (
     User,
     UserName,
 )
-from .routes import Flow
-from .transport import AsyncTransport
+from ..transport import AsyncTransport
+from ._drive import _run
+from .service import (
+    are_roots_public,
+    get_public_roots,
+    get_table_dataset,
+    get_user_cache_data,
+    get_user_permissions_data,
+    is_root_public,
+    table_has_public,
+)
 
 __all__ = [
+    "are_roots_public",
     "create_token",
     "delete_token",
     "get_group_users",
     "get_missing_tos",
     "get_my_permissions",
+    "get_public_roots",
+    "get_table_dataset",
     "get_token_ttl",
     "get_tokens",
     "get_user_cache",
+    "get_user_cache_data",
     "get_user_groups",
     "get_user_information",
     "get_user_permissions",
+    "get_user_permissions_data",
     "get_usernames",
+    "is_root_public",
     "logout",
     "logout_all",
+    "table_has_public",
     "whoami",
 ]
-
-T = TypeVar("T")
-
-
-async def _run(flow: Flow[T], transport: AsyncTransport, timeout: float | None) -> T:
-    """Drive ``flow`` over an async transport: the twin of ``api._run``."""
-    try:
-        request = next(flow)
-    except StopIteration as done:
-        return cast(T, done.value)
-    while True:
-        response = await transport.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            params=request.params,
-            json=request.json,
-            timeout=timeout,
-        )
-        _log_server_warning(request, response)
-        try:
-            request = flow.send(response)
-        except StopIteration as done:
-            return cast(T, done.value)
 
 
 async def get_tokens(

@@ -1,0 +1,214 @@
+"""Measure the service side against middle_auth_client 3.19.2, in one run.
+
+Run ``python benchmarks/service.py`` (``--quick`` for fewer repetitions).
+Every figure is a median over repeated, interleaved runs, with its range:
+
+1. The added cost of a cached check per Flask test-client request:
+   ``auth_required`` and ``auth_requires_permission`` of both libraries,
+   minus the same undecorated route.
+2. The pure core: ``decide`` with its facts given, and ``Checker.check``
+   answering from its cache, in microseconds.
+3. Upstream ``/user/cache`` calls made by a burst of 50 concurrent requests
+   carrying one new token, through a FakeAuthServer over HTTPS answering
+   after 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+import ssl
+import statistics
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import flask  # noqa: E402
+import trustme  # noqa: E402
+
+import cave_auth as ca  # noqa: E402
+from cave_auth import flask as caf  # noqa: E402
+from cave_auth.service import (  # noqa: E402
+    Checker,
+    Request,
+    Rule,
+    Settings,
+    TransportLookups,
+    UserNeed,
+    decide,
+)
+from cave_auth.testing import FakeAuthServer, FakeTransport  # noqa: E402
+from cave_auth.transport import Urllib3Transport  # noqa: E402
+
+TOKEN = ""
+"""Rita's API key on the running server (view on test_ds only); set by main."""
+USER: dict[str, object] = {}
+"""Her /user/cache record, as the server sends it; set by main."""
+
+
+def median_range(samples: list[float]) -> str:
+    """Format median [min-max]."""
+    return f"{statistics.median(samples):7.1f}  [{min(samples):.1f}-{max(samples):.1f}]"
+
+
+def build(lib: object, kind: str) -> flask.Flask:
+    """One app with one route: plain, auth_required or auth_requires_permission."""
+    app = flask.Flask(f"bench_{kind}")
+
+    def view() -> str:
+        return "ok"
+
+    if kind == "login":
+        view = lib.auth_required(view)  # type: ignore[attr-defined]
+    elif kind == "permission":
+        view = lib.auth_requires_permission("view", dataset="test_ds")(view)  # type: ignore[attr-defined]
+    app.add_url_rule("/r", view_func=view)
+    return app
+
+
+def per_request_us(client: object, headers: dict[str, str], n: int) -> float:
+    """Microseconds per test-client GET."""
+    start = time.perf_counter()
+    for _ in range(n):
+        client.get("/r", headers=headers)  # type: ignore[attr-defined]
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def flask_overhead(mac: object, rounds: int, n: int) -> None:
+    """Section 1: added µs per cached check, both libraries, interleaved."""
+    import cachetools.keys
+
+    mac.token_to_user_cache[cachetools.keys.hashkey(TOKEN)] = USER  # type: ignore[attr-defined]
+    fake = FakeTransport({("GET", "/auth/api/v1/user/cache"): USER})
+    clients = {}
+    for kind in ("plain", "login", "permission"):
+        for name, lib in (("middle_auth_client", mac), ("cave_auth", caf)):
+            app = build(lib, kind)
+            if lib is caf:
+                caf.init_app(app, auth_url="auth.example.org/auth", transport=fake)
+            clients[(kind, name)] = app.test_client()
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    samples: dict[tuple[str, str], list[float]] = {key: [] for key in clients}
+    for client in clients.values():
+        per_request_us(client, headers, 200)
+    for _ in range(rounds):
+        for key, client in clients.items():
+            samples[key].append(per_request_us(client, headers, n))
+    print("\n1. Flask test-client request, cached check (µs per request; best of")
+    print("   the rounds, and the added cost as best decorated - best undecorated)")
+    for name in ("middle_auth_client", "cave_auth"):
+        plain = min(samples[("plain", name)])
+        print(f"   {name:20s} undecorated               {plain:7.1f}")
+        for kind in ("login", "permission"):
+            best = min(samples[(kind, name)])
+            print(f"   {name:20s} {kind:10s} {best:7.1f}   added {best - plain:6.1f}")
+
+
+def pure_core(rounds: int, n: int) -> None:
+    """Section 2: the pure decision and the cached checker, in µs."""
+    settings = Settings("auth.example.org/auth")
+    request = Request("GET", headers={"authorization": f"Bearer {TOKEN}"})
+    rule = Rule("permission", permission="view", dataset="test_ds")
+    facts = {UserNeed(TOKEN): USER}
+    fake = FakeTransport({("GET", "/auth/api/v1/user/cache"): USER})
+    checker = Checker(settings, TransportLookups(settings.auth_url, fake))
+    checker.check(request, rule)
+    timings: dict[str, list[float]] = {"decide": [], "Checker.check (cached)": []}
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for _ in range(n):
+            decide(request, rule, settings, facts)
+        timings["decide"].append((time.perf_counter() - start) / n * 1e6)
+        start = time.perf_counter()
+        for _ in range(n):
+            checker.check(request, rule)
+        timings["Checker.check (cached)"].append(
+            (time.perf_counter() - start) / n * 1e6
+        )
+    print("\n2. Pure core (µs per decision, permission rule)")
+    for name, values in timings.items():
+        print(f"   {name:42s} {median_range(values)}")
+
+
+def burst(mac: object, server: FakeAuthServer, bundle: str, rounds: int) -> None:
+    """Section 3: upstream calls for 50 concurrent requests with a new token."""
+    transport = Urllib3Transport(ca_certs=bundle, timeout=5, pool_maxsize=50)
+    counts: dict[str, list[int]] = {"middle_auth_client": [], "cave_auth": []}
+    server.set_delay(0.05)
+    for _ in range(rounds):
+        for name, lib in (("middle_auth_client", mac), ("cave_auth", caf)):
+            mac.token_to_user_cache.clear()  # type: ignore[attr-defined]
+            app = build(lib, "login")
+            if lib is caf:
+                caf.init_app(app, auth_url=os.environ["AUTH_URL"], transport=transport)
+            client = app.test_client()
+            before = server.count("GET", "/auth/api/v1/user/cache")
+            barrier = threading.Barrier(50)
+
+            def one(
+                client: object = client, barrier: threading.Barrier = barrier
+            ) -> None:
+                barrier.wait()
+                client.get("/r", headers={"Authorization": f"Bearer {TOKEN}"})  # type: ignore[attr-defined]
+
+            threads = [threading.Thread(target=one) for _ in range(50)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            after = server.count("GET", "/auth/api/v1/user/cache")
+            counts[name].append(after - before)
+    server.set_delay(0.0)
+    print("\n3. Upstream /user/cache calls for a burst of 50 requests, new token")
+    for name, values in counts.items():
+        print(
+            f"   {name:20s} median {statistics.median(values):5.1f}  "
+            f"[{min(values)}-{max(values)}]"
+        )
+
+
+def main() -> int:
+    """Run the three sections."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    quick = parser.parse_args().quick
+    rounds, n = (3, 500) if quick else (7, 3000)
+    authority = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("127.0.0.1").configure_cert(context)
+    with tempfile.TemporaryDirectory() as directory:
+        bundle = os.path.join(directory, "ca.pem")
+        authority.cert_pem.write_to_path(bundle)
+        server = FakeAuthServer(ssl_context=context).start()
+        global TOKEN, USER
+        TOKEN = server.refresh_user_token
+        config = ca.Config(server.url, token=TOKEN)
+        with Urllib3Transport(ca_certs=bundle) as http:
+            USER = ca.get_user_cache_data(config, http)
+        auth = f"127.0.0.1:{server.port}/auth"
+        os.environ.update(AUTH_URL=auth, AUTH_URI=auth, REQUESTS_CA_BUNDLE=bundle)
+        import logging
+
+        logging.getLogger("urllib3").setLevel(logging.ERROR)
+        from importlib.metadata import version
+
+        from middle_auth_client import decorators as mac
+
+        print(
+            f"python {sys.version.split()[0]}, flask {version('flask')}, "
+            f"{os.cpu_count()} CPUs; median [min-max] of {rounds} rounds"
+        )
+        flask_overhead(mac, rounds, n)
+        pure_core(rounds, n * 5)
+        burst(mac, server, bundle, 3 if quick else 5)
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,265 @@
+"""Check tokens in front of any ASGI application (plain ASGI, no Starlette).
+
+:class:`AuthASGIMiddleware` wraps an ASGI app like
+:class:`~cave_auth.service.wsgi.AuthMiddleware` wraps a WSGI one. An allowed
+request reaches the app with ``scope["state"]["auth_user"]`` and
+``scope["state"]["auth_token"]`` (``request.state.auth_user`` in Starlette
+and FastAPI); a denial or redirect is answered directly.
+
+The event loop never blocks: each fact the decision needs is taken from the
+checker's cache in the loop, and only a miss is looked up. Given an
+:class:`~cave_auth.AsyncTransport`, the lookup is a coroutine of
+:mod:`cave_auth.aio` (through
+:class:`~cave_auth.service.lookups.AsyncTransportLookups`) and its answer is
+kept in the checker's cache with the checker's TTLs; without one, the
+checker's own (blocking) lookup runs in a worker thread
+(:func:`asyncio.to_thread`). A ``user_lookup`` override of the checker is a
+plain function, so it always runs in a worker thread. Either way concurrent
+misses of one fact are joined in the loop (one future per key), so fifty
+coroutines with a new token make one lookup. A body the decision needs
+(public roots listed in JSON) is read first and replayed to the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from ._http import Route, current_url, parse_cookies, parse_query, render, route_all
+from .cache import MISSING
+from .checker import Checker
+from .decision import evaluate, unavailable
+from .lookups import AsyncLookups, AsyncTransportLookups, AuthServiceUnavailable
+from .values import (
+    Allow,
+    DatasetNeed,
+    Decision,
+    Need,
+    RefreshNeed,
+    Request,
+    UserNeed,
+)
+
+if TYPE_CHECKING:
+    from ..transport import AsyncTransport
+
+__all__ = ["AuthASGIMiddleware", "request_from_scope"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def request_from_scope(
+    scope: Scope, body: bytes = b"", path_params: dict[str, Any] | None = None
+) -> Request:
+    """Describe an ASGI HTTP request for the decision.
+
+    Args:
+        scope: The ASGI scope.
+        body: The request body, if it was read.
+        path_params: The view's path parameters, if known.
+
+    Returns:
+        The request description.
+    """
+    headers: dict[str, str] = {}
+    for name, value in scope.get("headers", ()):
+        headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+    query = scope.get("query_string", b"").decode("latin-1")
+
+    def url() -> str:
+        host = headers.get("host")
+        if host is None:
+            server = scope.get("server") or ("localhost", None)
+            host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
+        return current_url(
+            scope.get("scheme", "http"),
+            host,
+            scope.get("root_path", ""),
+            scope.get("path", ""),
+            query,
+        )
+
+    return Request(
+        scope.get("method", "GET"),
+        url,
+        headers,
+        parse_query(query.encode("latin-1").decode("utf-8", "replace")),
+        parse_cookies(headers.get("cookie")),
+        path_params or {},
+        body,
+    )
+
+
+class AuthASGIMiddleware:
+    """An ASGI middleware that checks each HTTP request's CAVE token.
+
+    Args:
+        app: The ASGI application.
+        checker: The checker (settings, lookups, cache).
+        route: Which rule each ``(method, path)`` needs; every request
+            needs a valid token if omitted.
+        transport: An async transport to look facts up with, through
+            :mod:`cave_auth.aio`, at the checker's ``auth_url``; without
+            one, the checker's lookups run in a worker thread.
+        timeout: A read timeout per async lookup, in seconds.
+
+    Attributes:
+        async_lookups: The coroutine lookups, or ``None`` (worker thread).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        checker: Checker,
+        route: Route | None = None,
+        *,
+        transport: AsyncTransport | None = None,
+        timeout: float | None = 5.0,
+    ) -> None:
+        self.app = app
+        self.checker = checker
+        self.route = route or route_all()
+        self.async_lookups: AsyncLookups | None = None
+        if transport is not None:
+            self.async_lookups = AsyncTransportLookups(
+                checker.settings.auth_url, transport, timeout
+            )
+        self._flights: dict[Hashable, asyncio.Future[Any]] = {}
+
+    def __repr__(self) -> str:
+        return f"AuthASGIMiddleware({self.app!r})"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Check an HTTP request, then call the app or answer the denial.
+
+        Args:
+            scope: The ASGI scope.
+            receive: The ASGI receive callable.
+            send: The ASGI send callable.
+        """
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        found = self.route(scope.get("method", "GET"), scope.get("path", ""))
+        if found is None:
+            await self.app(scope, receive, send)
+            return
+        rule, params = found
+        body = b""
+        if rule.public_node_json_key is not None:
+            body, receive = await _buffer(receive)
+        decision = await self.check(request_from_scope(scope, body, dict(params)), rule)
+        if isinstance(decision, Allow):
+            state = scope.setdefault("state", {})
+            state["auth_user"] = decision.user
+            state["auth_token"] = decision.token
+            await self.app(scope, receive, send)
+            return
+        status, _, headers, payload = render(decision)
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(n.lower().encode(), v.encode()) for n, v in headers],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    async def check(self, request: Request, rule: Any) -> Decision:
+        """Decide about one request without blocking the event loop.
+
+        Args:
+            request: What the request carries.
+            rule: What the route demands.
+
+        Returns:
+            The decision (a 503 when the auth service could not answer).
+        """
+        steps = evaluate(request, rule, self.checker.settings)
+        try:
+            need = next(steps)
+            while True:
+                answer = self.checker.cached(need)
+                if answer is MISSING:
+                    answer = await self._flight(need)
+                need = steps.send(answer)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        except AuthServiceUnavailable:
+            return unavailable(self.checker.settings)
+
+    async def _flight(self, need: Need) -> Any:
+        key: Hashable = (isinstance(need, RefreshNeed), self.checker.key(need))
+        pending = self._flights.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._flights[key] = future
+        try:
+            answer = await self._lookup(need)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()
+            raise
+        else:
+            future.set_result(answer)
+            return answer
+        finally:
+            del self._flights[key]
+
+    async def _lookup(self, need: Need) -> Any:
+        """Answer a need that missed the cache: a coroutine, or a worker thread."""
+        checker, lookups = self.checker, self.async_lookups
+        user_need = isinstance(need, UserNeed | RefreshNeed)
+        if lookups is None or (user_need and checker.user_lookup is not None):
+            return await asyncio.to_thread(checker.answer, need)
+        if isinstance(need, RefreshNeed):
+            key = checker.key(need)
+            if not checker.refresh.allow(key):
+                return None
+            checker.cache.invalidate(key)
+            need = UserNeed(need.token)
+        cached = checker.cached(need)
+        if cached is not MISSING:
+            return cached
+        answer: Any
+        if isinstance(need, UserNeed):
+            answer = await lookups.user(need.token)
+        elif isinstance(need, DatasetNeed):
+            answer = await lookups.dataset(need.namespace, need.table_id, need.token)
+        else:
+            answer = await lookups.public(
+                need.kind, need.table_id, need.subject, need.token
+            )
+        checker.cache.put(checker.key(need), answer, checker.ttl(need, answer))
+        return answer
+
+
+async def _buffer(receive: Receive) -> tuple[bytes, Receive]:
+    chunks = []
+    message: Message = {}
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            break
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            break
+    body = b"".join(chunks)
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            if message.get("type") == "http.disconnect":
+                return message
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return body, replay

@@ -1,0 +1,221 @@
+"""Tests for cave_auth.flask: the middle_auth_client drop-in, over FakeTransport."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import flask
+import pytest
+
+from cave_auth import flask as caf
+from cave_auth.testing import FakeTransport, json_response
+
+API = "/auth/api/v1"
+USER = {
+    "id": 1,
+    "admin": False,
+    "groups": ["g"],
+    "datasets_admin": [],
+    "permissions_v2": {"ds": ["view"]},
+}
+
+
+def fake_for(valid, user=USER):
+    def cache(request):
+        if request.token == valid:
+            return user
+        return json_response({"error": "invalid_token"}, status=401)
+
+    return FakeTransport(
+        {
+            ("GET", API + "/user/cache"): cache,
+            ("GET", API + "/service/datastack/table/t1/dataset"): "ds",
+            ("GET", API + "/username"): [
+                {"id": 1, "name": "Ada"},
+                {"id": 2, "name": "B"},
+            ],
+            ("GET", API + "/user/2/permissions"): {"id": 2, "groups": ["g", "x"]},
+            ("GET", API + "/table/t1/has_public"): True,
+        }
+    )
+
+
+def make_app(fake, **settings):
+    app = flask.Flask(__name__)
+    caf.init_app(app, auth_url="auth.example.org/auth", transport=fake, **settings)
+    seen = {}
+
+    @app.after_request
+    def capture(response):
+        seen["user"] = flask.g.get("auth_user")
+        seen["token"] = flask.g.get("auth_token")
+        return response
+
+    @app.route("/login")
+    @caf.auth_required
+    def login():
+        return "ok"
+
+    @app.route("/view/<table_id>")
+    @caf.auth_requires_permission("view")
+    def view(table_id):
+        return "ok"
+
+    @app.route("/group")
+    @caf.auth_requires_group("other")
+    def group():
+        return "ok"
+
+    @app.route("/admin")
+    @caf.auth_requires_admin
+    def admin():
+        return "ok"
+
+    @app.route("/helpers")
+    @caf.auth_required
+    def helpers():
+        return {
+            "names": caf.get_usernames([2, 1], token="good"),
+            "share": caf.users_share_common_group(2, service_token="svc"),
+            "share_excluded": caf.users_share_common_group(
+                2, excluded_groups=["g"], service_token="svc"
+            ),
+            "perm": caf.user_has_permission("view", "t1", "datastack", "svc"),
+            "public": caf.table_has_public("t1", "svc"),
+            "dataset": caf.dataset_from_table_id("datastack", "t1", "svc"),
+        }
+
+    return app, seen
+
+
+def test_g_fields_of_an_allowed_request():
+    """A valid token runs the view with g.auth_user and g.auth_token set."""
+    app, seen = make_app(fake_for("good"))
+    response = app.test_client().get("/login", headers={"Authorization": "Bearer good"})
+    assert response.status_code == 200
+    assert seen == {"user": USER, "token": "good"}
+
+
+def test_denials_answer_like_middle_auth_client():
+    """Permission, group and admin denials answer the measured bodies."""
+    app, _ = make_app(fake_for("good"))
+    client = app.test_client()
+    bearer = {"Authorization": "Bearer good"}
+    assert client.get("/view/t1", headers=bearer).status_code == 200
+    assert (
+        client.get("/group", headers=bearer).data
+        == b"Requires membership of group: other"
+    )
+    admin = client.get("/admin", headers=bearer)
+    assert (admin.status_code, admin.content_type) == (403, "text/html; charset=utf-8")
+    unknown = client.get("/view/t9", headers=bearer)
+    assert unknown.get_json()["error"] == "invalid_table_id"
+
+
+def test_helpers():
+    """The helper functions answer through the app's transport and cache."""
+    app, _ = make_app(fake_for("good"))
+    response = app.test_client().get(
+        "/helpers", headers={"Authorization": "Bearer good"}
+    )
+    assert response.get_json() == {
+        "names": ["B", "Ada"],
+        "share": True,
+        "share_excluded": False,
+        "perm": True,
+        "public": True,
+        "dataset": "ds",
+    }
+
+
+def test_two_apps_two_servers_no_crossing():
+    """Each app asks its own server and keeps its own cache."""
+    fake_a, fake_b = fake_for("token-a"), fake_for("token-b")
+    app_a, _ = make_app(fake_a)
+    app_b, _ = make_app(fake_b)
+    a, b = app_a.test_client(), app_b.test_client()
+    assert (
+        a.get("/login", headers={"Authorization": "Bearer token-a"}).status_code == 200
+    )
+    assert (
+        b.get("/login", headers={"Authorization": "Bearer token-a"}).status_code == 401
+    )
+    assert (
+        b.get("/login", headers={"Authorization": "Bearer token-b"}).status_code == 200
+    )
+    assert (
+        a.get("/login", headers={"Authorization": "Bearer token-b"}).status_code == 401
+    )
+    assert len(fake_a.requests) == 2
+    assert len(fake_b.requests) == 2
+
+
+def test_settings_come_from_the_environment_at_the_first_request(monkeypatch):
+    """Without init_app, AUTH_URL (with a scheme) is read at the first request."""
+    app = flask.Flask(__name__)
+
+    @app.route("/")
+    @caf.auth_required
+    def index():
+        return "ok"
+
+    monkeypatch.setenv("AUTH_URL", "http://127.0.0.1:9/auth")
+    monkeypatch.setenv("STICKY_AUTH_URL", "sticky.example.org/sticky_auth")
+    assert "cave_auth" not in app.extensions
+    response = app.test_client().get("/")
+    state = app.extensions["cave_auth"]
+    assert state.settings.auth_url == "http://127.0.0.1:9/auth"
+    assert response.headers["Location"].startswith(
+        "https://sticky.example.org/sticky_auth/api/v1/authorize?redirect="
+    )
+
+
+def test_auth_disabled_from_the_environment(monkeypatch):
+    """AUTH_DISABLED=true runs every view as the disabled user."""
+    monkeypatch.setenv("AUTH_DISABLED", "true")
+    app = flask.Flask(__name__)
+    seen = {}
+
+    @app.route("/")
+    @caf.auth_requires_admin
+    def index():
+        seen["user"] = flask.g.auth_user
+        return "ok"
+
+    assert (
+        app.test_client().get("/", headers={"Authorization": "Token x"}).status_code
+        == 200
+    )
+    assert seen["user"]["name"] == "AUTH_DISABLED"
+
+
+def test_permission_lookup_override():
+    """SetPermissionLookupOverride replaces the /user/cache lookup in every app."""
+    app, seen = make_app(fake_for("nobody"))
+    caf.setPermissionLookupOverride(lambda token: {"id": 9} if token == "x" else None)
+    try:
+        client = app.test_client()
+        assert (
+            client.get("/login", headers={"Authorization": "Bearer x"}).status_code
+            == 200
+        )
+        assert seen["user"] == {"id": 9}
+    finally:
+        caf.setPermissionLookupOverride(None)
+    assert (
+        client.get("/login", headers={"Authorization": "Bearer x"}).status_code == 401
+    )
+
+
+def test_init_app_rejects_unknown_settings():
+    """A misspelt setting is a TypeError, not silently ignored."""
+    with pytest.raises(TypeError, match="cache_tll"):
+        caf.init_app(flask.Flask(__name__), auth_url="a/auth", cache_tll=3)
+
+
+def test_importing_cave_auth_never_imports_flask():
+    """Import cave_auth and cave_auth.service load no flask."""
+    code = "import sys, cave_auth, cave_auth.service; print('flask' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "False"
