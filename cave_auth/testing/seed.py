@@ -179,6 +179,8 @@ class FakeSeed:
         terms: Terms of Service.
         named_tokens: Labels for some of the tokens above (label -> token); the
             ``*_token`` attributes of ``FakeAuthServer`` read them.
+        apps: URLs of the registered client apps (``GET /app``), which the
+            login page without a redirect lists as ``app_urls``.
     """
 
     users: list[FakeUser] = field(default_factory=list)
@@ -189,6 +191,7 @@ class FakeSeed:
     datasets: list[FakeDataset] = field(default_factory=list)
     terms: list[FakeTos] = field(default_factory=list)
     named_tokens: dict[str, str] = field(default_factory=dict)
+    apps: list[str] = field(default_factory=list)
 
     @classmethod
     def default(cls) -> FakeSeed:
@@ -200,7 +203,8 @@ class FakeSeed:
         login-style token only).  Groups: 1 ``default`` (everyone), 2 ``testgroup``
         (1 and 4 as admins, 2, 3), 3 ``emptygroup``.  API keys 1-6 as recorded.
         Datasets: ``test_ds`` (view for ``default``, view+edit for ``testgroup``) and
-        ``test_tos_ds`` (view for ``testgroup``, behind ToS 2 "Test ToS").
+        ``test_tos_ds`` (view for ``testgroup``, behind ToS 2 "Test ToS").  Apps:
+        ``https://neuroglancer.example.org`` and ``http://127.0.0.1:9999``.
 
         Named tokens: ``admin``, ``user``, ``user2``, ``temp`` (login-style, user 2),
         ``service_account``, ``group_admin``, ``refresh_user`` and ``nokey_temp``
@@ -286,6 +290,7 @@ class FakeSeed:
                 )
             ],
             named_tokens=tok,
+            apps=["https://neuroglancer.example.org", "http://127.0.0.1:9999"],
         )
 
 

@@ -42,9 +42,15 @@ deliberately does not reproduce, and why:
   contain the recorded key lines (``<span>Name - email</span``, ``token: ...``,
   ``data-token-id``, ``middle_auth_url``, ``...-cave-secret.json``; the ToS title,
   form and checkbox label), not byte-exact copies of the templates.
-* Section 15, ``/sticky_auth/api/v1/authorize``: the Location (Google OAuth URL
-  with a dummy client id), the random ``state`` and the ``session`` cookie have the
-  recorded form, but there is no OAuth flow behind them (no ``oauth2callback``).
+* ``/sticky_auth/api/v1/authorize`` stands in for Google (``login_user_id``): it
+  signs that user in at once, so there is no Google page, no ``oauth2callback``
+  (404 here), no OAuth ``state`` check and no username form for new accounts
+  (admin reference, section 43 and 44). Its 302 to ``redirect`` carries the
+  recorded query parameters and cookie; for ``X-Requested-With`` the 200 body
+  is that URL where the real server gives Google's; a POSTed ``tos_agree``
+  accepts nothing. With ``login_user_id=None`` it answers the recorded 302 to
+  Google (a dummy client id, a random ``state``, the ``session`` cookie) with
+  nothing behind it (section 15).
 * Sections 6, 13, 14: the order of permission names inside ``permissions_v2``
   follows the seed (group order, then grant order), so Ada gets
   ``["view","edit"]`` where the recording shows ``["edit","view"]`` (PostgreSQL's
@@ -60,9 +66,9 @@ deliberately does not reproduce, and why:
   lag behind the database; the fake computes it fresh, so it always equals
   ``/my_permissions``.  ``/user?from=&to=`` takes Unix seconds (PostgreSQL's
   ``to_timestamp`` on the real server) and answers ``[]`` for anything else.
-* Login-style tokens never expire (real ones live 7 days in Redis).  The server's
-  source has a ``/user/token/<key>/ttl`` route, but the reference records no token
-  TTL route, so the fake has none: it answers Flask's 404 page.
+* Login-style tokens live 7 days from their creation (the seed's from the
+  server's construction), counted by the wall clock; ``/user/token/<key>/ttl``
+  counts down from 604800 as Redis does, in whole seconds.
 * The ToS acceptance (``POST .../tos/<id>/accept``) answers the recorded 500
   (``TemplateNotFound``) the first time and the "already accepted" page after, and
   ``?client=ng`` the postMessage script; the session-based redirect after
@@ -71,7 +77,7 @@ deliberately does not reproduce, and why:
 * Not modelled: dataset admins (``admin_datasets``/``datasets_admin`` are always
   ``[]`` and a dataset admin is not "some admin"), read-only service accounts, and
   every route the recording does not show (user/group/dataset/ToS administration,
-  ``logout_all``, SCIM, flask-admin, ``/table/...``): those answer Flask's 404
+  SCIM, flask-admin, ``/table/...``): those answer Flask's 404
   page, or a 405 where the fake serves the path with another method (``POST
   /user``, ``PUT /user/<id>``).  Paths outside ``/auth``, ``/sticky_auth`` and
   ``/tosdemo`` get Flask's 404 page without CORS headers (nginx would send its
@@ -121,6 +127,7 @@ class FakeAuthServer:
         extra_users: int = 0,
         extra_group_members: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        login_user_id: int | None = 2,
     ) -> None:
         """Prepare (but do not start) a server.
 
@@ -135,6 +142,10 @@ class FakeAuthServer:
                 ``extra_users``, more users are added.
             ssl_context: A server-side TLS context (certificate loaded) to serve
                 HTTPS instead of HTTP; ``url`` then starts with ``https://``.
+            login_user_id: The seed user that ``/sticky_auth/api/v1/authorize``
+                signs in at once, standing in for Google (default 2, Norm
+                User, the plain user); ``None`` answers the recorded 302 to
+                Google instead.  Settable later as ``login_user_id``.
 
         Raises:
             ValueError: If a count is negative.
@@ -147,6 +158,7 @@ class FakeAuthServer:
         )
         self._named = dict(data.named_tokens)
         self._app = App(Backend(data))
+        self._app.backend.login_user_id = login_user_id
         self._lock = threading.RLock()
         self._log: list[RecordedRequest] = []
         self._delay = 0.0
@@ -239,6 +251,17 @@ class FakeAuthServer:
             RuntimeError: If the server is not running.
         """
         return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def login_user_id(self) -> int | None:
+        """Whom a browser login signs in (``None``: the recorded 302 to Google)."""
+        with self._lock:
+            return self._app.backend.login_user_id
+
+    @login_user_id.setter
+    def login_user_id(self, user_id: int | None) -> None:
+        with self._lock:
+            self._app.backend.login_user_id = user_id
 
     # tokens ----------------------------------------------------------------
 
