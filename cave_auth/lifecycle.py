@@ -10,7 +10,8 @@ off than before:
 * :func:`login` checks that the save will be allowed before a browser is
   opened, verifies the login token, exchanges it for an API key, verifies
   the key, ends the login token and only then saves. A key made but not
-  saved is deleted again; nothing is saved on failure.
+  saved is deleted again, a login token that could not be exchanged is
+  ended (best effort); nothing is saved on failure.
 * :func:`rotate_token` creates the new key with the current token, verifies
   it, saves it over the old one, and only then deletes the old key (found by
   matching :func:`~cave_auth.get_tokens`). Until the save the old token is
@@ -166,6 +167,15 @@ def _delete_key(config: Config, transport: Transport, token: str) -> None:
             delete_token(config, transport, key_id)
 
 
+def _end_login_token(config: Config, transport: Transport) -> bool:
+    """End ``config``'s login token with ``/logout``; never raises."""
+    try:
+        logout(config, transport)
+    except CaveAuthError:
+        return False
+    return True
+
+
 def login(
     config: Config,
     store: TokenStore,
@@ -223,15 +233,18 @@ def login(
     token = login_token
     ended = False
     if exchange:
-        token = create_token(login_config, transport, description)
+        try:
+            token = create_token(login_config, transport, description)
+        except BaseException:
+            _end_login_token(login_config, transport)
+            raise
         try:
             user = whoami(attrs.evolve(config, token=token), transport)
         except BaseException:
             _delete_key(login_config, transport, token)
+            _end_login_token(login_config, transport)
             raise
-        with contextlib.suppress(CaveAuthError):
-            logout(login_config, transport)
-            ended = True
+        ended = _end_login_token(login_config, transport)
     try:
         saved = save_token(
             config,

@@ -88,6 +88,7 @@ deliberately does not reproduce, and why:
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -167,6 +168,8 @@ class FakeAuthServer:
         self._fail_status = 503
         self._fail_body: bytes | None = None
         self._fail_headers: list[tuple[str, str]] = []
+        self._fail_method: str | None = None
+        self._fail_path: re.Pattern[str] | None = None
         self._ssl_context = ssl_context
         self._scheme = "http" if ssl_context is None else "https"
         self._httpd: LoopbackHTTPServer | None = None
@@ -369,14 +372,23 @@ class FakeAuthServer:
         status: int = 503,
         body: str | bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
-        """Answer the next ``n`` requests (any route) with an error instead.
+        r"""Answer the next ``n`` requests with an error instead.
 
         Args:
             n: How many requests; 0 turns the switch off.
             status: Status code to answer, e.g. 429, 500, 502, 503, 504.
             body: Body; ``None`` means werkzeug's HTML page for ``status``.
             headers: Extra headers, e.g. ``{"Retry-After": "1"}``.
+            method: Only requests with this method count (any case); ``None``:
+                any method.
+            path: Only requests whose path (without the query) fully matches
+                this regular expression count, e.g.
+                ``r"/auth/api/v1/user/token/\d+"``; ``None``: any path.
+                Other requests are served as usual meanwhile.
 
         Raises:
             ValueError: If ``n`` is negative or ``status`` is not in 200..599.
@@ -384,6 +396,8 @@ class FakeAuthServer:
         if n < 0 or not 200 <= status <= 599:
             raise ValueError("need n >= 0 and 200 <= status <= 599")
         with self._lock:
+            self._fail_method = None if method is None else method.upper()
+            self._fail_path = None if path is None else re.compile(path)
             self._fail_left = n
             self._fail_status = status
             self._fail_body = body.encode() if isinstance(body, str) else body
@@ -440,7 +454,7 @@ class FakeAuthServer:
             if self._drop_left > 0:
                 self._drop_left -= 1
                 return Admission(self._delay, drop=True)
-            if self._fail_left > 0:
+            if self._fail_left > 0 and self._fails(record):
                 self._fail_left -= 1
                 if self._fail_body is None:
                     failure = error_page(self._fail_status)
@@ -449,6 +463,13 @@ class FakeAuthServer:
                 failure.headers += self._fail_headers
                 return Admission(self._delay, failure=failure)
             return Admission(self._delay)
+
+    def _fails(self, record: RecordedRequest) -> bool:
+        """Whether ``fail_next``'s method and path filters match a request."""
+        return (self._fail_method is None or record.method == self._fail_method) and (
+            self._fail_path is None
+            or self._fail_path.fullmatch(record.path) is not None
+        )
 
     def _answer(self, request: AppRequest) -> AppResponse:
         """Run the application under the lock."""
