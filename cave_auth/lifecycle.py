@@ -1,7 +1,7 @@
 """The token lifecycle: log in through the browser, rotate, log out.
 
 These workflows are edges: they combine endpoint calls, a store and (for
-login) the loopback listener of :mod:`cave_auth.login`. They read no
+login) the loopback listener of :mod:`cave_auth.loopback`. They read no
 environment and print nothing; the caller passes the browser opener.
 
 The order of steps is chosen so that a failure never leaves the user worse
@@ -33,7 +33,7 @@ import attrs
 from .api import create_token, delete_token, get_tokens, logout, whoami
 from .config import Config
 from .errors import AuthenticationError, CaveAuthError, TokenKeyExistsError
-from .login import LoopbackListener, receive_token
+from .loopback import LoopbackListener, receive_token
 from .models import User
 from .routes import MAX_DESCRIPTION_LENGTH
 from .saved import ForgetResult, forget_token
@@ -207,7 +207,7 @@ def login(
         description: The new key's description; :func:`default_description`
             if ``None``.
         overwrite: Replace a different token already saved under the key.
-        listener: A started :class:`~cave_auth.login.LoopbackListener` to
+        listener: A started :class:`~cave_auth.loopback.LoopbackListener` to
             use (``port`` is then ignored), for a caller that also feeds it
             pasted replies; the caller closes it.
 

@@ -276,7 +276,7 @@ def test_logout_when_the_server_fails_forgets_nothing():
 
 def test_login_accepts_a_pasted_address_through_a_given_listener():
     """A caller-owned listener can be fed the pasted address; login then saves."""
-    from cave_auth.login import LoopbackListener
+    from cave_auth.loopback import LoopbackListener
 
     server = TokenServer()
     store = store_(None)

@@ -2,7 +2,7 @@
 
 Modelled on ``gh auth login --web`` and ``hf auth login``: a one-shot
 listener on 127.0.0.1 receives the server's redirect after the Google
-sign-in (see :mod:`cave_auth.login`), the 7-day login token is exchanged for
+sign-in (see :mod:`cave_auth.loopback`), the 7-day login token is exchanged for
 an API key, the login token is ended, and the key is saved where CAVEclient
 and CloudVolume look (see :func:`cave_auth.lifecycle.login`). Without a
 browser (``--no-browser``, or when none can be opened, as over SSH) the
@@ -21,7 +21,7 @@ import attrs
 from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError, LoginError
 from ..lifecycle import login
-from ..login import LoopbackListener
+from ..loopback import LoopbackListener
 from ..tokens import mask_token, resolve_token
 from .context import (
     EXIT_ERROR,
