@@ -10,6 +10,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from cli_support import (
@@ -35,6 +36,7 @@ from lifecycle_support import (
 from cave_auth import MemoryStore
 from cave_auth.cli import EXIT_ERROR, EXIT_OK, main
 from cave_auth.testing import FakeAuthServer
+from cave_auth.transport import Urllib3Transport
 
 
 def _no_leak(result, *tokens: str) -> None:
@@ -342,3 +344,36 @@ def test_live_login_timeout_saves_nothing(live, tmp_path):
     assert "No login arrived within 0.3 s" in result.err
     assert secret_files(tmp_path) == {}
     assert live.request_count == 0
+
+
+def test_login_help_says_what_timeout_means_there() -> None:
+    """The login help says --timeout is the browser wait; server calls keep 30 s."""
+    result = run("login", "--help", common=False)
+    assert result.code == EXIT_OK
+    text = " ".join(result.out.split())
+    assert "--timeout SECONDS for login: how long to wait for the browser" in text
+    assert "each call to the server still gives up after 30 s" in text
+    other = " ".join(run("whoami", "--help", common=False).out.split())
+    assert "--timeout SECONDS give up on the server after this long" in other
+
+
+@pytest.mark.parametrize("wait", ["0.5", "5", "900"])
+def test_login_server_calls_keep_a_bounded_deadline(
+    live, tmp_path, monkeypatch, wait
+) -> None:
+    """Whatever --timeout (the browser wait) is, each server call gets the 30 s deadline."""
+    made: list[Urllib3Transport] = []
+    real = Urllib3Transport.from_env.__func__  # type: ignore[attr-defined]
+
+    def recording(cls: type, environ: Any, **overrides: Any) -> Urllib3Transport:
+        transport = real(cls, environ, **overrides)
+        made.append(transport)
+        return transport
+
+    monkeypatch.setattr(Urllib3Transport, "from_env", classmethod(recording))
+    result = run_live(
+        live, tmp_path, "login", "--timeout", wait, opener=HeadlessBrowser()
+    )
+    assert result.code == EXIT_OK, result.err
+    assert [t.timeout for t in made] == [30.0]
+    assert f"up to {float(wait):g} s" in result.out
