@@ -8,11 +8,15 @@ baseline measured alternately with it in this very run.
 Sections:
 
 1. Cold import: fresh interpreters, each measured at least 15 times.
-2. Token resolution from real files, and header formatting, in microseconds.
+2. Token resolution from real files, and header formatting, in microseconds;
+   then the client-side work: structuring, and ``json.loads`` + structuring
+   against ``json.loads`` alone, interleaved.
 3. Endpoint throughput against ``FakeAuthServer`` (run in a separate process so
    the server does not compete for the client's GIL), over HTTP and HTTPS,
    sequential and with 4 threads: cave_auth vs raw ``urllib3.PoolManager`` +
    ``json.loads`` vs CAVEclient's ``AuthClient`` when installed.
+   Then get_group_users' client CPU time per call, step by step from raw
+   urllib3 to cave_auth.
 4. Peak memory of a process that imports and makes one call.
 
 The package is byte-compiled first and ``PYTHONDONTWRITEBYTECODE`` is dropped
@@ -238,6 +242,37 @@ def structuring(rows: list[Row], repeat: int) -> None:
     for name, function in cases.items():
         median, low, high = summarize(per_call_us(function, repeat, 2000))
         rows.append(Row("client work", name, median, low, high, "us/call"))
+    targets = {"20 group members": 3.0, "50 users": 2.5}
+    bodies = {
+        "20 group members": (json.dumps(members).encode(), list[ca.GroupMember]),
+        "50 users": (json.dumps(users).encode(), list[ca.User]),
+    }
+    for label, (body, kind) in bodies.items():
+        loads: list[float] = []
+        both: list[float] = []
+        for _ in range(repeat):
+            loads += per_call_us(lambda b=body: json.loads(b), 1, 2000)
+            both += per_call_us(
+                lambda b=body, k=kind: conv.structure(json.loads(b), k), 1, 2000
+            )
+        for name, values in (("json.loads", loads), ("json.loads + structure", both)):
+            median, low, high = summarize(values)
+            figure = f"{name}, {label}"
+            rows.append(Row("client work", figure, median, low, high, "us/call"))
+        ratios = [whole / alone for whole, alone in zip(both, loads, strict=True)]
+        median, low, high = summarize(ratios)
+        rows.append(
+            Row(
+                "client work",
+                f"json.loads + structure / json.loads, {label}",
+                median,
+                low,
+                high,
+                "x",
+                f"<= {targets[label]}x",
+                median <= targets[label],
+            )
+        )
 
 
 # 3. Endpoint throughput ------------------------------------------------------
@@ -410,6 +445,57 @@ def throughput(rows: list[Row], rounds: int, calls: int, tls: bool) -> None:
     os.environ.pop("REQUESTS_CA_BUNDLE", None)
 
 
+def client_cpu(rows: list[Row], rounds: int, calls: int) -> None:
+    """Split get_group_users' client CPU time per call into its parts.
+
+    CPU time of the calling thread (``time.thread_time``) leaves out the wait
+    for the server and most of the noise of a shared machine, so the steps
+    from raw urllib3 to cave_auth can be told apart by a few microseconds.
+    """
+    import urllib3
+
+    from cave_auth.models import converter
+
+    with served(None) as info:
+        url = str(info["url"])
+        token = str(info["admin_token"])
+        group_id = int(info["group_id"])  # type: ignore[call-overload]
+        config = ca.Config(url, token=token)
+        transport = ca.Urllib3Transport(pool_maxsize=8)
+        manager = urllib3.PoolManager(maxsize=8)
+        target = f"{url}/auth/api/v1/group/{group_id}/user"
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+        conv = converter()
+        kind = list[ca.GroupMember]
+        steps: dict[str, Callable[[], object]] = {
+            "raw urllib3 + json.loads": lambda: json.loads(
+                manager.request("GET", target, headers=headers).data
+            ),
+            "Urllib3Transport.request + json.loads": lambda: json.loads(
+                transport.request("GET", target, headers=headers).body
+            ),
+            "... + structure": lambda: conv.structure(
+                json.loads(transport.request("GET", target, headers=headers).body),
+                kind,
+            ),
+            "get_group_users": lambda: ca.get_group_users(config, transport, group_id),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in steps}
+        for step in steps.values():
+            for _ in range(20):
+                step()
+        for _ in range(rounds):
+            for name, step in steps.items():
+                start = time.thread_time()
+                for _ in range(calls):
+                    step()
+                samples[name].append((time.thread_time() - start) / calls * 1e6)
+    for name, values in samples.items():
+        median, low, high = summarize(values)
+        figure = f"http group (20), client CPU: {name}"
+        rows.append(Row("client CPU", figure, median, low, high, "us/call"))
+
+
 # 4. Memory ------------------------------------------------------------------
 
 MEMORY_PROGRAMS = {
@@ -486,6 +572,7 @@ def main() -> int:
     calls = 200 if args.quick else 400
     throughput(rows, 3 if args.quick else 5, calls, tls=False)
     throughput(rows, 3 if args.quick else 5, calls, tls=True)
+    client_cpu(rows, 9 if args.quick else 25, calls // 2)
     memory(rows, 3 if args.quick else 5)
     print(
         f"cave_auth benchmarks, {datetime.date.today()}, {platform.machine()}, "

@@ -14,6 +14,13 @@ import cattrs. It is strict about types: an ``int`` field refuses ``"1"`` and
 ``True``, a ``str`` field refuses ``5``, because a server that sends those is
 not the server we think it is; the error surfaces as
 :class:`~cave_auth.ResponseFormatError` from the endpoint call.
+
+Structuring is on every call's path, so each model's hook is generated once
+as source, as attrs writes ``__init__``: per field one straight-line block
+with the exact type check inline (``type(v) is int``); unknown keys found by
+one ``issuperset`` and gathered into ``extra`` only if there are some; the
+instance built once by filling its slots, all a plain frozen model's
+``__init__`` does (a model with validators or init hooks is refused).
 """
 
 from __future__ import annotations
@@ -355,12 +362,8 @@ def _is_sequence_type(kind: Any) -> bool:
 
 
 def _is_optional_sequence(kind: Any) -> bool:
-    arguments = typing.get_args(kind)
-    return (
-        len(arguments) == 2
-        and arguments[1] is type(None)
-        and _is_sequence_type(arguments[0])
-    )
+    base, optional = _split_optional(kind)
+    return optional and _is_sequence_type(base)
 
 
 @functools.cache
@@ -375,7 +378,6 @@ def converter() -> cattrs.Converter:
         The shared :class:`cattrs.Converter`.
     """
     import cattrs
-    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
     conv = cattrs.Converter(detailed_validation=False)
     for kind in (int, str, bool):
@@ -395,7 +397,8 @@ def converter() -> cattrs.Converter:
                 raise TypeError(f"expected a list, got {type(value).__name__}")
             if item_hook is None:
                 return container(value)
-            return container([item_hook(item, item_type) for item in value])
+            items = [item_hook(item, item_type) for item in value]
+            return items if container is list else container(items)
 
         return structure_sequence
 
@@ -410,34 +413,19 @@ def converter() -> cattrs.Converter:
     conv.register_structure_hook_factory(_is_sequence_type, sequence_hook)
     conv.register_structure_hook_factory(_is_optional_sequence, optional_sequence_hook)
     for model in _MODELS:
-        _register_model(
-            conv, model, make_dict_structure_fn, make_dict_unstructure_fn, override
-        )
+        _register_model(conv, model)
     return conv
 
 
-def _register_model(
-    conv: cattrs.Converter,
-    model: type,
-    make_structure: Any,
-    make_unstructure: Any,
-    override: Any,
-) -> None:
-    known = frozenset(field.name for field in attrs.fields(model)) - {"extra"}
-    base_structure = make_structure(model, conv, extra=override(omit=True))
-    omit_none = model in _OMIT_NONE
-    base_unstructure = make_unstructure(
-        model, conv, _cattrs_omit_if_default=omit_none, extra=override(omit=True)
-    )
+def _register_model(conv: cattrs.Converter, model: type) -> None:
+    from cattrs.gen import make_dict_unstructure_fn, override
 
-    def structure_model(value: object, _: object) -> Any:
-        if not isinstance(value, dict):
-            raise TypeError(f"expected a JSON object, got {type(value).__name__}")
-        instance = base_structure(value, model)
-        if not value.keys() <= known:
-            extra = {key: item for key, item in value.items() if key not in known}
-            instance = attrs.evolve(instance, extra=extra)
-        return instance
+    base_unstructure: Any = make_dict_unstructure_fn(
+        model,
+        conv,
+        _cattrs_omit_if_default=model in _OMIT_NONE,
+        extra=override(omit=True),
+    )
 
     def unstructure_model(instance: Any) -> dict[str, Any]:
         data: dict[str, Any] = base_unstructure(instance)
@@ -445,8 +433,131 @@ def _register_model(
             data.update(instance.extra)
         return data
 
-    conv.register_structure_hook(model, structure_model)
+    conv.register_structure_hook(model, _make_structure_fn(conv, model))
     conv.register_unstructure_hook(model, unstructure_model)
+
+
+def _wrong_type(expected: str, value: object) -> typing.NoReturn:
+    raise TypeError(f"expected {expected}, got {type(value).__name__}")
+
+
+_CHECKS = {
+    int: "type(v) is not int{none} and (type(v) is bool or not isinstance(v, int))",
+    str: "type(v) is not str{none}",
+    bool: "type(v) is not bool{none}",
+}
+
+
+def _split_optional(kind: Any) -> tuple[Any, bool]:
+    arguments = typing.get_args(kind)
+    if (
+        typing.get_origin(kind) in (typing.Union, type(int | None))
+        and len(arguments) == 2
+        and arguments[1] is type(None)
+    ):
+        return arguments[0], True
+    return kind, False
+
+
+def _field_lines(
+    conv: cattrs.Converter, namespace: dict[str, Any], index: int, kind: Any
+) -> list[str]:
+    """Return the lines that check and convert ``v``, a value of type ``kind``.
+
+    Types the generated code does not check inline (mappings, tuples of
+    models) go through the converter's hook, added to ``namespace``.
+    """
+    base, optional = _split_optional(kind)
+    none = " and v is not None" if optional else ""
+    if base is Any:
+        return []
+    if base in _CHECKS:
+        name = typing.cast(type, base).__name__
+        return [
+            f"if {_CHECKS[base].format(none=none)}:",
+            f"    _wrong_type({name!r}, v)",
+        ]
+    otherwise = "elif v is not None:" if optional else "else:"
+    if base is _dt.datetime:
+        return [
+            "if type(v) is str:",
+            "    v = _parse_cached(v)",
+            otherwise,
+            "    v = parse_datetime(v)",
+        ]
+    if base == tuple[Any, ...]:
+        return [
+            "if type(v) is list or isinstance(v, list | tuple):",
+            "    v = tuple(v)",
+            otherwise,
+            "    _wrong_type('a list', v)",
+        ]
+    namespace[f"_hook_{index}"] = conv.get_structure_hook(kind)
+    namespace[f"_type_{index}"] = kind
+    return [f"v = _hook_{index}(v, _type_{index})"]
+
+
+def _make_structure_fn(conv: cattrs.Converter, model: type) -> Any:
+    """Compile the function that structures a JSON object into ``model``."""
+    every = attrs.fields(model)
+    slots = set(model.__dict__.get("__slots__", ())) - {"__weakref__"}
+    if (
+        model.__bases__ != (object,)
+        or slots != {field.name for field in every}
+        or any(f.validator or f.converter or not f.init for f in every)
+        or hasattr(model, "__attrs_pre_init__")
+        or hasattr(model, "__attrs_post_init__")
+    ):
+        raise TypeError(f"{model.__name__} is not a plain slotted attrs class")
+    fields = [field for field in every if field.name != "extra"]
+    hints = typing.get_type_hints(model)
+    namespace: dict[str, Any] = {
+        "_cls": model,
+        "_new": object.__new__,
+        "_missing": attrs.NOTHING,
+        "_known": frozenset(field.name for field in fields),
+        "_wrong_type": _wrong_type,
+        "_parse_cached": _parse_datetime_cached,
+        "parse_datetime": parse_datetime,
+        "_set_extra": model.__dict__["extra"].__set__,
+    }
+    required = sum(field.default is attrs.NOTHING for field in fields)
+    lines = [
+        "def structure(d, _=None):",
+        "    if type(d) is not dict and not isinstance(d, dict):",
+        "        _wrong_type('a JSON object', d)",
+        "    o = _new(_cls)",
+    ]
+    for index, field in enumerate(fields):
+        convert = _field_lines(conv, namespace, index, hints[field.name])
+        default = field.default
+        takes_none = hints[field.name] is Any or _split_optional(hints[field.name])[1]
+        if default is attrs.NOTHING:
+            lines += [f"    v = d[{field.name!r}]", *("    " + x for x in convert)]
+        elif default is None and takes_none:
+            lines += [f"    v = d.get({field.name!r})", *("    " + x for x in convert)]
+        else:
+            factory = isinstance(default, attrs.Factory)  # type: ignore[arg-type]
+            namespace[f"_default_{index}"] = default.factory if factory else default
+            lines += [
+                f"    v = d.get({field.name!r}, _missing)",
+                "    if v is _missing:",
+                f"        v = _default_{index}{'()' if factory else ''}",
+                "    else:",
+                *("        " + x for x in convert or ["pass"]),
+            ]
+        namespace[f"_set_{index}"] = model.__dict__[field.name].__set__
+        lines.append(f"    _set_{index}(o, v)")
+    lines += [
+        f"    if len(d) == {required} or _known.issuperset(d):",
+        "        _set_extra(o, {})",
+        "    else:",
+        "        _set_extra(o, {k: x for k, x in d.items() if k not in _known})",
+        "    return o",
+    ]
+    source = "\n".join(lines) + "\n"
+    exec(compile(source, f"<cave_auth structure {model.__name__}>", "exec"), namespace)
+    return namespace["structure"]
 
 
 def structure(data: object, kind: type[T]) -> T:

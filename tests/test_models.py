@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import typing
+from collections.abc import Mapping
+from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import cave_auth as ca
-from cave_auth.models import format_datetime, parse_datetime, structure, unstructure
+from cave_auth.models import (
+    _make_structure_fn,
+    converter,
+    format_datetime,
+    parse_datetime,
+    structure,
+    unstructure,
+)
 
 
 @pytest.mark.parametrize(
@@ -99,3 +111,165 @@ def test_models_are_frozen():
     member = ca.GroupMember(id=1, name="Ada", admin=True)
     with pytest.raises(AttributeError):
         member.name = "Eve"  # type: ignore[misc]
+
+
+MODELS = (
+    ca.TokenInfo,
+    ca.User,
+    ca.GroupMember,
+    ca.Group,
+    ca.UserName,
+    ca.MissingTermsOfService,
+    ca.Permissions,
+)
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+DATES = st.datetimes(
+    min_value=dt.datetime(1970, 1, 1),
+    max_value=dt.datetime(9999, 1, 1),
+    timezones=st.just(dt.UTC),
+).map(format_datetime)
+SCALARS = {int: st.integers(), str: st.text(), bool: st.booleans(), dt.datetime: DATES}
+NOT_AN_OBJECT = st.booleans() | st.integers() | st.text() | st.lists(JSON)
+NOT_A_LIST = (
+    st.booleans() | st.integers() | st.text() | st.dictionaries(st.text(), JSON)
+)
+WRONG_SCALARS = {
+    int: st.booleans() | st.floats(allow_nan=False) | st.text() | st.lists(JSON),
+    str: st.booleans() | st.integers() | st.floats(allow_nan=False) | st.lists(JSON),
+    bool: st.integers() | st.floats(allow_nan=False) | st.text() | st.lists(JSON),
+    dt.datetime: st.booleans()
+    | st.integers()
+    | st.text(alphabet="xyz ,:")
+    | st.dictionaries(st.text(), JSON),
+}
+
+
+def _optional(hint):
+    arguments = typing.get_args(hint)
+    if len(arguments) == 2 and arguments[1] is type(None):
+        return arguments[0], True
+    return hint, False
+
+
+def _valid(hint):
+    base, optional = _optional(hint)
+    if base is Any:
+        values = JSON
+    elif base in SCALARS:
+        values = SCALARS[base]
+    elif typing.get_origin(base) is tuple:
+        (item,) = typing.get_args(base)[:1]
+        values = st.lists(
+            records(item) if attrs.has(item) else _valid(item), max_size=3
+        )
+    else:
+        key, value = typing.get_args(base)
+        values = st.dictionaries(_valid(key), _valid(value), max_size=3)
+    return values | st.none() if optional else values
+
+
+def _wrong(hint):
+    base, optional = _optional(hint)
+    if base in WRONG_SCALARS:
+        values = WRONG_SCALARS[base]
+    elif typing.get_origin(base) is tuple:
+        item = typing.get_args(base)[0]
+        values = NOT_A_LIST
+        if item is not Any:
+            bad_item = NOT_AN_OBJECT if attrs.has(item) else _wrong(item)
+            values |= st.lists(bad_item, min_size=1, max_size=2)
+    else:
+        key, value = typing.get_args(base)
+        values = st.lists(JSON, min_size=1) | st.dictionaries(
+            _valid(key), _wrong(value), min_size=1, max_size=2
+        )
+    return values if optional else values | st.none()
+
+
+def _checked_fields(model):
+    hints = typing.get_type_hints(model)
+    return [name for name, hint in hints.items() if name != "extra" and hint is not Any]
+
+
+OMIT_NONE = (ca.User, ca.MissingTermsOfService)
+
+
+def records(model):
+    """Valid JSON records for ``model``, as the server would send them.
+
+    User and MissingTermsOfService leave out what they do not have (their
+    unstructure omits ``None``: the server sends no ``accept_url``); the other
+    models always carry every key.
+    """
+    hints = typing.get_type_hints(model)
+    fields = {f.name: f for f in attrs.fields(model) if f.name != "extra"}
+    required = {
+        name: _valid(hints[name])
+        for name, field in fields.items()
+        if model not in OMIT_NONE or field.default is attrs.NOTHING
+    }
+    optional = {
+        name: _valid(hints[name]).filter(lambda value: value is not None)
+        for name in fields.keys() - required.keys()
+    }
+    return st.fixed_dictionaries(required, optional=optional)
+
+
+def _with_unknown_keys(model):
+    known = {f.name for f in attrs.fields(model)} - {"extra"}
+    unknown = st.dictionaries(
+        st.text().filter(lambda key: key not in known), JSON, max_size=3
+    )
+    return st.tuples(st.just(model), records(model), unknown)
+
+
+@given(st.sampled_from(MODELS).flatmap(_with_unknown_keys))
+def test_structure_then_unstructure_gives_back_the_same_json(case):
+    """Any valid record, unknown keys included, comes back as the same JSON.
+
+    Lists are held as tuples, and the model equals one built by its __init__.
+    """
+    model, record, unknown = case
+    record = {**record, **unknown}
+    parsed = structure(record, model)
+    assert parsed.extra == unknown
+    assert attrs.evolve(parsed) == parsed
+    for name, hint in typing.get_type_hints(model).items():
+        if typing.get_origin(_optional(hint)[0]) is tuple and name in record:
+            assert type(getattr(parsed, name)) is tuple
+    back = unstructure(parsed)
+    assert back == record
+    assert json.dumps(back, sort_keys=True) == json.dumps(record, sort_keys=True)
+
+
+@given(st.data())
+def test_a_wrong_typed_field_is_refused(data):
+    """A value of the wrong JSON type in any typed field is refused."""
+    model = data.draw(st.sampled_from(MODELS))
+    record = data.draw(records(model))
+    name = data.draw(st.sampled_from(_checked_fields(model)))
+    record[name] = data.draw(_wrong(typing.get_type_hints(model)[name]))
+    with pytest.raises((TypeError, ValueError, KeyError, AttributeError)):
+        structure(record, model)
+
+
+def test_models_with_init_logic_get_no_generated_hook():
+    """A model whose __init__ validates cannot get a hook that skips the check."""
+
+    @attrs.frozen(kw_only=True)
+    class Checked:
+        id: int = attrs.field(validator=attrs.validators.gt(0))
+        extra: Mapping[str, Any] = attrs.field(factory=dict)
+
+    with pytest.raises(TypeError, match="not a plain"):
+        _make_structure_fn(converter(), Checked)

@@ -237,9 +237,7 @@ class Urllib3Transport:
         In a process forked from the one that opened them, the parent's
         connections are left alone: they are the parent's to close.
         """
-        if self._pid != os.getpid():
-            self._start_pools()
-            return
+        self._check_process()
         with self._lock:
             managers = list(self._managers.values())
             self._managers.clear()
