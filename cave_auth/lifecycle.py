@@ -1,7 +1,7 @@
 """The token lifecycle: log in through the browser, rotate, log out.
 
 These workflows are edges: they combine endpoint calls, a store and (for
-login) the loopback listener of :mod:`cave_auth.login`. They read no
+login) the loopback listener of :mod:`cave_auth.loopback`. They read no
 environment and print nothing; the caller passes the browser opener.
 
 The order of steps is chosen so that a failure never leaves the user worse
@@ -10,7 +10,8 @@ off than before:
 * :func:`login` checks that the save will be allowed before a browser is
   opened, verifies the login token, exchanges it for an API key, verifies
   the key, ends the login token and only then saves. A key made but not
-  saved is deleted again; nothing is saved on failure.
+  saved is deleted again, a login token that could not be exchanged is
+  ended (best effort); nothing is saved on failure.
 * :func:`rotate_token` creates the new key with the current token, verifies
   it, saves it over the old one, and only then deletes the old key (found by
   matching :func:`~cave_auth.get_tokens`). Until the save the old token is
@@ -32,7 +33,7 @@ import attrs
 from .api import create_token, delete_token, get_tokens, logout, whoami
 from .config import Config
 from .errors import AuthenticationError, CaveAuthError, TokenKeyExistsError
-from .login import LoopbackListener, receive_token
+from .loopback import LoopbackListener, receive_token
 from .models import User
 from .routes import MAX_DESCRIPTION_LENGTH
 from .saved import ForgetResult, forget_token
@@ -166,6 +167,15 @@ def _delete_key(config: Config, transport: Transport, token: str) -> None:
             delete_token(config, transport, key_id)
 
 
+def _end_login_token(config: Config, transport: Transport) -> bool:
+    """End ``config``'s login token with ``/logout``; never raises."""
+    try:
+        logout(config, transport)
+    except CaveAuthError:
+        return False
+    return True
+
+
 def login(
     config: Config,
     store: TokenStore,
@@ -197,7 +207,7 @@ def login(
         description: The new key's description; :func:`default_description`
             if ``None``.
         overwrite: Replace a different token already saved under the key.
-        listener: A started :class:`~cave_auth.login.LoopbackListener` to
+        listener: A started :class:`~cave_auth.loopback.LoopbackListener` to
             use (``port`` is then ignored), for a caller that also feeds it
             pasted replies; the caller closes it.
 
@@ -223,15 +233,18 @@ def login(
     token = login_token
     ended = False
     if exchange:
-        token = create_token(login_config, transport, description)
+        try:
+            token = create_token(login_config, transport, description)
+        except BaseException:
+            _end_login_token(login_config, transport)
+            raise
         try:
             user = whoami(attrs.evolve(config, token=token), transport)
         except BaseException:
             _delete_key(login_config, transport, token)
+            _end_login_token(login_config, transport)
             raise
-        with contextlib.suppress(CaveAuthError):
-            logout(login_config, transport)
-            ended = True
+        ended = _end_login_token(login_config, transport)
     try:
         saved = save_token(
             config,

@@ -19,6 +19,7 @@ stopping the listing.
 from __future__ import annotations
 
 import os
+import urllib.parse
 
 import attrs
 
@@ -47,7 +48,9 @@ class SavedToken:
 
     Attributes:
         server: The server the file belongs to (``https://`` + the netloc in
-            its name), or ``None`` for the default and deprecated files,
+            its name, or the configured ``server_address`` when that is the
+            same host, so an ``http://`` loopback server keeps its scheme),
+            or ``None`` for the default and deprecated files,
             which any server reads.
         path: The secrets file.
         key: The key the token is stored under.
@@ -82,11 +85,15 @@ class ForgetResult:
     kept: tuple[str, ...] = ()
 
 
-def _server_of(name: str) -> str | None:
+def _server_of(name: str, config: Config) -> str | None:
+    """The server of a file name; the configured one's scheme when it is that host."""
     if not name.endswith(_SERVER_SUFFIX) or name == _SERVER_SUFFIX:
         return None
+    netloc = name[: -len(_SERVER_SUFFIX)]
+    if urllib.parse.urlsplit(config.server_address).netloc == netloc:
+        return config.server_address
     try:
-        return normalize_server_address(name[: -len(_SERVER_SUFFIX)])
+        return normalize_server_address(netloc)
     except InvalidInputError:
         return None
 
@@ -113,7 +120,8 @@ def list_saved_tokens(config: Config, store: TokenStore) -> list[SavedToken]:
         or name in DEPRECATED_TOKEN_FILENAMES
     ]
     paths = [
-        (os.path.join(config.secrets_dir, name), _server_of(name)) for name in names
+        (os.path.join(config.secrets_dir, name), _server_of(name, config))
+        for name in names
     ]
     if config.token_file is not None and config.token_file not in dict(paths):
         paths.append((config.token_file, None))

@@ -1,15 +1,18 @@
-"""A stateful stand-in for the server's token routes, and a headless browser.
+"""Stand-ins and headless browsers for the lifecycle tests.
 
 Shared by the lifecycle workflow tests and the ``cave-auth`` lifecycle
 command tests: ``TokenServer`` answers ``/user/me``, ``/user/token``
 (create, list, delete) and ``/logout`` on a ``FakeTransport``, keeping which
 API keys and login tokens are alive; ``Browser`` plays the server's redirect
-back to the loopback listener with urllib.
+back to the loopback listener with urllib. ``HeadlessBrowser`` is the real
+thing for a ``FakeAuthServer``: it opens the login URL and follows the
+server's 302 to the loopback callback, as a browser would.
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.client
 import itertools
 import urllib.error
 import urllib.parse
@@ -126,3 +129,76 @@ class Browser:
 
 def saved(store: ca.MemoryStore) -> set[str]:
     return {secrets.get("token") for secrets in store.files.values()}
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class HeadlessBrowser:
+    """An opener that opens the login URL with urllib and follows its redirects.
+
+    Args:
+        state: If given, the ``state`` of the callback address is replaced by
+            this before the browser goes there (another login's address).
+        remote: Do not go to the callback at all, as a browser on another
+            machine whose loopback page cannot load; ``landed`` still gets
+            the address it would have shown.
+
+    Attributes:
+        landed: The address each visit ended on (the callback, with the token).
+        pages: Status and body of each final page.
+    """
+
+    def __init__(self, *, state: str | None = None, remote: bool = False) -> None:
+        self.state = state
+        self.remote = remote
+        self.landed: list[str] = []
+        self.pages: list[tuple[int, str]] = []
+        self._follow = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        self._stay = urllib.request.build_opener(
+            urllib.request.ProxyHandler({}), _NoRedirect()
+        )
+
+    def __call__(self, url: str) -> bool:
+        if self.state is None and not self.remote:
+            self._open(self._follow, url)
+            return True
+        try:
+            self._stay.open(url, timeout=10).close()
+        except urllib.error.HTTPError as error:
+            location = error.headers["Location"]
+            error.close()
+        else:
+            raise AssertionError("the login URL did not redirect")
+        if self.state is not None:
+            parts = urllib.parse.urlsplit(location)
+            query = [
+                (k, self.state if k == "state" else v)
+                for k, v in urllib.parse.parse_qsl(parts.query)
+            ]
+            location = parts._replace(query=urllib.parse.urlencode(query)).geturl()
+        if self.remote:
+            self.landed.append(location)
+        else:
+            self._open(self._follow, location)
+        return True
+
+    def _open(self, opener: urllib.request.OpenerDirector, url: str) -> None:
+        try:
+            with opener.open(url, timeout=10) as answer:
+                self.landed.append(answer.geturl())
+                self.pages.append((answer.status, answer.read().decode()))
+        except urllib.error.HTTPError as error:
+            self.landed.append(error.geturl())
+            self.pages.append((error.code, error.read().decode()))
+        except (http.client.HTTPException, OSError):
+            self.landed.append(url)
+            self.pages.append((0, ""))
+
+    @property
+    def login_token(self) -> str:
+        """The login token in the last address the browser landed on."""
+        query = urllib.parse.urlsplit(self.landed[-1]).query
+        return urllib.parse.parse_qs(query)["middle_auth_token"][0]

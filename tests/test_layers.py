@@ -49,15 +49,16 @@ LAYERS: dict[str, int] = {
     "client": EDGES,
     "flask": EDGES,
     "lifecycle": EDGES,
-    "login": EDGES,
+    "loopback": EDGES,
     "service": EDGES,
     "testing": EDGES,
 }
 """Top-level module (or package) of cave_auth -> its layer; imports may point
 at the same layer or below. ``__init__`` is the facade over everything, so
 importing ``cave_auth`` itself from inside counts as an import from the top.
-``flask``, ``lifecycle``, ``login`` and ``service`` are the edges DESIGN.md
-plans."""
+``flask``, ``lifecycle``, ``loopback`` (DESIGN.md's "login (loopback
+listener)", named so that it does not shadow the function ``cave_auth.login``)
+and ``service`` are the edges DESIGN.md plans."""
 
 
 def _modules() -> list[pathlib.Path]:

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 from lifecycle_support import (
     DEFAULT_FILE,
@@ -13,6 +17,7 @@ from lifecycle_support import (
     PREFIX,
     SERVER_FILE,
     Browser,
+    HeadlessBrowser,
     TokenServer,
     config,
     saved,
@@ -22,7 +27,12 @@ from lifecycle_support import (
 import cave_auth as ca
 from cave_auth.errors import LoginError
 from cave_auth.lifecycle import default_description, login, logout_token, rotate_token
-from cave_auth.testing import FakeRequest, FakeTransport, text_response
+from cave_auth.testing import (
+    FakeAuthServer,
+    FakeRequest,
+    FakeTransport,
+    text_response,
+)
 
 
 def test_login_saves_a_verified_api_key_and_ends_the_login_token():
@@ -266,7 +276,7 @@ def test_logout_when_the_server_fails_forgets_nothing():
 
 def test_login_accepts_a_pasted_address_through_a_given_listener():
     """A caller-owned listener can be fed the pasted address; login then saves."""
-    from cave_auth.login import LoopbackListener
+    from cave_auth.loopback import LoopbackListener
 
     server = TokenServer()
     store = store_(None)
@@ -280,3 +290,232 @@ def test_login_accepts_a_pasted_address_through_a_given_listener():
         )
     assert saved(store) == {result.config.token}
     assert result.login_token_ended
+
+
+# ---------------------------------------------------- against FakeAuthServer
+
+
+@pytest.fixture
+def live(tmp_path) -> Iterator[tuple[FakeAuthServer, ca.Config, ca.Urllib3Transport]]:
+    """A fake auth server, a Config saving under tmp_path, and a real transport."""
+    cfg = ca.Config(secrets_dir=str(tmp_path / "secrets"))
+    with FakeAuthServer() as server, ca.Urllib3Transport(timeout=10) as http:
+        yield server, attrs.evolve(cfg, server_address=server.url), http
+
+
+def _works(server: FakeAuthServer, http: ca.Urllib3Transport, token: str) -> bool:
+    try:
+        ca.whoami(ca.Config(server_address=server.url, token=token), http)
+    except ca.AuthenticationError:
+        return False
+    return True
+
+
+def _files(cfg: ca.Config) -> dict[str, Any]:
+    root = Path(cfg.secrets_dir)
+    if not root.exists():
+        return {}
+    return {
+        p.name: json.loads(p.read_text())
+        for p in sorted(root.iterdir())
+        if p.name.endswith("cave-secret.json")
+    }
+
+
+def _key_ids(server: FakeAuthServer, http: ca.Urllib3Transport, token: str) -> set:
+    cfg = ca.Config(server_address=server.url, token=token)
+    return {info.id for info in ca.get_tokens(cfg, http)}
+
+
+def test_live_login_follows_the_servers_redirect_and_saves_an_api_key(live):
+    """The whole login against the fake server: key saved in both files, login ended."""
+    server, cfg, http = live
+    browser = HeadlessBrowser()
+    result = login(cfg, ca.FileStore(), http, opener=browser, timeout=10)
+    key = result.config.token
+    netloc = server.url.removeprefix("http://")
+    assert _files(cfg) == {
+        f"{netloc}-cave-secret.json": {"token": key},
+        "cave-secret.json": {"token": key},
+    }
+    assert result.user.name == "Norm User"
+    assert browser.pages[0][0] == 200
+    assert key not in browser.pages[0][1]
+    login_token = browser.login_token
+    assert login_token != key
+    assert not _works(server, http, login_token)
+    listed = ca.get_tokens(result.config, http)
+    assert key in {info.token for info in listed}
+    assert ca.get_token_ttl(result.config, http) is None
+
+
+def test_live_login_signs_in_the_servers_chosen_user(live):
+    """The fake server decides who signs in; the result names that user."""
+    server, cfg, http = live
+    server.login_user_id = 6
+    result = login(cfg, ca.FileStore(), http, opener=HeadlessBrowser(), timeout=10)
+    assert result.user.name == "Tina Tokenless"
+
+
+def test_live_login_keeping_the_login_token_saves_a_7_day_token(live):
+    """Without the exchange the saved token is the login token, with about 7 days left."""
+    _server, cfg, http = live
+    browser = HeadlessBrowser()
+    result = login(
+        cfg, ca.FileStore(), http, opener=browser, timeout=10, exchange=False
+    )
+    assert result.config.token == browser.login_token
+    assert 604800 - 60 < (ca.get_token_ttl(result.config, http) or 0) <= 604800
+    assert browser.login_token not in {
+        info.token for info in ca.get_tokens(result.config, http)
+    }
+
+
+def test_live_login_with_a_wrong_state_saves_nothing(live):
+    """A callback carrying another state is refused and nothing is written."""
+    server, cfg, http = live
+    browser = HeadlessBrowser(state="forged")
+    with pytest.raises(LoginError, match="different state"):
+        login(cfg, ca.FileStore(), http, opener=browser, timeout=10)
+    assert browser.pages[0][0] == 400
+    assert _files(cfg) == {}
+    assert server.count("POST", "/auth/api/v1/user/token") == 0
+
+
+def test_live_login_timeout_saves_nothing(live):
+    """A browser that never comes back ends in a LoginError; nothing is written."""
+    server, cfg, http = live
+    with pytest.raises(LoginError, match="No login arrived"):
+        login(cfg, ca.FileStore(), http, opener=lambda url: True, timeout=0.3)
+    assert _files(cfg) == {}
+    assert server.request_count == 0
+
+
+ROTATE_STEPS = [
+    ("POST", r"/auth/api/v1/user/token"),
+    ("GET", r"/auth/api/v1/user/me"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), ROTATE_STEPS)
+def test_live_rotate_failing_before_the_save_keeps_the_old_token(live, method, path):
+    """Create or verify failing: the old key is still saved and works; no new key stays."""
+    server, cfg, http = live
+    old = server.user_token
+    ca.save_token(cfg, ca.FileStore(), old)
+    before = _key_ids(server, http, old)
+    server.fail_next(1, 500, method=method, path=path)
+    with pytest.raises(ca.CaveAuthError):
+        rotate_token(cfg, ca.FileStore(), http)
+    assert {v["token"] for v in _files(cfg).values()} == {old}
+    assert _works(server, http, old)
+    assert _key_ids(server, http, old) == before
+
+
+def test_live_rotate_failing_to_save_keeps_the_old_token(live):
+    """The save failing (read-only store): the old key stays and the new is deleted."""
+    server, cfg, http = live
+    old = server.user_token
+    files = {f"{cfg.secrets_dir}/cave-secret.json": {"token": old}}
+    store = ca.MemoryStore(files, writable=False)
+    before = _key_ids(server, http, old)
+    with pytest.raises(ca.TokenFileError):
+        rotate_token(cfg, store, http)
+    assert store.files == files
+    assert _works(server, http, old)
+    assert _key_ids(server, http, old) == before
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", r"/auth/api/v1/user/token"), ("DELETE", r"/auth/api/v1/user/token/\d+")],
+)
+def test_live_rotate_failing_to_end_the_old_key_says_so(live, method, path):
+    """After the save, a failing list or delete leaves the old key valid and named."""
+    server, cfg, http = live
+    old = server.user_token
+    ca.save_token(cfg, ca.FileStore(), old)
+    server.fail_next(1, 500, method=method, path=path)
+    result = rotate_token(cfg, ca.FileStore(), http)
+    new = result.config.token
+    assert {v["token"] for v in _files(cfg).values()} == {new}
+    assert not result.old_token_ended
+    assert "still valid" in (result.problem or "")
+    assert old not in (result.problem or "")
+    assert _works(server, http, old)
+    assert _works(server, http, new)
+
+
+def test_live_rotate_replaces_the_key_on_the_server(live):
+    """A rotation that succeeds leaves only the new key working."""
+    server, cfg, http = live
+    old = server.refresh_user_token
+    ca.save_token(cfg, ca.FileStore(), old)
+    result = rotate_token(cfg, ca.FileStore(), http, description="rotated")
+    assert result.old_token_ended
+    assert not _works(server, http, old)
+    [info] = ca.get_tokens(result.config, http)
+    assert (info.token, info.description) == (result.config.token, "rotated")
+
+
+def test_live_logout_of_an_api_key_deletes_it(live):
+    """logout_token deletes an API key on the server and forgets it locally."""
+    server, cfg, http = live
+    ca.save_token(cfg, ca.FileStore(), server.user_token2)
+    result = logout_token(cfg, ca.FileStore(), http)
+    assert (result.kind, result.ended_on_server) == ("api key", True)
+    assert not _works(server, http, server.user_token2)
+    assert _works(server, http, server.user_token)
+    assert all("token" not in v for v in _files(cfg).values())
+
+
+def test_live_logout_of_a_login_token_ends_it(live):
+    """logout_token ends a login token with /logout and forgets it locally."""
+    server, cfg, http = live
+    ca.save_token(cfg, ca.FileStore(), server.temp_token)
+    result = logout_token(cfg, ca.FileStore(), http)
+    assert (result.kind, result.ended_on_server) == ("login token", True)
+    assert not _works(server, http, server.temp_token)
+    assert _works(server, http, server.user_token)
+    assert all("token" not in v for v in _files(cfg).values())
+
+
+def test_live_logout_of_a_dead_token_still_forgets_it(live):
+    """A token the server no longer knows is forgotten; the result says it was dead."""
+    server, cfg, http = live
+    ca.save_token(cfg, ca.FileStore(), server.invalid_token)
+    result = logout_token(cfg, ca.FileStore(), http)
+    assert result.already_dead
+    assert all("token" not in v for v in _files(cfg).values())
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", r"/auth/api/v1/user/token"), ("GET", r"/auth/api/v1/user/me")],
+)
+def test_live_login_failing_exchange_saves_nothing_and_ends_the_login(
+    live, method, path
+):
+    """If the key cannot be made or verified, nothing is saved and no token lives on."""
+    server, cfg, http = live
+    if method == "GET":  # the first /user/me verifies the login token: let it pass
+        real_admit = server._admit
+        seen = []
+
+        def second_me_fails(record):
+            if record.method == "GET" and record.path == "/auth/api/v1/user/me":
+                seen.append(record)
+                if len(seen) == 2:
+                    server.fail_next(1, 500, method=method, path=path)
+            return real_admit(record)
+
+        server._admit = second_me_fails  # type: ignore[method-assign]
+    else:
+        server.fail_next(1, 500, method=method, path=path)
+    before = _key_ids(server, http, server.user_token)
+    browser = HeadlessBrowser()
+    with pytest.raises(ca.ServerError):
+        login(cfg, ca.FileStore(), http, opener=browser, timeout=10)
+    assert _files(cfg) == {}
+    assert not _works(server, http, browser.login_token)
+    assert _key_ids(server, http, server.user_token) == before

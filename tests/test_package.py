@@ -181,6 +181,15 @@ def test_bare_import_loads_no_submodule():
     assert loaded == "[]"
 
 
+def test_login_is_the_function_whatever_was_imported_first():
+    """cave_auth.login stays the login function after the lifecycle and CLI load."""
+    kind = _run(
+        "import cave_auth.lifecycle, cave_auth.cli.cmd_login, cave_auth as ca\n"
+        "print(type(ca.login).__name__, ca.login is cave_auth.lifecycle.login)"
+    )
+    assert kind == "function True"
+
+
 def test_first_endpoint_use_loads_cattrs_lazily():
     """The cattrs package is imported on the first structuring, not before."""
     loaded = _run(

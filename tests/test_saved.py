@@ -71,6 +71,19 @@ def test_list_works_on_a_memory_store():
     assert [(s.server, s.token) for s in found] == [("https://x.org", TOKEN)]
 
 
+def test_list_keeps_the_configured_servers_scheme_for_its_own_file():
+    """The file of the configured server (an http loopback one) keeps its address."""
+    store = ca.MemoryStore(
+        {
+            "/s/127.0.0.1:8123-cave-secret.json": {"token": TOKEN},
+            "/s/x.org-cave-secret.json": {"token": OTHER},
+        }
+    )
+    config = ca.Config(secrets_dir="/s", server_address="http://127.0.0.1:8123")
+    found = list_saved_tokens(config, store)
+    assert [s.server for s in found] == ["http://127.0.0.1:8123", "https://x.org"]
+
+
 def test_forget_removes_the_token_from_both_files_and_keeps_other_keys(tmp_path):
     """The key goes from the server's and the default file; other keys stay; files stay 0600."""
     config = ca.Config(server_address="https://a.org", secrets_dir=str(tmp_path))

@@ -2,10 +2,13 @@
 
 Starts a :class:`~cave_auth.testing.FakeAuthServer` on 127.0.0.1 and a
 temporary secrets directory (the user's own files are never touched), then
-saves a token, resolves it, asks who it belongs to, lists keys and group
-members, looks users up and shows a rejected token, all with real HTTP
-through :class:`~cave_auth.Urllib3Transport`. It runs offline. The fake
-server is imported only when the demo runs, so no other command loads it.
+logs in through the browser login (a headless opener follows the fake
+server's redirect to the loopback listener; the fake server stands in for
+Google), resolves the saved key, asks who it belongs to, lists keys, rotates
+the key, lists group members, looks users up and shows a rejected token, all
+with real HTTP through :class:`~cave_auth.Urllib3Transport`. It runs offline,
+in about a second. The fake server is imported only when the demo runs, so no
+other command loads it.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import attrs
 from ..config import Config
 from ..errors import AuthenticationError
 from ..store import FileStore
-from ..tokens import mask_token, missing_token_error, resolve_token, save_token
+from ..tokens import mask_token, missing_token_error, resolve_token
 from .context import EXIT_AUTH_REJECTED, EXIT_OK, PROG, CommandError, Context
 from .parser import Commands
 
@@ -35,12 +38,24 @@ def register(commands: Commands) -> None:
         "demo",
         summary="walk through the whole flow against an embedded fake server",
         description="Start a fake CAVE auth server on 127.0.0.1 and a temporary "
-        "secrets directory (your own files are never touched), then save a "
-        "token, resolve it, ask who it belongs to, list keys and group members, "
-        "look users up, and show a rejected token, with real HTTP. Runs offline.",
+        "secrets directory (your own files are never touched), then log in "
+        "through the browser login (a headless browser, no window opens), "
+        "resolve the saved key, ask who it belongs to, list keys, rotate the "
+        "key, list group members, look users up, and show a rejected token, "
+        "with real HTTP. Runs offline.",
         examples=[f"{PROG} demo"],
         run=run,
     )
+
+
+def _headless_browser(url: str) -> bool:
+    """Open ``url`` with urllib and follow its redirects, as a browser would."""
+    import urllib.request
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    with opener.open(url, timeout=10) as page:
+        page.read()
+    return True
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
@@ -55,15 +70,17 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
     Raises:
         CommandError: If the fake server accepts a token it does not know.
+        CaveAuthError: If a step fails (it does not, offline).
     """
     import tempfile
 
     from ..api import get_group_users, get_tokens, get_user_information, whoami
     from ..errors import PermissionDeniedError
+    from ..lifecycle import login, rotate_token
     from ..testing import FakeAuthServer
     from ..transport import Urllib3Transport
 
-    steps = 7
+    steps = 8
     step = 0
 
     def title(text: str) -> None:
@@ -83,14 +100,26 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         ctx.out(f"secrets go to the temporary directory {secrets_dir}.")
         ctx.out("Every call below is real HTTP through Urllib3Transport.")
 
-        title("Save Norm User's token (cave_auth.save_token)")
-        saved = save_token(config, store, server.user_token)
-        for path in saved.written:
+        title("Log in through the browser (cave_auth.login)")
+        ctx.out("  a headless browser opens the login page; the fake server signs")
+        ctx.out("  Norm User in at once (standing in for Google) and redirects it")
+        ctx.out("  to the loopback listener with a 7-day login token")
+        result = login(
+            config,
+            store,
+            http,
+            opener=_headless_browser,
+            timeout=10,
+            description="cave-auth demo",
+        )
+        ctx.out(f"  {result.user.name} is logged in; the login token was exchanged")
+        ctx.out("  for an API key and ended; the key is saved where save_token saves:")
+        for path in result.saved.written:
             ctx.out(f"  wrote {os.path.basename(path)} (mode 0600)")
 
         title("Resolve it again from the files (cave_auth.resolve_token)")
         found = resolve_token(config, store)
-        if found is None:  # pragma: no cover - the save above guarantees it
+        if found is None:  # pragma: no cover - the login above saved it
             raise missing_token_error(config)
         ctx.out(f"  token {mask_token(found.token)}")
         ctx.out(f"  from  {os.path.basename(found.path or '')}, key {found.key!r}")
@@ -103,6 +132,16 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         title("List Norm's API keys, masked (cave_auth.get_tokens)")
         for info in get_tokens(user_config, http):
             ctx.out(f"  key #{info.id}: {mask_token(info.token)}  {info.description}")
+
+        title("Rotate the saved key (cave_auth.rotate_token)")
+        rotated = rotate_token(config, store, http, description="cave-auth demo 2")
+        ctx.out(
+            f"  new key {mask_token(rotated.config.token or '')} saved; "
+            f"old key {mask_token(found.token)} deleted on the server"
+        )
+        user_config = rotated.config
+        kept = [info.id for info in get_tokens(user_config, http)]
+        ctx.out(f"  Norm's keys now: {', '.join(f'#{i}' for i in kept)}")
 
         title("List the members of group 2 (cave_auth.get_group_users)")
         try:

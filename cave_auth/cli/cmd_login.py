@@ -2,7 +2,7 @@
 
 Modelled on ``gh auth login --web`` and ``hf auth login``: a one-shot
 listener on 127.0.0.1 receives the server's redirect after the Google
-sign-in (see :mod:`cave_auth.login`), the 7-day login token is exchanged for
+sign-in (see :mod:`cave_auth.loopback`), the 7-day login token is exchanged for
 an API key, the login token is ended, and the key is saved where CAVEclient
 and CloudVolume look (see :func:`cave_auth.lifecycle.login`). Without a
 browser (``--no-browser``, or when none can be opened, as over SSH) the
@@ -21,7 +21,7 @@ import attrs
 from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError, LoginError
 from ..lifecycle import login
-from ..login import LoopbackListener
+from ..loopback import LoopbackListener
 from ..tokens import mask_token, resolve_token
 from .context import (
     EXIT_ERROR,
@@ -39,6 +39,13 @@ from .parser import Commands
 
 __all__ = ["register", "run"]
 
+_BROWSER_WAIT = 300.0
+_TIMEOUT_HELP = (
+    f"for login: how long to wait for the browser to come back, in seconds "
+    f"(default: {_BROWSER_WAIT:g}); each call to the server still gives up after "
+    "30 s, retries included"
+)
+
 
 def register(commands: Commands) -> None:
     """Add ``login`` and its options to the ``cave-auth`` parser.
@@ -52,8 +59,9 @@ def register(commands: Commands) -> None:
         description="Open the server's login page in a browser, receive the login "
         "on 127.0.0.1, exchange it for an API key, and save the key in the "
         "server's own file and in cave-secret.json. On a machine without a "
-        "browser, paste the address the browser ended on. Here --timeout is how long "
-        "to wait for the browser (default: 300 s).",
+        "browser, paste the address the browser ended on. For login, --timeout is "
+        "how long to wait for the browser to come back (default: 300 s); each call "
+        "to the server still gives up after 30 s.",
         examples=[
             f"{PROG} login",
             f"{PROG} login minnie.microns-daf.com",
@@ -61,7 +69,7 @@ def register(commands: Commands) -> None:
             f"{PROG} login --keep-login-token    # save the 7-day login token itself",
         ],
         run=run,
-        parents=[common_options(), json_option()],
+        parents=[common_options(timeout_help=_TIMEOUT_HELP), json_option()],
     )
     parser.add_argument(
         "server_positional",
@@ -179,8 +187,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise CommandError("--port must be between 0 and 65535", EXIT_USAGE)
     # For login, --timeout is how long to wait for the browser (as the issue
-    # names it); the server calls keep the default deadline.
-    wait = 300.0 if args.timeout is None else args.timeout
+    # names it); the server calls keep the transport's default deadline (30 s).
+    wait = _BROWSER_WAIT if args.timeout is None else args.timeout
     ctx.timeout = None
     config = build_config(ctx, args)
     overwrite = _may_replace(ctx, args, config)

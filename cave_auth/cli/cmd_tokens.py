@@ -1,12 +1,16 @@
 """``cave-auth tokens``: the user's API keys, masked unless ``--show``.
 
 Lists what ``GET /user/token`` returns for the token's user, marking the key
-in use; with ``--json`` the server's records plus an ``in_use`` flag.
+in use; with ``--json`` the server's records plus an ``in_use`` flag. The
+table's columns are as wide as what they hold (a masked token is 9
+characters), and its dates are local times to the minute; ``--json`` gives
+them in ISO 8601 (UTC), which programs parse without knowing HTTP dates.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 from typing import Any
 
 from ..tokens import mask_token
@@ -57,25 +61,50 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from ..models import unstructure
 
     config = config_with_token(ctx, args)
-    rows: list[dict[str, Any]] = unstructure(get_tokens(config, ctx.http()))
-    for row in rows:
-        row["in_use"] = row.get("token") == config.token
-        if not args.show and isinstance(row.get("token"), str):
-            row["token"] = mask_token(row["token"])
+    infos = get_tokens(config, ctx.http())
+    rows: list[dict[str, Any]] = []
+    for info in infos:
+        row: dict[str, Any] = unstructure(info)
+        for field in ("created", "last_used", "updated"):
+            value = getattr(info, field)
+            row[field] = value.isoformat() if value is not None else None
+        row["in_use"] = info.token == config.token
+        if not args.show:
+            row["token"] = mask_token(info.token)
+        rows.append(row)
     if args.json:
         ctx.json(rows)
         return EXIT_OK
     if not rows:
         ctx.out("No API keys (the token in use may be a login token).")
         return EXIT_OK
-    ctx.out(f"{'ID':>5}  {'TOKEN':<34}  {'CREATED':<29}  DESCRIPTION")
-    for row in rows:
-        mark = " *" if row["in_use"] else ""
-        description = row.get("description") or ""
-        ctx.out(
-            f"{row.get('id')!s:>5}  {row.get('token')!s:<34}  "
-            f"{row.get('created') or '':<29}  {description}{mark}"
+    table = [("ID", "TOKEN", "CREATED", "LAST USED", "DESCRIPTION")]
+    for info, row in zip(infos, rows, strict=True):
+        description = (info.description or "") + (" *" if row["in_use"] else "")
+        table.append(
+            (
+                str(info.id),
+                row["token"],
+                _local(info.created),
+                _local(info.last_used, "never"),
+                description,
+            )
         )
+    widths = [max(len(line[i]) for line in table) for i in range(4)]
+    for line in table:
+        cells = [line[0].rjust(widths[0])]
+        cells += [
+            cell.ljust(width) for cell, width in zip(line[1:4], widths[1:], strict=True)
+        ]
+        ctx.out("  ".join([*cells, line[4]]).rstrip())
+    ctx.out("(dates in local time)")
     if any(row["in_use"] for row in rows):
         ctx.out("(* the token in use)")
     return EXIT_OK
+
+
+def _local(moment: _dt.datetime | None, missing: str = "-") -> str:
+    """A date as local time to the minute, e.g. ``2026-11-28 05:59``."""
+    if moment is None:
+        return missing
+    return moment.astimezone().strftime("%Y-%m-%d %H:%M")

@@ -22,8 +22,13 @@ from ..config import DEFAULT_SERVER_ADDRESS
 __all__ = ["add_input_options", "common_options", "json_option"]
 
 
-def common_options() -> argparse.ArgumentParser:
+def common_options(timeout_help: str | None = None) -> argparse.ArgumentParser:
     """Return a parent parser with the options that locate the token.
+
+    Args:
+        timeout_help: The help of ``--timeout`` for a command where it means
+            something else than the deadline of each server call (``login``:
+            the wait for the browser); ``None`` for that deadline.
 
     Returns:
         A parser (without ``--help``) holding ``--server``, ``--key``,
@@ -59,7 +64,8 @@ def common_options() -> argparse.ArgumentParser:
         "--timeout",
         metavar="SECONDS",
         type=_seconds,
-        help="give up on the server after this long, retries included (default: 30)",
+        help=timeout_help
+        or "give up on the server after this long, retries included (default: 30)",
     )
     return common
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import copy
 import secrets
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
 
 from .messages import http_date, now
 from .seed import (
@@ -29,7 +30,10 @@ from .seed import (
     FakeUser,
 )
 
-__all__ = ["Backend"]
+__all__ = ["LOGIN_TOKEN_DURATION", "Backend"]
+
+#: ``DEFAULT_LOGIN_TOKEN_DURATION``: how long a login-style token lives (7 days).
+LOGIN_TOKEN_DURATION: Final = timedelta(days=7)
 
 
 class Backend:
@@ -44,6 +48,12 @@ class Backend:
         memberships: Who is in which group.
         keys: API keys by id.
         login_tokens: Login-style tokens (token -> user id).
+        login_expiry: When each login-style token expires (token -> UTC time);
+            a token of ``login_tokens`` absent here never expires (the token
+            left by a refused description).
+        login_user_id: Whose login ``/authorize`` completes at once, standing
+            in for Google; ``None``: it redirects to Google as recorded.
+        apps: The registered client app URLs (``app_urls`` of the login page).
         datasets: Datasets, by ascending id.
         terms: Terms of Service by id.
         service_tables: Service table -> dataset mappings, in insertion order.
@@ -58,6 +68,12 @@ class Backend:
         self.memberships = seed.memberships
         self.keys = {k.id: k for k in seed.api_keys}
         self.login_tokens = seed.login_tokens
+        started = datetime.now(UTC)
+        self.login_expiry = dict.fromkeys(
+            self.login_tokens, started + LOGIN_TOKEN_DURATION
+        )
+        self.login_user_id: int | None = 2
+        self.apps = list(seed.apps)
         self.datasets = sorted(seed.datasets, key=lambda d: d.id)
         self.terms: dict[int, FakeTos] = {t.id: t for t in seed.terms}
         self.service_tables: list[FakeServiceTable] = seed.service_tables
@@ -320,3 +336,54 @@ class Backend:
             updated=created,
         )
         return token, True
+
+    def new_login_token(self, user_id: int) -> str:
+        """``user.generate_token(ex=7 days)``: a login-style token, as after Google.
+
+        Args:
+            user_id: The owner.
+
+        Returns:
+            The new token (32 hex characters, expiring in 7 days, in no list).
+        """
+        token = secrets.token_hex(16)
+        self.login_tokens[token] = user_id
+        self.login_expiry[token] = datetime.now(UTC) + LOGIN_TOKEN_DURATION
+        return token
+
+    def login_ttl(self, token: str) -> int | None:
+        """Seconds a login-style token has left, as Redis' ``TTL`` counts them.
+
+        Args:
+            token: A token of ``login_tokens``.
+
+        Returns:
+            Whole seconds left (rounded down), or ``None`` if it never expires.
+        """
+        expiry = self.login_expiry.get(token)
+        if expiry is None:
+            return None
+        return int((expiry - datetime.now(UTC)).total_seconds())
+
+    def end_login_token(self, token: str) -> None:
+        """Delete one login-style token (what ``/logout`` does).
+
+        Args:
+            token: The token; unknown tokens are ignored.
+        """
+        self.login_tokens.pop(token, None)
+        self.login_expiry.pop(token, None)
+
+    def live_login_user(self, token: str) -> int | None:
+        """The owner of a live login-style token; an expired one is dropped.
+
+        Args:
+            token: Any token.
+
+        Returns:
+            The user id, or ``None`` if the token is no live login-style token.
+        """
+        expiry = self.login_expiry.get(token)
+        if expiry is not None and expiry <= datetime.now(UTC):
+            self.end_login_token(token)  # Redis lets it expire
+        return self.login_tokens.get(token)

@@ -168,7 +168,7 @@ def lookup(backend: Backend, token: str) -> Caller | None:
     Returns:
         The caller, or ``None`` for a token nobody has.
     """
-    user_id = backend.login_tokens.get(token)
+    user_id = backend.live_login_user(token)
     if user_id is not None:
         user = backend.users.get(user_id)
         return Caller(user, token, None) if user else None

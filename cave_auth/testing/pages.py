@@ -1,15 +1,27 @@
-"""HTML pages of the fake server: the token page, the login start, the ToS form.
+"""HTML pages of the fake server: the token page, the login, the ToS form.
 
 This module does no I/O. The real server renders Jinja templates; the fake
 serves small pages that carry the recorded key lines (section 15 and 17 of the
-reference), not byte-exact copies:
+reference), not byte-exact copies, except where noted:
 
 * ``/sticky_auth/settings/tokens``: ``<span>Name - email</span``, one
   ``token: ...`` item with a ``data-token-id`` per API key, the
   ``middle_auth_url`` and the ``...-cave-secret.json`` file name;
-* ``/sticky_auth/api/v1/authorize``: a 302 to Google's OAuth page (a dummy
-  client id, a random ``state``, a ``session`` cookie), or that URL as text for
-  ``X-Requested-With``; there is no OAuth flow behind it;
+* ``/sticky_auth/api/v1/authorize``: stands in for Google. It signs in the
+  backend's ``login_user_id`` at once and answers as ``finish_auth_flow`` does
+  after Google (``middle_auth-admin-api.md`` section 43): a 302 to ``redirect``
+  with ``middle_auth_token``, ``middle_auth_url`` and ``token`` merged into its
+  query the way yarl's ``update_query`` merges them (the URL's own query
+  survives, a parameter of the same name is replaced in place and its repeats
+  dropped, the fragment is kept), with the ``middle_auth_token`` cookie. The
+  token is a new login-style token. For ``X-Requested-With`` the same URL is
+  the 200 text body (the real server gives Google's URL there). ``tos_id``
+  sends the browser to the ToS form instead, losing ``redirect`` as on the
+  real server. Without a redirect the answer is the byte-exact ``postMessage``
+  page that hands the token and the app URLs to ``window.opener``. With no
+  ``login_user_id`` the answer is the recorded 302 to Google's OAuth page (a
+  dummy client id, a random ``state``), with no OAuth flow behind it. Every
+  answer sets a ``session`` cookie;
 * ``/sticky_auth/api/v1/tos/<id>/accept``: the acceptance form (GET), and the
   acceptance itself (POST), which answers the recorded 500
   (``TemplateNotFound``) the first time, the "already accepted" page after, and
@@ -21,11 +33,12 @@ Views take the same arguments as those of the ``views_*`` modules.
 from __future__ import annotations
 
 import html
+import json
 import secrets
 import string
 from datetime import timedelta
 from typing import Final
-from urllib.parse import quote
+from urllib.parse import quote, unquote_plus
 
 from .backend import Backend
 from .guards import Caller
@@ -149,6 +162,15 @@ _PAGE_POST_MESSAGE: Final = """<script type="text/javascript">
         }
         </script>"""
 
+_PAGE_LOGIN_MESSAGE: Final = string.Template("""<script type="text/javascript">
+        if (window.opener) {
+            window.opener.postMessage($message, "*");
+        }
+        </script>""")
+
+#: Characters yarl leaves unquoted in a query value.
+_QUERY_SAFE: Final = "/?:@!$'()*,~"
+
 
 def tokens_page(
     backend: Backend, req: AppRequest, caller: Caller, params: dict[str, str]
@@ -176,7 +198,78 @@ def tokens_page(
 
 
 def authorize(backend: Backend, req: AppRequest, params: dict[str, str]) -> AppResponse:
-    """``/sticky_auth/api/v1/authorize``: the start of the Google login."""
+    """``/sticky_auth/api/v1/authorize``: a login, Google standing aside."""
+    user_id = backend.login_user_id
+    if user_id is None or user_id not in backend.users:
+        return _to_google(backend, req)
+    token = backend.new_login_token(user_id)
+    programmatic = bool(req.headers.get("x-requested-with"))
+    tos_id, target = req.args.get("tos_id"), req.args.get("redirect")
+    if tos_id:
+        location: str | None = f"/sticky_auth/api/v1/tos/{tos_id}/accept"
+    elif target:
+        location = with_login_query(
+            target,
+            [
+                ("middle_auth_token", token),
+                ("middle_auth_url", backend.sticky_url),
+                ("token", token),
+            ],
+        )
+    else:
+        location = None
+    if location is None:
+        message = json.dumps({"token": token, "app_urls": backend.apps})
+        response = AppResponse(
+            200, _PAGE_LOGIN_MESSAGE.substitute(message=message).encode()
+        )
+    elif programmatic:
+        response = text(200, location)
+    else:
+        response = redirect(location)
+        cookie = f"middle_auth_token={token}; Secure; HttpOnly; Path=/"
+        response.headers.append(("Set-Cookie", cookie))
+    if programmatic and req.headers.get("origin"):
+        response.headers.append(("Access-Control-Allow-Credentials", "true"))
+    response.late_headers = _session_cookie()
+    return response
+
+
+def with_login_query(url: str, values: list[tuple[str, str]]) -> str:
+    """``str(yarl.URL(url) % dict(values))``: merge parameters into a URL's query.
+
+    Args:
+        url: The redirect URL, query and fragment included.
+        values: Parameters to set, in order.
+
+    Returns:
+        The URL with each parameter replacing the first of its name in place
+        (later ones of that name dropped) or appended, the fragment kept.
+    """
+    base, hash_mark, fragment = url.partition("#")
+    path, _, query = base.partition("?")
+    wanted = dict(values)
+    done: set[str] = set()
+    parts: list[str] = []
+    for part in query.split("&"):
+        if not part:
+            continue
+        name = unquote_plus(part.partition("=")[0])
+        if name not in wanted:
+            parts.append(part)
+        elif name not in done:
+            parts.append(f"{name}={quote(wanted[name], safe=_QUERY_SAFE)}")
+            done.add(name)
+    parts += [
+        f"{name}={quote(value, safe=_QUERY_SAFE)}"
+        for name, value in values
+        if name not in done
+    ]
+    return f"{path}?{'&'.join(parts)}{hash_mark}{fragment}"
+
+
+def _to_google(backend: Backend, req: AppRequest) -> AppResponse:
+    """The recorded start of a Google login, with no OAuth flow behind it."""
     callback = quote(f"https://{backend.sticky_url}/api/v1/oauth2callback", safe="")
     state = "".join(
         secrets.choice(string.ascii_letters + string.digits) for _ in range(30)

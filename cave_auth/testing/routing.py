@@ -112,9 +112,14 @@ ROUTES: Final[tuple[Route, ...]] = (
     _route(
         _API + "/user/token/" + _ID, DELETE=View("login", views_tokens.delete_token)
     ),
+    _route(
+        _API + "/user/token/(?P<key>[^/]+)/ttl",
+        GET=View("login", views_tokens.token_ttl),
+    ),
     _route(_API + "/create_token", GET=View("login", views_tokens.create_token)),
     _route(_API + "/refresh_token", GET=View("login", views_tokens.refresh_token)),
     _route(_API + "/logout", GET=View("login", views_tokens.logout)),
+    _route(_API + "/logout_all", GET=View("login", views_tokens.logout_all)),
     _route(_API + "/user", GET=View("some_admin", views_users.users_by_filter)),
     _route(_API + "/username", GET=View("login", views_users.usernames)),
     _route(_API + "/user/" + _ID, GET=View("login", views_users.user_by_id)),

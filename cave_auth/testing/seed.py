@@ -220,6 +220,8 @@ class FakeSeed:
         public_roots: Public (and explicitly private) roots by table.
         named_tokens: Labels for some of the tokens above (label -> token); the
             ``*_token`` attributes of ``FakeAuthServer`` read them.
+        apps: URLs of the registered client apps (``GET /app``), which the
+            login page without a redirect lists as ``app_urls``.
     """
 
     users: list[FakeUser] = field(default_factory=list)
@@ -232,6 +234,7 @@ class FakeSeed:
     service_tables: list[FakeServiceTable] = field(default_factory=list)
     public_roots: list[FakePublicRoot] = field(default_factory=list)
     named_tokens: dict[str, str] = field(default_factory=dict)
+    apps: list[str] = field(default_factory=list)
 
     @classmethod
     def default(cls) -> FakeSeed:
@@ -249,7 +252,8 @@ class FakeSeed:
         ``test_tos_ds`` (each to its dataset) and ``pychunkedgraph``
         ``test_ds_pcg_table`` (to ``test_ds``).  Public roots of
         ``test_ds_pcg_table``: ``720575940000000001`` and ``...002`` public,
-        ``...003`` not.
+        ``...003`` not.  Apps:
+        ``https://neuroglancer.example.org`` and ``http://127.0.0.1:9999``.
 
         Named tokens: ``admin``, ``user``, ``user2``, ``temp`` (login-style, user 2),
         ``service_account``, ``group_admin``, ``refresh_user``, ``nokey_temp``
@@ -349,6 +353,7 @@ class FakeSeed:
                 FakePublicRoot("test_ds_pcg_table", 720575940000000003, public=False),
             ],
             named_tokens={**tok, "dataset_admin": tok["nokey_temp"]},
+            apps=["https://neuroglancer.example.org", "http://127.0.0.1:9999"],
         )
 
 

@@ -45,9 +45,15 @@ deliberately does not reproduce, and why:
   contain the recorded key lines (``<span>Name - email</span``, ``token: ...``,
   ``data-token-id``, ``middle_auth_url``, ``...-cave-secret.json``; the ToS title,
   form and checkbox label), not byte-exact copies of the templates.
-* Section 15, ``/sticky_auth/api/v1/authorize``: the Location (Google OAuth URL
-  with a dummy client id), the random ``state`` and the ``session`` cookie have the
-  recorded form, but there is no OAuth flow behind them (no ``oauth2callback``).
+* ``/sticky_auth/api/v1/authorize`` stands in for Google (``login_user_id``): it
+  signs that user in at once, so there is no Google page, no ``oauth2callback``
+  (404 here), no OAuth ``state`` check and no username form for new accounts
+  (admin reference, section 43 and 44). Its 302 to ``redirect`` carries the
+  recorded query parameters and cookie; for ``X-Requested-With`` the 200 body
+  is that URL where the real server gives Google's; a POSTed ``tos_agree``
+  accepts nothing. With ``login_user_id=None`` it answers the recorded 302 to
+  Google (a dummy client id, a random ``state``, the ``session`` cookie) with
+  nothing behind it (section 15).
 * Sections 6, 13, 14: the order of permission names inside ``permissions_v2``
   follows the seed (group order, then grant order), so Ada gets
   ``["view","edit"]`` where the recording shows ``["edit","view"]`` (PostgreSQL's
@@ -63,9 +69,9 @@ deliberately does not reproduce, and why:
   lag behind the database; the fake computes it fresh, so it always equals
   ``/my_permissions``.  ``/user?from=&to=`` takes Unix seconds (PostgreSQL's
   ``to_timestamp`` on the real server) and answers ``[]`` for anything else.
-* Login-style tokens never expire (real ones live 7 days in Redis).  The server's
-  source has a ``/user/token/<key>/ttl`` route, but the reference records no token
-  TTL route, so the fake has none: it answers Flask's 404 page.
+* Login-style tokens live 7 days from their creation (the seed's from the
+  server's construction), counted by the wall clock; ``/user/token/<key>/ttl``
+  counts down from 604800 as Redis does, in whole seconds.
 * The ToS acceptance (``POST .../tos/<id>/accept``) answers the recorded 500
   (``TemplateNotFound``) the first time and the "already accepted" page after, and
   ``?client=ng`` the postMessage script; the session-based redirect after
@@ -76,7 +82,7 @@ deliberately does not reproduce, and why:
 * Not modelled: read-only service accounts, the staleness of the cached
   record after a dataset or group admin is added (the fake computes it fresh),
   and every route the recording does not show (user/group/dataset/ToS
-  administration, ``logout_all``, SCIM, flask-admin): those answer Flask's 404
+  administration, SCIM, flask-admin): those answer Flask's 404
   page, or a 405 where the fake serves the path with another method (``POST
   /user``, ``PUT /user/<id>``).  Paths outside ``/auth``, ``/sticky_auth`` and
   ``/tosdemo`` get Flask's 404 page without CORS headers (nginx would send its
@@ -87,6 +93,7 @@ deliberately does not reproduce, and why:
 from __future__ import annotations
 
 import copy
+import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -126,6 +133,7 @@ class FakeAuthServer:
         extra_users: int = 0,
         extra_group_members: int = 0,
         ssl_context: ssl.SSLContext | None = None,
+        login_user_id: int | None = 2,
     ) -> None:
         """Prepare (but do not start) a server.
 
@@ -140,6 +148,10 @@ class FakeAuthServer:
                 ``extra_users``, more users are added.
             ssl_context: A server-side TLS context (certificate loaded) to serve
                 HTTPS instead of HTTP; ``url`` then starts with ``https://``.
+            login_user_id: The seed user that ``/sticky_auth/api/v1/authorize``
+                signs in at once, standing in for Google (default 2, Norm
+                User, the plain user); ``None`` answers the recorded 302 to
+                Google instead.  Settable later as ``login_user_id``.
 
         Raises:
             ValueError: If a count is negative.
@@ -152,6 +164,7 @@ class FakeAuthServer:
         )
         self._named = dict(data.named_tokens)
         self._app = App(Backend(data))
+        self._app.backend.login_user_id = login_user_id
         self._lock = threading.RLock()
         self._log: list[RecordedRequest] = []
         self._delay = 0.0
@@ -160,6 +173,8 @@ class FakeAuthServer:
         self._fail_status = 503
         self._fail_body: bytes | None = None
         self._fail_headers: list[tuple[str, str]] = []
+        self._fail_method: str | None = None
+        self._fail_path: re.Pattern[str] | None = None
         self._ssl_context = ssl_context
         self._scheme = "http" if ssl_context is None else "https"
         self._httpd: LoopbackHTTPServer | None = None
@@ -244,6 +259,17 @@ class FakeAuthServer:
             RuntimeError: If the server is not running.
         """
         return int(self.url.rsplit(":", 1)[1])
+
+    @property
+    def login_user_id(self) -> int | None:
+        """Whom a browser login signs in (``None``: the recorded 302 to Google)."""
+        with self._lock:
+            return self._app.backend.login_user_id
+
+    @login_user_id.setter
+    def login_user_id(self, user_id: int | None) -> None:
+        with self._lock:
+            self._app.backend.login_user_id = user_id
 
     # tokens ----------------------------------------------------------------
 
@@ -356,14 +382,23 @@ class FakeAuthServer:
         status: int = 503,
         body: str | bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        *,
+        method: str | None = None,
+        path: str | None = None,
     ) -> None:
-        """Answer the next ``n`` requests (any route) with an error instead.
+        r"""Answer the next ``n`` requests with an error instead.
 
         Args:
             n: How many requests; 0 turns the switch off.
             status: Status code to answer, e.g. 429, 500, 502, 503, 504.
             body: Body; ``None`` means werkzeug's HTML page for ``status``.
             headers: Extra headers, e.g. ``{"Retry-After": "1"}``.
+            method: Only requests with this method count (any case); ``None``:
+                any method.
+            path: Only requests whose path (without the query) fully matches
+                this regular expression count, e.g.
+                ``r"/auth/api/v1/user/token/\d+"``; ``None``: any path.
+                Other requests are served as usual meanwhile.
 
         Raises:
             ValueError: If ``n`` is negative or ``status`` is not in 200..599.
@@ -371,6 +406,8 @@ class FakeAuthServer:
         if n < 0 or not 200 <= status <= 599:
             raise ValueError("need n >= 0 and 200 <= status <= 599")
         with self._lock:
+            self._fail_method = None if method is None else method.upper()
+            self._fail_path = None if path is None else re.compile(path)
             self._fail_left = n
             self._fail_status = status
             self._fail_body = body.encode() if isinstance(body, str) else body
@@ -427,7 +464,7 @@ class FakeAuthServer:
             if self._drop_left > 0:
                 self._drop_left -= 1
                 return Admission(self._delay, drop=True)
-            if self._fail_left > 0:
+            if self._fail_left > 0 and self._fails(record):
                 self._fail_left -= 1
                 if self._fail_body is None:
                     failure = error_page(self._fail_status)
@@ -436,6 +473,13 @@ class FakeAuthServer:
                 failure.headers += self._fail_headers
                 return Admission(self._delay, failure=failure)
             return Admission(self._delay)
+
+    def _fails(self, record: RecordedRequest) -> bool:
+        """Whether ``fail_next``'s method and path filters match a request."""
+        return (self._fail_method is None or record.method == self._fail_method) and (
+            self._fail_path is None
+            or self._fail_path.fullmatch(record.path) is not None
+        )
 
     def _answer(self, request: AppRequest) -> AppResponse:
         """Run the application under the lock."""

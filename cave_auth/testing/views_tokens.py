@@ -1,11 +1,15 @@
 """JSON views of the fake server about API keys and login-style tokens.
 
 This module does no I/O. It answers ``/user/token`` (list, create),
-``/user/token/<id>`` (delete), ``/create_token``, ``/refresh_token`` and
-``/logout``, as recorded in sections 2, 8, 9, 10, 11 and 18 of the reference:
-a refresh replaces the only key (400 with two or more), a description the
-database refuses answers 500 and still leaves a working unlisted token, and
-``/logout`` ends a login-style token but answers 422 for an API key.
+``/user/token/<id>`` (delete), ``/user/token/<key>/ttl``, ``/create_token``,
+``/refresh_token``, ``/logout`` and ``/logout_all``, as recorded in sections 2,
+8, 9, 10, 11 and 18 of ``middle_auth-api.md`` and 20 and 42 of
+``middle_auth-admin-api.md``: a refresh replaces the only key (400 with two or
+more), a description the database refuses answers 500 and still leaves a
+working unlisted token, ``/logout`` ends a login-style token but answers 422
+for an API key, ``/logout_all`` ends every login-style token of the caller and
+keeps the API keys, and a TTL is ``-1`` for an API key, the seconds left for a
+login-style token, and a JSON 404 for anyone else's token.
 
 Every view is a function ``(backend, req, caller, params) -> AppResponse``:
 the server's ``Backend``, the ``AppRequest``, the ``Caller`` its guard let
@@ -113,5 +117,36 @@ def logout(
     """``GET /logout``: ends a login-style token; API keys get 422."""
     if caller.key is not None:
         return text(422, "Can't logout an API Key.")
-    backend.login_tokens.pop(caller.token, None)
+    backend.end_login_token(caller.token)
     return jsonify(200, "success")
+
+
+def logout_all(
+    backend: Backend, req: AppRequest, caller: Caller, params: dict[str, str]
+) -> AppResponse:
+    """``GET /logout_all``: ends every login-style token of the caller."""
+    for token, user_id in list(backend.login_tokens.items()):
+        if user_id == caller.user.id and token in backend.login_expiry:
+            backend.end_login_token(token)
+    return jsonify(200, "success")
+
+
+def token_ttl(
+    backend: Backend, req: AppRequest, caller: Caller, params: dict[str, str]
+) -> AppResponse:
+    """``GET /user/token/<key>/ttl``: -1, the seconds left, or a JSON 404."""
+    asked = params["key"]
+    if any(
+        k.token == asked and k.user_id == caller.user.id for k in backend.keys.values()
+    ):
+        return jsonify(200, -1)
+    if backend.live_login_user(asked) == caller.user.id:
+        seconds = backend.login_ttl(asked)
+        return jsonify(200, -1 if seconds is None else seconds)
+    return jsonify(
+        404,
+        {
+            "error": "invalid_token",
+            "message": "Token does not exist or is not asociated with your account.",
+        },
+    )

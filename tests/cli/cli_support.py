@@ -10,8 +10,12 @@ what a user would see, and that no token leaks into it.
 from __future__ import annotations
 
 import io
+import json
+import urllib.error
+import urllib.request
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
+from typing import Any, TextIO
 
 import attrs
 from recorded import NORM_FULL_RECORD
@@ -111,6 +115,56 @@ def run(
         getpass=no_prompt if prompt is None else prompt,
     )
     return Result(code, out.getvalue(), err.getvalue())
+
+
+def run_live(
+    server: Any,
+    secrets_dir: Any,
+    *argv: str,
+    opener: Callable[[str], object] | None = None,
+    stdin: str | TextIO = "",
+    stdout: io.StringIO | None = None,
+) -> Result:
+    """Run ``cave-auth`` against a running ``FakeAuthServer``, with real files.
+
+    The transport is the real one the command builds for itself (an empty
+    environment: no proxy), the store a ``FileStore`` over ``secrets_dir``.
+    """
+    out, err = stdout or io.StringIO(), io.StringIO()
+
+    def no_browser(url: str) -> object:
+        raise AssertionError("the command opened a browser unexpectedly")
+
+    code = main(
+        [*argv, "--server", server.url, "--secrets-dir", str(secrets_dir)],
+        stdin=io.StringIO(stdin) if isinstance(stdin, str) else stdin,
+        stdout=out,
+        stderr=err,
+        environ={},
+        opener=no_browser if opener is None else opener,
+    )
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+def secret_files(secrets: Path) -> dict[str, Any]:
+    """The secrets files in a directory, as ``{name: contents}``."""
+    return {
+        p.name: json.loads(p.read_text())
+        for p in sorted(secrets.glob("*cave-secret.json"))
+    }
+
+
+def me_status(server: Any, token: str) -> int:
+    """The status a FakeAuthServer answers to ``/user/me`` with this token."""
+    request = urllib.request.Request(
+        server.url + API + "/user/me", headers={"Authorization": f"Bearer {token}"}
+    )
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(request, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
 
 
 def saved_store() -> MemoryStore:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 import pytest
@@ -15,9 +16,16 @@ def test_demo_walks_through_every_step() -> None:
     """The demo exits 0, prints each numbered step, and never a full token."""
     result = run("demo", common=False)
     assert result.code == EXIT_OK, result.err
-    for step in range(1, 8):
-        assert f"[{step}/7]" in result.out
-    for word in ("save_token", "resolve_token", "whoami", "get_tokens"):
+    for step in range(1, 9):
+        assert f"[{step}/8]" in result.out
+    for word in (
+        "cave_auth.login",
+        "save_token",
+        "resolve_token",
+        "whoami",
+        "get_tokens",
+        "rotate_token",
+    ):
         assert word in result.out
     assert "Norm User" in result.out
     assert "Gail Groupadmin" in result.out
@@ -25,6 +33,19 @@ def test_demo_walks_through_every_step() -> None:
     assert "rejected" in result.out
     assert "Done" in result.out
     assert result.err == ""
+
+
+def test_demo_logs_in_and_rotates_against_the_fake_server() -> None:
+    """The login saves a new key in both files; the rotation replaces it by another."""
+    result = run("demo", common=False)
+    assert "Norm User is logged in" in result.out
+    assert "-cave-secret.json (mode 0600)" in result.out
+    login_key = re.search(r"key #(\d+): \S+  cave-auth demo$", result.out, re.M)
+    rotated = re.search(r"Norm's keys now: #(\d+), #6, #3$", result.out, re.M)
+    assert login_key is not None
+    assert rotated is not None
+    assert int(rotated[1]) > int(login_key[1])
+    assert "deleted on the server" in result.out
 
 
 def test_demo_leaves_no_files_behind(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from pathlib import Path
 
-from cli_support import DEFAULT_FILE, SERVER_FILE, run
+import pytest
+from cli_support import (
+    DEFAULT_FILE,
+    SERVER_FILE,
+    me_status,
+    run,
+    run_live,
+    secret_files,
+)
 from lifecycle_support import LOGIN, OLD, TokenServer, saved, store_
 
-from cave_auth import MemoryStore
+from cave_auth import Config, FileStore, MemoryStore, save_token
 from cave_auth.cli import EXIT_AUTH_REJECTED, EXIT_ERROR, EXIT_NO_TOKEN, EXIT_OK
+from cave_auth.testing import FakeAuthServer
 
 DEAD = "d" * 32
 
@@ -158,3 +169,109 @@ def test_rotate_reports_an_old_key_it_could_not_delete():
     assert result.code == EXIT_ERROR
     assert "still valid" in result.err
     assert saved(store) != {OLD}
+
+
+# ---------------------------------------------------- against FakeAuthServer
+
+
+@pytest.fixture
+def live() -> Iterator[FakeAuthServer]:
+    """A running fake auth server."""
+    with FakeAuthServer() as server:
+        yield server
+
+
+def _save(server: FakeAuthServer, secrets: Path, token: str, key: str = "token"):
+    config = Config(server_address=server.url, secrets_dir=str(secrets))
+    save_token(config, FileStore(), token, token_key=key)
+
+
+def _tokens(secrets: Path) -> set[str]:
+    return {t for f in secret_files(secrets).values() for t in f.values()}
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [("user_token2", "Deleted the API key"), ("temp_token", "login token")],
+)
+def test_live_logout_of_both_token_kinds(live, tmp_path, kind, says):
+    """An API key is deleted, a login token ended; both are forgotten locally."""
+    token = getattr(live, kind)
+    _save(live, tmp_path, token)
+    result = run_live(live, tmp_path, "logout")
+    assert result.code == EXIT_OK, result.err
+    assert says in result.out
+    assert me_status(live, token) == 401
+    assert me_status(live, live.user_token) == 200
+    assert _tokens(tmp_path) == set()
+    assert token not in result.both
+
+
+def test_live_logout_json_of_a_dead_token(live, tmp_path):
+    """A token the server no longer knows: forgotten, and --json says it was dead."""
+    _save(live, tmp_path, live.invalid_token)
+    result = run_live(live, tmp_path, "logout", "--json")
+    assert result.code == EXIT_OK, result.err
+    data = json.loads(result.out)
+    assert data["already_dead"] is True
+    assert data["ended_on_server"] is False
+    assert _tokens(tmp_path) == set()
+
+
+def test_live_list_check_all_valid_exits_0(live, tmp_path):
+    """Valid tokens: exit 0, who they belong to, and when they expire."""
+    _save(live, tmp_path, live.user_token)
+    _save(live, tmp_path, live.temp_token, key="login")
+    result = run_live(live, tmp_path, "list", "--check", "--json")
+    assert result.code == EXIT_OK, result.err
+    data = json.loads(result.out)
+    checks = {(d["key"], d["check"]["expires"] == "never") for d in data}
+    assert checks == {("token", True), ("login", False)}
+    assert {d["check"]["user"] for d in data} == {"Norm User"}
+    assert {d["server"] for d in data} == {live.url, None}
+    text = run_live(live, tmp_path, "list", "--check")
+    assert text.code == EXIT_OK
+    assert "valid, Norm User, expires never" in text.out
+    assert live.user_token not in text.both + result.both
+
+
+def test_live_list_check_with_a_rejected_token_exits_4(live, tmp_path):
+    """One rejected token makes the exit code 4; --json marks it invalid."""
+    _save(live, tmp_path, live.user_token)
+    _save(live, tmp_path, live.invalid_token, key="old")
+    result = run_live(live, tmp_path, "list", "--check", "--json")
+    assert result.code == EXIT_AUTH_REJECTED
+    valid = {d["key"]: d["check"]["valid"] for d in json.loads(result.out)}
+    assert valid == {"token": True, "old": False}
+    text = run_live(live, tmp_path, "list", "--check")
+    assert text.code == EXIT_AUTH_REJECTED
+    assert f"REJECTED by {live.url}" in text.out
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", r"/auth/api/v1/user/token"), ("GET", r"/auth/api/v1/user/me")],
+)
+def test_live_rotate_failing_keeps_the_old_token(live, tmp_path, method, path):
+    """Rotate failing to create or verify: exit 1, the old key saved and working."""
+    old = live.user_token
+    _save(live, tmp_path, old)
+    live.fail_next(1, 500, method=method, path=path)
+    result = run_live(live, tmp_path, "rotate")
+    assert result.code == EXIT_ERROR
+    assert _tokens(tmp_path) == {old}
+    assert me_status(live, old) == 200
+
+
+def test_live_rotate_replaces_the_saved_key(live, tmp_path):
+    """rotate: the new key is saved and works, the old one is gone on the server."""
+    old = live.refresh_user_token
+    _save(live, tmp_path, old)
+    result = run_live(live, tmp_path, "rotate", "--json")
+    assert result.code == EXIT_OK, result.err
+    [new] = _tokens(tmp_path)
+    assert new != old
+    assert me_status(live, new) == 200
+    assert me_status(live, old) == 401
+    assert json.loads(result.out)["old_token_ended"] is True
+    assert new not in result.both

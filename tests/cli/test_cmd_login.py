@@ -6,13 +6,37 @@ import io
 import json
 import re
 import threading
+import urllib.error
 import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from typing import Any
 
-from cli_support import DEFAULT_FILE, SECRETS, SERVER, SERVER_FILE, run
-from lifecycle_support import LOGIN, OLD, Browser, TokenServer, saved, store_
+import pytest
+from cli_support import (
+    DEFAULT_FILE,
+    SECRETS,
+    SERVER,
+    SERVER_FILE,
+    me_status,
+    run,
+    run_live,
+    secret_files,
+)
+from lifecycle_support import (
+    LOGIN,
+    OLD,
+    Browser,
+    HeadlessBrowser,
+    TokenServer,
+    saved,
+    store_,
+)
 
 from cave_auth import MemoryStore
 from cave_auth.cli import EXIT_ERROR, EXIT_OK, main
+from cave_auth.testing import FakeAuthServer
+from cave_auth.transport import Urllib3Transport
 
 
 def _no_leak(result, *tokens: str) -> None:
@@ -34,7 +58,7 @@ def test_login_with_a_browser_saves_an_api_key_and_names_the_user():
     _no_leak(result, key, LOGIN)
 
 
-def test_login_json_reports_masked_key_and_files():
+def test_login_json_reports_masked_key_andsecret_files():
     """--json gives the kind, the masked key and the files written."""
     server = TokenServer()
     store = store_(None)
@@ -219,3 +243,137 @@ def test_closed_input_in_the_paste_flow_is_an_error():
     )
     assert result.code == EXIT_ERROR
     assert "standard input closed before a login arrived" in result.err
+
+
+# ---------------------------------------------------- against FakeAuthServer
+
+
+@pytest.fixture
+def live() -> Iterator[FakeAuthServer]:
+    """A running fake auth server."""
+    with FakeAuthServer() as server:
+        yield server
+
+
+def test_live_login_with_a_headless_browser(live, tmp_path):
+    """cave-auth login against the fake server: the key is saved in both files."""
+    browser = HeadlessBrowser()
+    result = run_live(live, tmp_path, "login", opener=browser)
+    assert result.code == EXIT_OK, result.err
+    files = secret_files(tmp_path)
+    netloc = live.url.removeprefix("http://")
+    assert set(files) == {f"{netloc}-cave-secret.json", "cave-secret.json"}
+    [key] = {f["token"] for f in files.values()}
+    assert f"Logged in to {live.url} as Norm User" in result.out
+    assert me_status(live, key) == 200
+    assert me_status(live, browser.login_token) == 401
+    _no_leak(result, key, browser.login_token)
+
+
+class _RemotePaste(io.StringIO):
+    """Stdin of a user on SSH: opens the printed URL elsewhere, pastes where it ended."""
+
+    def __init__(self, stdout: io.StringIO, *states: str | None) -> None:
+        super().__init__()
+        self.stdout = stdout
+        self.states = list(states)
+        self.browsers: list[HeadlessBrowser] = []
+
+    def isatty(self) -> bool:
+        return False
+
+    def readline(self, size: int = -1) -> str:
+        if not self.states:
+            return ""
+        for _ in range(500):
+            found = re.search(
+                r"^(http://\S+authorize\S+)$", self.stdout.getvalue(), re.M
+            )
+            if found:
+                break
+            threading.Event().wait(0.01)
+        else:
+            return ""
+        browser = HeadlessBrowser(remote=True, state=self.states.pop(0))
+        browser(found.group(1))
+        self.browsers.append(browser)
+        return browser.landed[-1] + "\n"
+
+
+def test_live_paste_flow_through_stdin(live, tmp_path):
+    """--no-browser: the URL is printed, the pasted final address logs in."""
+    out = io.StringIO()
+    stdin = _RemotePaste(out, None)
+    result = run_live(live, tmp_path, "login", "--no-browser", stdin=stdin, stdout=out)
+    assert result.code == EXIT_OK, result.err
+    [key] = {f["token"] for f in secret_files(tmp_path).values()}
+    assert me_status(live, key) == 200
+    assert me_status(live, stdin.browsers[0].login_token) == 401
+    _no_leak(result, key, stdin.browsers[0].login_token)
+
+
+def test_live_paste_with_a_wrong_state_is_refused_then_the_right_one_works(
+    live, tmp_path
+):
+    """A pasted address of another login is refused; the next paste logs in."""
+    out = io.StringIO()
+    stdin = _RemotePaste(out, "forged", None)
+    result = run_live(live, tmp_path, "login", "--no-browser", stdin=stdin, stdout=out)
+    assert result.code == EXIT_OK, result.err
+    assert "different state" in result.err
+    assert len(secret_files(tmp_path)) == 2
+    _no_leak(result, *(b.login_token for b in stdin.browsers))
+
+
+def test_live_paste_with_only_a_wrong_state_saves_nothing(live, tmp_path):
+    """Only another login's address, then input closes: exit 1, nothing saved."""
+    out = io.StringIO()
+    stdin = _RemotePaste(out, "forged")
+    result = run_live(live, tmp_path, "login", "--no-browser", stdin=stdin, stdout=out)
+    assert result.code == EXIT_ERROR
+    assert "standard input closed" in result.err
+    assert secret_files(tmp_path) == {}
+
+
+def test_live_login_timeout_saves_nothing(live, tmp_path):
+    """A browser that never returns: exit 1 after --timeout, nothing saved."""
+    result = run_live(
+        live, tmp_path, "login", "--timeout", "0.3", opener=lambda url: True
+    )
+    assert result.code == EXIT_ERROR
+    assert "No login arrived within 0.3 s" in result.err
+    assert secret_files(tmp_path) == {}
+    assert live.request_count == 0
+
+
+def test_login_help_says_what_timeout_means_there() -> None:
+    """The login help says --timeout is the browser wait; server calls keep 30 s."""
+    result = run("login", "--help", common=False)
+    assert result.code == EXIT_OK
+    text = " ".join(result.out.split())
+    assert "--timeout SECONDS for login: how long to wait for the browser" in text
+    assert "each call to the server still gives up after 30 s" in text
+    other = " ".join(run("whoami", "--help", common=False).out.split())
+    assert "--timeout SECONDS give up on the server after this long" in other
+
+
+@pytest.mark.parametrize("wait", ["0.5", "5", "900"])
+def test_login_server_calls_keep_a_bounded_deadline(
+    live, tmp_path, monkeypatch, wait
+) -> None:
+    """Whatever --timeout (the browser wait) is, each server call gets the 30 s deadline."""
+    made: list[Urllib3Transport] = []
+    real = Urllib3Transport.from_env.__func__  # type: ignore[attr-defined]
+
+    def recording(cls: type, environ: Any, **overrides: Any) -> Urllib3Transport:
+        transport = real(cls, environ, **overrides)
+        made.append(transport)
+        return transport
+
+    monkeypatch.setattr(Urllib3Transport, "from_env", classmethod(recording))
+    result = run_live(
+        live, tmp_path, "login", "--timeout", wait, opener=HeadlessBrowser()
+    )
+    assert result.code == EXIT_OK, result.err
+    assert [t.timeout for t in made] == [30.0]
+    assert f"up to {float(wait):g} s" in result.out

@@ -65,3 +65,24 @@ def test_service_tables_map_exactly_and_dataset_admins_show_in_records() -> None
         {"id": 1, "name": "test_ds"}
     ]
     assert backend.cache(backend.users[2])["datasets_admin"] == []
+
+
+def test_login_tokens_live_seven_days_and_end_alone() -> None:
+    """A new login token has 7 days left, is no API key, and ends on its own."""
+    backend = Backend(FakeSeed.default())
+    token = backend.new_login_token(5)
+    other = backend.new_login_token(5)
+    assert len(token) == 32
+    assert int(token, 16) >= 0
+    assert token not in {k.token for k in backend.keys.values()}
+    assert 604800 - 5 <= (backend.login_ttl(token) or 0) <= 604800
+    backend.end_login_token(token)
+    assert backend.live_login_user(token) is None
+    assert backend.live_login_user(other) == 5
+
+
+def test_refused_description_token_never_expires() -> None:
+    """The token left by a refused description has no TTL, like an API key."""
+    backend = Backend(FakeSeed.default())
+    token, _stored = backend.new_key(2, "d" * 121)
+    assert backend.login_ttl(token) is None

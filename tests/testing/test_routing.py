@@ -55,7 +55,7 @@ def test_unrecorded_method_and_route(shared: FakeAuthServer) -> None:
     reply = fetch(shared, "PUT", "/auth/api/v1/user/2", token)
     assert (reply.status, reply.text) == (405, PAGE_405)
     assert reply.headers["Allow"] == "HEAD, GET, OPTIONS"
-    reply = fetch(shared, "GET", "/auth/api/v1/user/token/abc/ttl", token)
+    reply = fetch(shared, "GET", "/auth/api/v1/user/token/abc/expiry", token)
     assert (reply.status, reply.text) == (404, PAGE_404)
     reply = fetch(shared, "GET", "/elsewhere")
     assert (reply.status, reply.text) == (404, PAGE_404)

@@ -49,6 +49,15 @@ def test_fail_next_answers_errors_then_recovers(server: FakeAuthServer) -> None:
     assert server.request_count == 4
 
 
+def test_fail_next_can_target_one_route(server: FakeAuthServer) -> None:
+    """With method and path, only matching requests fail; others are served."""
+    admin = bearer(server.admin_token)
+    server.fail_next(1, 500, method="delete", path=r"/auth/api/v1/user/token/\d+")
+    assert fetch(server, "GET", "/auth/api/v1/user/token", admin).status == 200
+    assert fetch(server, "DELETE", "/auth/api/v1/user/token/99", admin).status == 500
+    assert fetch(server, "DELETE", "/auth/api/v1/user/token/99", admin).status == 404
+
+
 def test_fail_next_rejects_bad_arguments(server: FakeAuthServer) -> None:
     """fail_next, drop_next and set_delay refuse negative counts and odd statuses."""
     with pytest.raises(ValueError, match="status"):

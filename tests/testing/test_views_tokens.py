@@ -1,9 +1,13 @@
 """Tests of the fake server's views of API keys and login-style tokens.
 
-Conformance cases of sections 2, 8, 9, 10, 11 and 18 (logout).
+Conformance cases of sections 2, 8, 9, 10, 11 and 18 (logout), and of sections 20
+(token TTL) and 42 (``/logout``, ``/logout_all``) of the admin reference.
 """
 
 from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -20,9 +24,12 @@ from .conformance import (
     REALM,
     REALM_INVALID,
     Case,
+    bearer,
     case_params,
     check_case,
     check_sequence,
+    fetch,
+    token_vars,
 )
 
 # fmt: off
@@ -278,3 +285,130 @@ def test_conformance(case: Case, shared: FakeAuthServer) -> None:
 def test_conformance_sequence(section: str, server: FakeAuthServer) -> None:
     """The recorded cases that change state replay in order on a fresh server."""
     check_sequence(SEQUENCES[section], server)
+
+
+INVALID_TTL = (
+    '{"error":"invalid_token",'
+    '"message":"Token does not exist or is not asociated with your account."}'
+)
+
+# Admin reference, section 20: GET /user/token/<key>/ttl.
+# fmt: off
+TTL_CASES: list[Case] = [
+    Case("20", "super admin, own API key", "GET", "/auth/api/v1/user/token/${admin}/ttl",
+        "admin", 200, "application/json", text="-1\n"),
+    Case("20", "plain user, own second API key (asked with the first)", "GET",
+        "/auth/api/v1/user/token/${user2}/ttl", "user", 200, "application/json",
+        text="-1\n"),
+    Case("20", "plain user, the super admin's key", "GET",
+        "/auth/api/v1/user/token/${admin}/ttl", "user", 404, "application/json",
+        text=INVALID_TTL + "\n"),
+    Case("20", "super admin, the plain user's key (no superadmin exception)", "GET",
+        "/auth/api/v1/user/token/${user}/ttl", "admin", 404, "application/json",
+        text=INVALID_TTL + "\n"),
+    Case("20", "service account, own key", "GET", "/auth/api/v1/user/token/${sa}/ttl",
+        "sa", 200, "application/json", text="-1\n"),
+    Case("20", "unknown key", "GET", "/auth/api/v1/user/token/${invalid}/ttl", "admin",
+        404, "application/json", text=INVALID_TTL + "\n"),
+    Case("20", "no token, `X-Requested-With`", "GET",
+        "/auth/api/v1/user/token/${admin}/ttl", None, 401, "application/json",
+        headers={"X-Requested-With": "XMLHttpRequest"}, sample=NO_TOKEN,
+        expect={"WWW-Authenticate": REALM}),
+    Case("42", "POST /logout", "POST", "/auth/api/v1/logout", "temp", 405, "text/html",
+        text=PAGE_405, expect={"Allow": "HEAD, GET, OPTIONS"}),
+    Case("42", "POST /logout_all", "POST", "/auth/api/v1/logout_all", "refresh", 405,
+        "text/html", text=PAGE_405, expect={"Allow": "HEAD, GET, OPTIONS"}),
+    Case("42", "/logout_all, service account (nothing to delete)", "GET",
+        "/auth/api/v1/logout_all", "sa", 200, "application/json", text='"success"\n'),
+    Case("42", "/logout_all, no token, `X-Requested-With`", "GET",
+        "/auth/api/v1/logout_all", None, 401, "application/json",
+        headers={"X-Requested-With": "XMLHttpRequest"}, sample=NO_TOKEN,
+        expect={"WWW-Authenticate": REALM}),
+    Case("42", "/sticky_auth/api/v1/logout (same API on the sticky instance)", "GET",
+        "/sticky_auth/api/v1/logout", "refresh", 422, "text/html",
+        text="Can't logout an API Key."),
+]
+# fmt: on
+
+
+@pytest.mark.parametrize("case", case_params(TTL_CASES))
+def test_session_conformance(case: Case, shared: FakeAuthServer) -> None:
+    """The recorded TTL and logout cases get the recorded answers."""
+    check_case(case, shared)
+
+
+@pytest.mark.parametrize("name", ["temp", "nokey"])
+def test_ttl_of_an_own_login_token_counts_down_from_seven_days(
+    name: str, shared: FakeAuthServer
+) -> None:
+    """A login-style token's TTL is the seconds left of its 7 days, as a bare int."""
+    token = token_vars(shared)[name]
+    reply = fetch(shared, "GET", f"/auth/api/v1/user/token/{token}/ttl", bearer(token))
+    assert reply.status == 200
+    assert 604800 - 60 < reply.json() <= 604800
+
+
+def test_ttl_of_own_login_token_asked_with_an_api_key(shared: FakeAuthServer) -> None:
+    """Norm's API key may ask for the TTL of Norm's login token, not Tina's."""
+    own = f"/auth/api/v1/user/token/{shared.temp_token}/ttl"
+    assert 0 < fetch(shared, "GET", own, bearer(shared.user_token)).json() <= 604800
+    other = f"/auth/api/v1/user/token/{shared.nokey_temp_token}/ttl"
+    reply = fetch(shared, "GET", other, bearer(shared.user_token))
+    assert (reply.status, reply.text) == (404, INVALID_TTL + "\n")
+
+
+def _login_token(server: FakeAuthServer, user_id: int) -> str:
+    """A new login-style token for a user, through the authorize stand-in."""
+    server.login_user_id = user_id
+    reply = fetch(
+        server,
+        "GET",
+        "/sticky_auth/api/v1/authorize?redirect=http://127.0.0.1:9/cb",
+        {"X-Requested-With": "XMLHttpRequest"},
+    )
+    return parse_qs(urlsplit(reply.text).query)["middle_auth_token"][0]
+
+
+def test_logout_and_logout_all_as_recorded(server: FakeAuthServer) -> None:
+    """Section 42: /logout ends one login token, /logout_all all of them, keys stay."""
+    values = token_vars(server)
+    values.update({f"L{n}": _login_token(server, 5) for n in range(1, 4)})
+
+    def step(method: str, path: str, token: str, status: int, body: str) -> None:
+        reply = fetch(server, method, path, bearer(values[token]))
+        assert (reply.status, reply.text) == (status, body), (path, token)
+
+    ttl = "/auth/api/v1/user/token/${L1}/ttl"
+    assert 0 < fetch(server, "GET", ttl.replace("${L1}", values["L1"]),
+                     bearer(values["L1"])).json() <= 604800  # fmt: skip
+    step("GET", "/auth/api/v1/logout", "refresh", 422, "Can't logout an API Key.")
+    still = fetch(server, "GET", "/auth/api/v1/user/me", bearer(values["refresh"]))
+    assert (still.status, still.json()["name"]) == (200, "Rita Refresh")
+    step("GET", "/auth/api/v1/logout", "L1", 200, '"success"\n')
+    step("GET", "/auth/api/v1/user/me", "L1", 401, BAD_TOKEN + "\n")
+    step("GET", "/auth/api/v1/logout", "L1", 401, BAD_TOKEN + "\n")
+    assert (
+        fetch(server, "GET", "/auth/api/v1/user/me", bearer(values["L2"])).status == 200
+    )
+    step("GET", "/auth/api/v1/logout_all", "refresh", 200, '"success"\n')
+    for gone in ("L2", "L3"):
+        step("GET", "/auth/api/v1/user/me", gone, 401, BAD_TOKEN + "\n")
+    refresh_ttl = f"/auth/api/v1/user/token/{values['refresh']}/ttl"
+    step("GET", refresh_ttl, "refresh", 200, "-1\n")
+    values["L4"] = _login_token(server, 5)
+    step("GET", "/auth/api/v1/logout_all", "L4", 200, '"success"\n')
+    step("GET", "/auth/api/v1/user/me", "L4", 401, BAD_TOKEN + "\n")
+    # Other users' login tokens are untouched.
+    assert (
+        fetch(server, "GET", "/auth/api/v1/user/me", bearer(values["temp"])).status
+        == 200
+    )
+
+
+def test_an_expired_login_token_is_gone(server: FakeAuthServer) -> None:
+    """After its 7 days a login-style token no longer authenticates."""
+    backend = server._app.backend
+    backend.login_expiry[server.temp_token] -= timedelta(days=8)
+    reply = fetch(server, "GET", "/auth/api/v1/user/me", bearer(server.temp_token))
+    assert reply.status == 401
+    assert server.temp_token not in backend.login_tokens

@@ -1,6 +1,7 @@
 """Tests of the fake server's views of users and their permissions.
 
-Conformance cases of sections 3, 5, 6, 7, 12, 13, 14, 16 and 17 (``/user/missing``).
+Conformance cases of sections 3, 5, 6, 7, 12, 13, 14, 16 and 17 (``/user/missing``),
+and section 21 of the admin reference (``/user/missing`` for every kind of caller).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from .conformance import (
     case_params,
     check_case,
     fetch,
+    token_vars,
 )
 
 # fmt: off
@@ -325,3 +327,27 @@ def test_dataset_admin_record_names_the_dataset(shared: FakeAuthServer) -> None:
 def test_conformance(case: Case, shared: FakeAuthServer) -> None:
     """Each stateless recorded case gets the recorded status, type, shape, headers."""
     check_case(case, shared)
+
+
+TOS_DS_MISSING = (
+    '[{"dataset_id":2,"dataset_name":"test_tos_ds","tos_id":2,"tos_name":"Test ToS"}]\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("caller", "body"),
+    [
+        ("admin", "[]\n"),
+        ("group_admin", TOS_DS_MISSING),
+        ("nokey", "[]\n"),
+        ("sa", "[]\n"),
+        ("user", TOS_DS_MISSING),
+    ],
+)
+def test_user_missing_per_user_as_recorded(
+    caller: str, body: str, shared: FakeAuthServer
+) -> None:
+    """Admin reference section 21: each seed user's /user/missing, byte for byte."""
+    token = token_vars(shared)[caller]
+    reply = fetch(shared, "GET", "/auth/api/v1/user/missing", bearer(token))
+    assert (reply.status, reply.text) == (200, body)

@@ -1,4 +1,4 @@
-"""Tests for the loopback login listener (cave_auth.login)."""
+"""Tests for the loopback login listener (cave_auth.loopback)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cave_auth.errors import CaveAuthError, LoginError
-from cave_auth.login import (
+from cave_auth.loopback import (
     LoopbackListener,
     authorize_url,
     receive_token,
