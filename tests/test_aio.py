@@ -297,10 +297,21 @@ def test_docs_httpx_adapter_maps_a_refused_connection_to_transport_error():
     assert TOKEN not in str(info.value)
 
 
-def test_docs_httpx_adapter_gives_the_sync_results_on_a_real_server():
+def test_docs_httpx_adapter_gives_the_sync_results_on_a_real_server(monkeypatch):
     """Over loopback HTTP, the httpx adapter and Urllib3Transport give equal results."""
-    from cave_auth.testing import FakeAuthServer
+    from cave_auth.testing import (
+        FakeAuthServer,
+        backend,
+        guards,
+        messages,
+        views_tokens,
+    )
 
+    # The fake's clock stands still, so that a key's last_used is the same
+    # whichever second each side's call falls in.
+    frozen = messages.now()
+    for module in (backend, guards, views_tokens):
+        monkeypatch.setattr(module, "now", lambda: frozen)
     adapter, httpx = _docs_adapter()
     with FakeAuthServer() as server, ca.Urllib3Transport() as sync_http:
         config = ca.Config(server.url, token=server.admin_token)
