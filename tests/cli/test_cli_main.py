@@ -18,6 +18,7 @@ from cli_support import (
     OTHER,
     SECRETS,
     TOKEN,
+    Result,
     assert_one_error_line,
     run,
     saved_store,
@@ -207,3 +208,37 @@ def test_error_lines_never_hold_a_token() -> None:
     result = run("whoami", store=saved_store(), transport=transport)
     assert result.code == EXIT_ERROR
     assert TOKEN not in result.both
+
+
+def test_timeout_bounds_a_call_to_a_server_that_never_answers() -> None:
+    """``--timeout 0.5`` ends a silent server's call in about half a second."""
+    import socket
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    out, err = io.StringIO(), io.StringIO()
+    started = time.monotonic()
+    try:
+        code = main(
+            ["whoami", "--server", f"http://127.0.0.1:{port}", "--timeout", "0.5"],
+            stdout=out,
+            stderr=err,
+            environ={"CAVE_TOKEN": TOKEN},
+            store=MemoryStore(),
+        )
+    finally:
+        listener.close()
+    result = Result(code, out.getvalue(), err.getvalue())
+    assert time.monotonic() - started < 2.0
+    assert result.code == 1
+    assert "did not answer in time (timeout=0.5 s)" in result.err
+    assert TOKEN not in result.err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon", "inf"])
+def test_timeout_must_be_a_positive_number(value: str) -> None:
+    """A ``--timeout`` that is not a positive number is a usage error."""
+    result = run("whoami", "--timeout", value)
+    assert result.code == 2
+    assert "--timeout" in result.err
