@@ -1,0 +1,79 @@
+"""A drop-in for ``middle_auth_client``: the same decorators, without globals.
+
+Change ``from middle_auth_client import auth_required`` to
+``from cave_auth.flask import auth_required``: the names, signatures,
+``flask.g`` fields (``auth_user``, ``auth_token``, ``public_access``,
+``public_access_cache``) and answers are those of ``middle_auth_client``
+3.19.2, decided by :mod:`cave_auth.service`.
+
+This module is an edge: it reads the environment, once per app, at the
+first checked request (never at import): ``AUTH_URL`` (else ``AUTH_URI``,
+else ``localhost:5000/auth``; a scheme may be given, ``https://`` is
+assumed), ``STICKY_AUTH_URL``, ``TOKEN_NAME``, ``TOKEN_CACHE_MAXSIZE``,
+``TOKEN_CACHE_TTL``, ``TOKEN_CACHE_REJECTED_TTL`` (new, default 5 s),
+``TOKEN_CACHE_SKIP_LIMIT``, ``TOKEN_CACHE_SKIP_WINDOW_SEC``,
+``AUTH_DISABLED``, ``DEBUG_OVERRIDE_DATASET_LOOKUP``, and the proxy and CA
+bundle variables requests honours (``HTTPS_PROXY``, ``NO_PROXY``, ...,
+``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``,
+``SSL_CERT_DIR``; see :meth:`~cave_auth.Urllib3Transport.from_env`), since
+``middle_auth_client`` talks through requests. Flask config keys ``AUTH_TOKEN``,
+``AUTH_SERVICE_NAMESPACE`` and ``AUTH_SHARED_EXCLUDED_GROUPS`` are read per
+request, as before. :func:`init_app` configures an app explicitly instead.
+The state (settings, transport, cache) lives in
+``app.extensions["cave_auth"]``, so two apps can use two auth servers.
+
+The one process-wide setting left is :func:`setPermissionLookupOverride`,
+kept for compatibility; ``init_app(permission_lookup=...)`` is per app.
+
+One module a part; import from ``cave_auth.flask`` only:
+
+* :mod:`~cave_auth.flask.state`: :class:`FlaskAuth`, :func:`init_app`, the
+  settings read from the environment at an app's first request, and
+  :func:`setPermissionLookupOverride`;
+* :mod:`~cave_auth.flask.decorators`: the decorators and their
+  request/response glue;
+* :mod:`~cave_auth.flask.helpers`: the lookups a view calls itself
+  (:func:`dataset_from_table_id`, :func:`is_root_public`, ...).
+"""
+
+from __future__ import annotations
+
+from .decorators import (
+    auth_required,
+    auth_requires_admin,
+    auth_requires_dataset_admin,
+    auth_requires_group,
+    auth_requires_permission,
+)
+from .helpers import (
+    AuthorizationError,
+    are_roots_public,
+    dataset_from_table_id,
+    get_usernames,
+    has_permission,
+    is_root_public,
+    table_has_public,
+    user_has_permission,
+    users_share_common_group,
+)
+from .state import FlaskAuth, init_app, setPermissionLookupOverride
+
+__all__ = [
+    "AuthorizationError",
+    "FlaskAuth",
+    "are_roots_public",
+    "auth_required",
+    "auth_requires_admin",
+    "auth_requires_dataset_admin",
+    "auth_requires_group",
+    "auth_requires_permission",
+    "dataset_from_table_id",
+    "get_usernames",
+    "has_permission",
+    "init_app",
+    "is_root_public",
+    "setPermissionLookupOverride",
+    "table_has_public",
+    "user_has_permission",
+    "users_share_common_group",
+]

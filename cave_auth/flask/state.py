@@ -1,0 +1,252 @@
+"""One app's token checking: its state, built explicitly or from the environment.
+
+:func:`init_app` builds a :class:`FlaskAuth` from what it is given, its
+transport included. Without it, ``current()`` builds one from
+``os.environ`` at the app's first checked request, with a transport from
+:meth:`~cave_auth.Urllib3Transport.from_env` (proxies and CA bundles, as
+requests reads them). Either way the state lives in
+``app.extensions["cave_auth"]``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from typing import Any, cast
+
+import attrs
+import flask
+
+from ..service.cache import LookupCache, RefreshLimiter
+from ..service.checker import Checker
+from ..service.lookups import TransportLookups
+from ..service.values import Settings, normalize_auth_url
+from ..transport import Transport
+
+__all__ = [
+    "EXTENSION",
+    "FlaskAuth",
+    "UserLookup",
+    "current",
+    "init_app",
+    "init_from_env",
+    "setPermissionLookupOverride",
+]
+
+EXTENSION = "cave_auth"
+"""The key of an app's :class:`FlaskAuth` in ``app.extensions``."""
+
+UserLookup = Callable[[str], Mapping[str, Any] | None]
+"""A replacement of the ``/user/cache`` lookup: token -> user record or falsy."""
+
+_TIMEOUT = 5.0
+_SETTINGS = frozenset(
+    {
+        "token_name",
+        "disabled",
+        "cache_maxsize",
+        "cache_ttl",
+        "rejected_ttl",
+        "refresh_limit",
+        "refresh_window",
+        "timeout",
+        "ca_certs",
+        "dataset_override",
+        "permission_lookup",
+    }
+)
+
+
+class _Override:
+    """The process-wide ``setPermissionLookupOverride`` function, if any."""
+
+    function: UserLookup | None = None
+
+
+@attrs.define(repr=False)
+class FlaskAuth:
+    """One app's token checking: settings, transport, cache and checker.
+
+    Attributes:
+        settings: The service settings.
+        transport: The HTTP transport to the auth service.
+        checker: The checker (owning the cache).
+        lookups: The lookups through ``transport``.
+        dataset_override: ``DEBUG_OVERRIDE_DATASET_LOOKUP``, if set.
+        permission_lookup: A per-app replacement of the ``/user/cache``
+            lookup.
+    """
+
+    settings: Settings
+    transport: Transport
+    checker: Checker
+    lookups: TransportLookups
+    dataset_override: str | None = None
+    permission_lookup: UserLookup | None = None
+    _variants: dict[tuple[Any, Any], Settings] = attrs.field(factory=dict)
+
+    def __repr__(self) -> str:
+        return f"FlaskAuth({self.settings!r})"
+
+    def settings_for(self, config: Mapping[str, Any]) -> Settings:
+        """Return the settings with this request's ``AUTH_TOKEN`` and namespace.
+
+        Args:
+            config: The app's config.
+
+        Returns:
+            The settings to decide with.
+        """
+        key = (config.get("AUTH_TOKEN"), config.get("AUTH_SERVICE_NAMESPACE"))
+        found = self._variants.get(key)
+        if found is None:
+            found = attrs.evolve(
+                self.settings,
+                service_token=key[0] or None,
+                service_namespace=key[1] or "datastack",
+            )
+            if len(self._variants) < 64:
+                self._variants[key] = found
+        return found
+
+    def sync_override(self) -> None:
+        """Use the per-app or process-wide user lookup override, if any."""
+        self.checker.user_lookup = self.permission_lookup or _Override.function
+
+
+def init_app(
+    app: flask.Flask,
+    *,
+    auth_url: str,
+    sticky_auth_url: str | None = None,
+    transport: Transport | None = None,
+    **settings: Any,
+) -> FlaskAuth:
+    """Configure token checking for one app explicitly.
+
+    Args:
+        app: The Flask app.
+        auth_url: The auth service (``host/auth`` or a full URL).
+        sticky_auth_url: Where browsers log in; defaults to ``auth_url``.
+        transport: The HTTP transport, used exactly as given; if omitted, a
+            new :class:`~cave_auth.Urllib3Transport` with ``timeout`` and
+            ``ca_certs`` (no environment is read).
+        **settings: ``token_name``, ``disabled``, ``cache_maxsize``,
+            ``cache_ttl``, ``rejected_ttl``, ``refresh_limit``,
+            ``refresh_window``, ``timeout``, ``ca_certs``,
+            ``dataset_override``, ``permission_lookup``.
+
+    Returns:
+        The app's state, also in ``app.extensions["cave_auth"]``.
+
+    Raises:
+        TypeError: For an unknown setting.
+    """
+    unknown = set(settings) - _SETTINGS
+    if unknown:
+        raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
+    auth_url = normalize_auth_url(auth_url)
+    timeout = settings.get("timeout", _TIMEOUT)
+    if transport is None:
+        from ..transport import Urllib3Transport
+
+        transport = Urllib3Transport(
+            timeout=timeout,
+            ca_certs=settings.get("ca_certs"),
+            allow_insecure_http=auth_url.startswith("http://"),
+        )
+    service = Settings(
+        auth_url,
+        sticky_auth_url or auth_url,
+        token_name=settings.get("token_name", "middle_auth_token"),
+        disabled=bool(settings.get("disabled", False)),
+    )
+    lookups = TransportLookups(auth_url, transport, timeout)
+    cache = LookupCache(
+        maxsize=settings.get("cache_maxsize", 1024),
+        ttl=settings.get("cache_ttl", 300.0),
+        rejected_ttl=settings.get("rejected_ttl", 5.0),
+    )
+    refresh = RefreshLimiter(
+        limit=settings.get("refresh_limit", 20),
+        window=settings.get("refresh_window", 300.0),
+    )
+    state = FlaskAuth(
+        service,
+        transport,
+        Checker(service, lookups, cache=cache, refresh=refresh),
+        lookups,
+        dataset_override=settings.get("dataset_override"),
+        permission_lookup=settings.get("permission_lookup"),
+    )
+    app.extensions[EXTENSION] = state
+    return state
+
+
+def init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
+    """Configure one app from ``middle_auth_client``'s environment variables.
+
+    The transport comes from :meth:`~cave_auth.Urllib3Transport.from_env`:
+    ``HTTPS_PROXY``, ``NO_PROXY``, ... and ``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``, ``SSL_CERT_DIR`` count, as in
+    requests.
+
+    Args:
+        app: The Flask app.
+        environ: The environment mapping, e.g. ``os.environ``.
+
+    Returns:
+        The app's state, also in ``app.extensions["cave_auth"]``.
+
+    Raises:
+        ValueError: If a number setting is malformed.
+        InvalidInputError: If a proxy or CA bundle variable is malformed.
+    """
+    from ..transport import Urllib3Transport
+
+    auth_uri = environ.get("AUTH_URI", "localhost:5000/auth")
+    auth_url = environ.get("AUTH_URL", auth_uri)
+    transport = Urllib3Transport.from_env(
+        environ,
+        timeout=_TIMEOUT,
+        allow_insecure_http=normalize_auth_url(auth_url).startswith("http://"),
+    )
+    return init_app(
+        app,
+        auth_url=auth_url,
+        sticky_auth_url=environ.get("STICKY_AUTH_URL", auth_url),
+        transport=transport,
+        token_name=environ.get("TOKEN_NAME", "middle_auth_token"),
+        disabled=environ.get("AUTH_DISABLED", "false") == "true",
+        cache_maxsize=int(environ.get("TOKEN_CACHE_MAXSIZE", "1024")),
+        cache_ttl=float(environ.get("TOKEN_CACHE_TTL", "300")),
+        rejected_ttl=float(environ.get("TOKEN_CACHE_REJECTED_TTL", "5")),
+        refresh_limit=int(environ.get("TOKEN_CACHE_SKIP_LIMIT", "20")),
+        refresh_window=float(environ.get("TOKEN_CACHE_SKIP_WINDOW_SEC", "300")),
+        dataset_override=environ.get("DEBUG_OVERRIDE_DATASET_LOOKUP"),
+    )
+
+
+def current() -> FlaskAuth:
+    """Return the current app's state, built from ``os.environ`` the first time.
+
+    Returns:
+        The state, with the lookup override in force.
+    """
+    app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+    state = app.extensions.get(EXTENSION)
+    if state is None:
+        state = init_from_env(app, os.environ)
+    if state.checker.user_lookup is not (state.permission_lookup or _Override.function):
+        state.sync_override()
+    return cast(FlaskAuth, state)
+
+
+def setPermissionLookupOverride(func: UserLookup | None) -> None:  # noqa: N802
+    """Replace the ``/user/cache`` lookup (and its cache) in every app.
+
+    Args:
+        func: A function of a token returning its user record, or a falsy
+            value for an invalid token; ``None`` restores the lookup.
+    """
+    _Override.function = func
