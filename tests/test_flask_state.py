@@ -16,7 +16,7 @@ from pathlib import Path
 import flask
 import pytest
 import trustme
-from test_transport_proxy import TinyProxy
+from proxy_server import TinyProxy
 
 from cave_auth import flask as caf
 from cave_auth.testing import FakeAuthServer, FakeTransport

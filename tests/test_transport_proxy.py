@@ -9,11 +9,7 @@ when tinyproxy is missing; ``.ci/run`` installs it.
 
 from __future__ import annotations
 
-import shutil
-import socket
 import ssl
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,6 +17,7 @@ from typing import Any
 import pytest
 import trustme
 from loopback_server import LoopbackServer, Reply
+from proxy_server import TinyProxy, free_port
 
 import cave_auth as ca
 from cave_auth.cli import main
@@ -32,77 +29,6 @@ pytestmark = pytest.mark.timeout(60)
 
 TOKEN = "tok-0123456789abcdef0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
-INSTALL = (
-    "tinyproxy is not installed; the proxy tests need it: "
-    "'apt-get install -y tinyproxy' (Debian/Ubuntu) or 'brew install tinyproxy'"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class TinyProxy:
-    """A tinyproxy process on loopback, its log readable by the test."""
-
-    def __init__(self, workdir: Path, basic_auth: tuple[str, str] | None = None):
-        binary = shutil.which("tinyproxy")
-        if binary is None:
-            pytest.fail(INSTALL)
-        self.port = free_port()
-        self.log = workdir / "tinyproxy.log"
-        config = workdir / "tinyproxy.conf"
-        lines = [
-            f"Port {self.port}",
-            "Listen 127.0.0.1",
-            "Timeout 30",
-            "LogLevel Info",
-            "MaxClients 20",
-            "Allow 127.0.0.1",
-            "DisableViaHeader Yes",
-        ]
-        if basic_auth:
-            lines.append(f"BasicAuth {basic_auth[0]} {basic_auth[1]}")
-        config.write_text("\n".join(lines) + "\n")
-        self._log_file = self.log.open("wb")
-        self._process = subprocess.Popen(
-            [binary, "-d", "-c", str(config)],
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 10
-        while "Accepting connections" not in self.log_text():
-            if self._process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                pytest.fail(f"tinyproxy did not start:\n{self.log_text()}")
-            time.sleep(0.02)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def log_text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def requests(self) -> list[str]:
-        """The request lines tinyproxy logged, e.g. ``CONNECT 127.0.0.1:443``."""
-        found = []
-        for line in self.log_text().splitlines():
-            _, marker, request = line.partition("): ")
-            if marker and "Request (file descriptor" in line:
-                found.append(request.rsplit(" HTTP/", 1)[0])
-        return found
-
-    def stop(self) -> None:
-        self._process.terminate()
-        try:
-            self._process.wait(5)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            self._process.wait(5)
-        self._log_file.close()
 
 
 @pytest.fixture

@@ -1,0 +1,90 @@
+"""A real tinyproxy on loopback, for the proxy tests.
+
+Debian's ``tinyproxy`` runs with a config and log of its own, on a free port,
+until the test stops it; :meth:`TinyProxy.requests` reads from its log which
+requests went through it: ``GET http://...`` for plain http (forwarding),
+``CONNECT host:port`` for https (a tunnel). A missing tinyproxy fails the
+test with the command that installs it; ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+INSTALL = (
+    "tinyproxy is not installed; the proxy tests need it: "
+    "'apt-get install -y tinyproxy' (Debian/Ubuntu) or 'brew install tinyproxy'"
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class TinyProxy:
+    """A tinyproxy process on loopback, its log readable by the test."""
+
+    def __init__(self, workdir: Path, basic_auth: tuple[str, str] | None = None):
+        binary = shutil.which("tinyproxy")
+        if binary is None:
+            pytest.fail(INSTALL)
+        self.port = free_port()
+        self.log = workdir / "tinyproxy.log"
+        config = workdir / "tinyproxy.conf"
+        lines = [
+            f"Port {self.port}",
+            "Listen 127.0.0.1",
+            "Timeout 30",
+            "LogLevel Info",
+            "MaxClients 20",
+            "Allow 127.0.0.1",
+            "DisableViaHeader Yes",
+        ]
+        if basic_auth:
+            lines.append(f"BasicAuth {basic_auth[0]} {basic_auth[1]}")
+        config.write_text("\n".join(lines) + "\n")
+        self._log_file = self.log.open("wb")
+        self._process = subprocess.Popen(
+            [binary, "-d", "-c", str(config)],
+            stdout=self._log_file,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 10
+        while "Accepting connections" not in self.log_text():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"tinyproxy did not start:\n{self.log_text()}")
+            time.sleep(0.02)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def requests(self) -> list[str]:
+        """The request lines tinyproxy logged, e.g. ``CONNECT 127.0.0.1:443``."""
+        found = []
+        for line in self.log_text().splitlines():
+            _, marker, request = line.partition("): ")
+            if marker and "Request (file descriptor" in line:
+                found.append(request.rsplit(" HTTP/", 1)[0])
+        return found
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(5)
+        self._log_file.close()
