@@ -121,7 +121,12 @@ class Route(Generic[T]):
             raise missing_token_error(config)
         path = self.path
         if ids:
-            path = path.format(**{k: quote(str(v), safe="") for k, v in ids.items()})
+            path = path.format(
+                **{
+                    name: value if type(value) is int else quote(str(value), safe="")
+                    for name, value in ids.items()
+                }
+            )
         return ApiRequest(
             self.method,
             api_url(config.server_address, path),

@@ -12,7 +12,8 @@ cannot stretch a call past its deadline.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from .base import Response
 from .failures import AttemptLimits, Failure, os_error_text
@@ -31,6 +32,7 @@ def read_body(
     deadline: float,
     limits: AttemptLimits,
     max_body_size: int,
+    exceptions: ModuleType,
 ) -> Response:
     """Read an answer's body within the size cap and the deadline.
 
@@ -40,6 +42,7 @@ def read_body(
         deadline: The call's deadline on the monotonic clock.
         limits: The attempt's limits; ``limits.read`` bounds each wait.
         max_body_size: The largest body accepted, in bytes.
+        exceptions: ``urllib3.exceptions``, which the caller has imported.
 
     Returns:
         The whole answer. The connection goes back to its pool.
@@ -48,8 +51,6 @@ def read_body(
         Failure: If the body is too large, stalls past a limit, or the
             connection breaks; the caller closes the connection.
     """
-    import urllib3.exceptions as exceptions
-
     length = raw.headers.get("Content-Length", "")
     expected = int(length) if length.isdigit() else None
     if expected is not None and expected > max_body_size:
@@ -99,7 +100,19 @@ def read_body(
     raw.release_conn()
     return Response(
         status=raw.status,
-        headers={name.lower(): value for name, value in raw.headers.itermerged()},
+        headers=_lower_case(raw.headers),
         body=b"".join(chunks),
         url=url,
     )
+
+
+def _lower_case(headers: Any) -> dict[str, str]:
+    """Return urllib3's headers as a dict with lower-case names, repeats merged."""
+    container = getattr(headers, "_container", None)
+    if type(container) is dict:
+        # urllib3's HTTPHeaderDict keeps {lower name: [name, value, ...]}.
+        return {
+            name: values[1] if len(values) == 2 else ", ".join(values[1:])
+            for name, values in container.items()
+        }
+    return {name.lower(): value for name, value in headers.itermerged()}

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import http.client
 import re
-from collections.abc import Mapping
-
-import attrs
+from typing import NamedTuple
 
 __all__ = [
     "AttemptLimits",
@@ -44,9 +42,11 @@ class Failure(Exception):
         self.stale = stale
 
 
-@attrs.frozen
-class AttemptLimits:
+class AttemptLimits(NamedTuple):
     """The limits of one attempt, and how a message names them.
+
+    A named tuple rather than an attrs class: one is made per attempt, on
+    the path of every request.
 
     Attributes:
         connect: Seconds to connect (TLS handshake and proxy tunnel included).
@@ -54,27 +54,38 @@ class AttemptLimits:
         connect_setting: The setting ``connect`` comes from:
             ``"connect_timeout"``, or ``"timeout"`` when what was left of the
             call's budget was shorter.
-        read_setting: The setting ``read`` comes from, likewise
-            (``"read_timeout"`` or ``"timeout"``).
-        settings: The values of those settings, by name.
+        read_setting: The setting ``read`` comes from: ``"read_timeout"`` or
+            ``"timeout"``.
+        budget: The call's ``timeout``.
+        connect_timeout: The transport's ``connect_timeout``.
+        read_timeout: The transport's ``read_timeout``, if set.
     """
 
     connect: float
     read: float
     connect_setting: str
     read_setting: str
-    settings: Mapping[str, float]
+    budget: float
+    connect_timeout: float
+    read_timeout: float | None
 
     @property
     def connect_label(self) -> str:
         """The connect limit as a message names it, e.g. ``connect_timeout=5 s``."""
-        setting = self.connect_setting
-        return f"{setting}={seconds(self.settings[setting])}"
+        return self._label(self.connect_setting)
 
     @property
     def read_label(self) -> str:
         """The read limit as a message names it, e.g. ``timeout=30 s``."""
-        return f"{self.read_setting}={seconds(self.settings[self.read_setting])}"
+        return self._label(self.read_setting)
+
+    def _label(self, setting: str) -> str:
+        values = {
+            "timeout": self.budget,
+            "connect_timeout": self.connect_timeout,
+            "read_timeout": self.read_timeout,
+        }
+        return f"{setting}={seconds(values[setting] or self.read)}"
 
 
 def seconds(value: float) -> str:

@@ -192,6 +192,7 @@ class Urllib3Transport:
         import urllib3
 
         self._urllib3 = urllib3
+        self._no_retry = urllib3.Retry(False, redirect=False)
         self._pool_classes = pool_classes()
         self._start_pools()
 
@@ -429,12 +430,15 @@ class Urllib3Transport:
         connect, connect_setting = remaining, "timeout"
         if self.connect_timeout < remaining:
             connect, connect_setting = self.connect_timeout, "connect_timeout"
-        settings = {
-            "timeout": budget,
-            "connect_timeout": self.connect_timeout,
-            "read_timeout": read if self.read_timeout is None else self.read_timeout,
-        }
-        return AttemptLimits(connect, read, connect_setting, read_setting, settings)
+        return AttemptLimits(
+            connect,
+            read,
+            connect_setting,
+            read_setting,
+            budget,
+            self.connect_timeout,
+            self.read_timeout,
+        )
 
     def _attempt(
         self,
@@ -465,7 +469,7 @@ class Urllib3Transport:
                     target,
                     body=body,
                     headers=send_headers,
-                    retries=False,
+                    retries=self._no_retry,
                     redirect=False,
                     timeout=self._urllib3.Timeout(
                         connect=limits.connect, read=limits.read
@@ -494,7 +498,7 @@ class Urllib3Transport:
         else:
             raise Failure("connect", f"the connection pool for {host} was closed")
         try:
-            return read_body(raw, url, deadline, limits, self.max_body_size)
+            return read_body(raw, url, deadline, limits, self.max_body_size, exceptions)
         except BaseException:
             raw.close()
             raw.release_conn()
