@@ -201,6 +201,35 @@ def test_a_body_that_stalls_fails_at_the_deadline(
     assert_readable(message)
 
 
+def test_a_body_that_trickles_cannot_stretch_the_call(
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """A byte every 0.2 s keeps each read alive, but the call still ends on time."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    stop = threading.Event()
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+            while not stop.wait(0.2):
+                with contextlib.suppress(OSError):
+                    conn.sendall(b"x")
+
+    threading.Thread(target=serve, daemon=True).start()
+    transport = make_transport(timeout=1.0, retries=0)
+    start = time.monotonic()
+    try:
+        with pytest.raises(ca.TransportError, match="the body stalled"):
+            transport.request("GET", f"http://127.0.0.1:{port}/", headers=AUTH)
+    finally:
+        stop.set()
+        listener.close()
+    assert time.monotonic() - start < 1.0 + 0.5
+
+
 # --------------------------------------------------------------------------
 # Messages a person can read
 # --------------------------------------------------------------------------

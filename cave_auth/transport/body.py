@@ -3,10 +3,11 @@
 The body is read in pieces of 64 KiB, until ``Content-Length`` bytes have
 come (or the end, without one). A ``Content-Length`` over the cap is refused
 before any of it is read, and a body without one is refused as soon
-as it passes the cap, so a huge answer never sits in memory. Before each
-piece the socket's timeout is set to what is left of the call's budget (or
-the per-read limit, if shorter), so a server that sends a byte now and then
-cannot stretch a call past its deadline.
+as it passes the cap, so a huge answer never sits in memory. The socket's
+timeout is the attempt's read limit; before each piece it is shortened to
+what is left of the call's budget once that is shorter (by more than 50 ms),
+so a server that sends a byte now and then cannot stretch a call past its
+deadline.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
 __all__ = ["read_body"]
 
 _CHUNK = 64 * 1024
+_SLACK = 0.05
+"""How far past the deadline one wait may end before the socket's timeout is
+shortened (each change of it costs a system call)."""
 
 
 def read_body(
@@ -73,8 +77,8 @@ def read_body(
                     f"the server did not answer in time: the body stalled after "
                     f"{size} bytes ({limits.read_label})",
                 )
-            if sock is not None:
-                sock.settimeout(min(limits.read, remaining))
+            if sock is not None and remaining + _SLACK < (sock.gettimeout() or 0):
+                sock.settimeout(remaining)
             chunk = raw.read1(_CHUNK)
             if not chunk:
                 break
