@@ -370,9 +370,16 @@ def clients(
         target = raw_urls[route]
         return lambda: json.loads(manager.request("GET", target, headers=header).data)
 
+    def raw_timed(route: str) -> Callable[[], object]:
+        target = raw_urls[route]
+        return lambda: json.loads(
+            manager.request("GET", target, headers=header, timeout=30.0).data
+        )
+
     factories: dict[str, Callable[[str], Callable[[], object]]] = {
         "cave_auth": ours,
         "raw urllib3 + json.loads": raw,
+        "raw urllib3 + json.loads, timeout=30": raw_timed,
     }
     if has_caveclient():
         from caveclient.auth import AuthClient
@@ -436,6 +443,9 @@ def throughput(rows: list[Row], rounds: int, calls: int, tls: bool) -> None:
                             ratio = ours / median
                             row.target = f"cave_auth >= 1.0x (is {ratio:.2f}x)"
                             row.met = ratio >= 1.0
+                        elif name == "raw urllib3 + json.loads, timeout=30":
+                            ratio = ours / median
+                            row.target = f"no target (cave_auth is {ratio:.2f}x)"
                         elif name == "caveclient":
                             need = 50 if tls else 3
                             ratio = ours / median
