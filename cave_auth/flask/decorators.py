@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar, cast
 
 import flask
@@ -42,13 +42,41 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+class _OnDemand(Mapping[str, str]):
+    """A mapping read from the request only when first asked (args, cookies).
+
+    werkzeug parses the query string and the cookies on first access; most
+    checked requests carry an ``Authorization`` header and need neither.
+    """
+
+    __slots__ = ("_load", "_loaded")
+
+    def __init__(self, load: Callable[[], Mapping[str, str]]) -> None:
+        self._load = load
+        self._loaded: Mapping[str, str] | None = None
+
+    def _mapping(self) -> Mapping[str, str]:
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded
+
+    def __getitem__(self, key: str) -> str:
+        return self._mapping()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._mapping())
+
+    def __len__(self) -> int:
+        return len(self._mapping())
+
+
 def _request(request: flask.Request, kwargs: Mapping[str, Any]) -> Request:
     return Request(
         request.method,
         lambda: request.url,
         request.headers,  # type: ignore[arg-type]
-        request.args,
-        request.cookies,
+        _OnDemand(lambda: request.args),
+        _OnDemand(lambda: request.cookies),
         kwargs,
         request.get_data,
     )

@@ -215,7 +215,7 @@ class AuthASGIMiddleware:
     async def _lookup(self, need: Need) -> Any:
         """Answer a need that missed the cache: a coroutine, or a worker thread."""
         checker, lookups = self.checker, self.async_lookups
-        user_need = isinstance(need, UserNeed | RefreshNeed)
+        user_need = isinstance(need, (UserNeed, RefreshNeed))
         if lookups is None or (user_need and checker.user_lookup is not None):
             return await asyncio.to_thread(checker.answer, need)
         if isinstance(need, RefreshNeed):

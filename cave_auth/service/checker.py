@@ -129,7 +129,7 @@ class Checker:
             A hashable key.
         """
         cache = self.cache
-        if isinstance(need, UserNeed | RefreshNeed):
+        if isinstance(need, (UserNeed, RefreshNeed)):
             return ("user", cache.key(need.token))
         if isinstance(need, DatasetNeed):
             token = None if need.token is None else cache.key(need.token)

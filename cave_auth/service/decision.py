@@ -314,12 +314,14 @@ def _authenticate(
 ) -> Generator[Need, Any, Decision | tuple[Mapping[str, Any], str | None]]:
     headers = request.headers
     name = settings.token_name
-    token = request.cookies.get(name)
-    query_token = request.query.get(name)
-    if query_token:
-        token = query_token
+    # Header > query > cookie; the query and cookies are read only when no
+    # header decides (a framework may parse them on first access).
+    query_token = None
     auth_header = headers.get("authorization")
-    if auth_header:
+    if not auth_header:
+        query_token = request.query.get(name)
+        token = query_token or request.cookies.get(name)
+    else:
         if not auth_header.startswith("Bearer "):
             return _deny(
                 400,
