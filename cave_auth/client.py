@@ -262,6 +262,11 @@ class AuthClient:
                 close()
 
     def _http(self) -> Transport:
+        transport = self._transport
+        if transport is not None:
+            # No lock once made: a child forked while another thread held it
+            # must not wait for a release that never comes.
+            return transport
         with self._transport_lock:
             if self._transport is None:
                 from .transport import Urllib3Transport
