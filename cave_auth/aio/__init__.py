@@ -78,7 +78,7 @@ async def get_tokens(
     Args:
         config: The settings, with a token.
         transport: The async HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The user's keys. A login-style token's user may have none.
@@ -105,7 +105,7 @@ async def get_user_information(
         config: The settings, with a token.
         transport: The async HTTP transport.
         user_ids: The ids to look up. An empty collection makes no request.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The users found, in the server's order; unknown ids are left out.
@@ -133,7 +133,7 @@ async def get_group_users(
         config: The settings, with a token.
         transport: The async HTTP transport.
         group_id: The group id.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The members; empty if the group does not exist (as the server says).
@@ -156,7 +156,7 @@ async def whoami(
     Args:
         config: The settings, with a token.
         transport: The async HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The user the token belongs to.
@@ -177,7 +177,7 @@ async def get_user_cache(
     Args:
         config: The settings, with a token.
         transport: The async HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The token user's groups, permissions and missing terms of service.
@@ -198,7 +198,7 @@ async def get_my_permissions(
     Args:
         config: The settings, with a token.
         transport: The async HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The same permission view as :func:`get_user_cache`.
@@ -224,7 +224,7 @@ async def get_user_permissions(
         config: The settings, with a token.
         transport: The async HTTP transport.
         user_id: The user to look at.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         That user's permission view.
@@ -253,7 +253,7 @@ async def get_user_groups(
         config: The settings, with a token.
         transport: The async HTTP transport.
         user_id: The user to look at.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The user's groups.
@@ -282,7 +282,7 @@ async def get_usernames(
         config: The settings, with a token.
         transport: The async HTTP transport.
         user_ids: The ids. An empty collection makes no request.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         Id and public name of each user found.
@@ -311,7 +311,7 @@ async def create_token(
         config: The settings, with a token.
         transport: The async HTTP transport.
         description: A note stored with the key (at most 120 characters).
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The new token. Save it with :func:`cave_auth.save_token`; it is not
@@ -340,7 +340,7 @@ async def delete_token(
         config: The settings, with a token.
         transport: The async HTTP transport.
         token_id: The key's id (from :func:`get_tokens`), not the token.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Raises:
         InvalidInputError: If ``token_id`` is not a non-negative integer.
@@ -360,7 +360,7 @@ async def get_token_ttl(
     Args:
         config: The settings, with the token to ask about.
         transport: The async HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The seconds left for a login token, or ``None`` for an API key.
@@ -382,7 +382,7 @@ async def logout(
     Args:
         config: The settings, with a login token.
         transport: The async HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Raises:
         HTTPError: 422 for an API key, with the server's explanation.
@@ -399,7 +399,7 @@ async def logout_all(
     Args:
         config: The settings, with a token.
         transport: The async HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Raises:
         CaveAuthError: On any failure, as the sync call.
@@ -415,7 +415,7 @@ async def get_missing_tos(
     Args:
         config: The settings, with a token.
         transport: The async HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The terms to accept, each with its ``accept_url``.

@@ -80,7 +80,7 @@ def get_tokens(
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The user's keys. A login-style token's user may have none.
@@ -107,7 +107,7 @@ def get_user_information(
         config: The settings, with a token.
         transport: The HTTP transport.
         user_ids: The ids to look up. An empty collection makes no request.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The users found, in the server's order; unknown ids are left out.
@@ -131,7 +131,7 @@ def get_group_users(
         config: The settings, with a token.
         transport: The HTTP transport.
         group_id: The group id.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The members; empty if the group does not exist (as the server says).
@@ -154,7 +154,7 @@ def whoami(
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The user the token belongs to.
@@ -175,7 +175,7 @@ def get_user_cache(
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The token user's groups, permissions and missing terms of service.
@@ -196,7 +196,7 @@ def get_my_permissions(
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The same permission view as :func:`get_user_cache`.
@@ -218,7 +218,7 @@ def get_user_permissions(
         config: The settings, with a token.
         transport: The HTTP transport.
         user_id: The user to look at.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         That user's permission view.
@@ -243,7 +243,7 @@ def get_user_groups(
         config: The settings, with a token.
         transport: The HTTP transport.
         user_id: The user to look at.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The user's groups.
@@ -272,7 +272,7 @@ def get_usernames(
         config: The settings, with a token.
         transport: The HTTP transport.
         user_ids: The ids. An empty collection makes no request.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         Id and public name of each user found.
@@ -301,7 +301,7 @@ def create_token(
         config: The settings, with a token.
         transport: The HTTP transport.
         description: A note stored with the key (at most 120 characters).
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The new token. Save it with :func:`cave_auth.save_token`; it is not
@@ -326,7 +326,7 @@ def delete_token(
         config: The settings, with a token.
         transport: The HTTP transport.
         token_id: The key's id (from :func:`get_tokens`), not the token.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Raises:
         InvalidInputError: If ``token_id`` is not a non-negative integer.
@@ -350,7 +350,7 @@ def get_token_ttl(
     Args:
         config: The settings, with the token to ask about.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The seconds left for a login token, or ``None`` for a token that
@@ -374,7 +374,7 @@ def logout(
     Args:
         config: The settings, with a login token.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Raises:
         MissingTokenError: If ``config.token`` is None.
@@ -397,7 +397,7 @@ def logout_all(
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Raises:
         MissingTokenError: If ``config.token`` is None.
@@ -415,7 +415,7 @@ def get_missing_tos(
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         One entry per dataset whose terms are not accepted, each with its

@@ -41,7 +41,7 @@ def get_user_cache_data(
     Args:
         config: The settings, with a token.
         transport: The HTTP transport.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The JSON object (``id``, ``groups``, ``permissions_v2``, ...).
@@ -67,7 +67,7 @@ def get_user_permissions_data(
         config: The settings, with a token.
         transport: The HTTP transport.
         user_id: The user to look at.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The JSON object, every key kept.
@@ -102,7 +102,7 @@ def get_table_dataset(
         transport: The HTTP transport.
         namespace: The service namespace, e.g. ``"datastack"``.
         table_id: The table (or datastack) name.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The dataset name.
@@ -129,7 +129,7 @@ def table_has_public(
         config: The settings, with a token.
         transport: The HTTP transport.
         table_id: The table.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The server's answer; ``False`` for a table it does not know.
@@ -154,7 +154,7 @@ def get_public_roots(
         config: The settings, with a token.
         transport: The HTTP transport.
         table_id: The table.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The root ids; ``[]`` for a table the server does not know.
@@ -183,7 +183,7 @@ def is_root_public(
         transport: The HTTP transport.
         table_id: The table.
         root_id: The root id, a 64-bit integer.
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The server's answer.
@@ -218,7 +218,7 @@ def are_roots_public(
         table_id: The table.
         root_ids: The root ids. An empty collection answers ``False``
             without a request (the server would answer 400).
-        timeout: A read timeout for this call, in seconds.
+        timeout: The time budget of this call, in seconds (retries included).
 
     Returns:
         The server's answer.

@@ -106,7 +106,7 @@ class AuthASGIMiddleware:
         transport: An async transport to look facts up with, through
             :mod:`cave_auth.aio`, at the checker's ``auth_url``; without
             one, the checker's lookups run in a worker thread.
-        timeout: A read timeout per async lookup, in seconds.
+        timeout: The time budget of each async lookup, in seconds.
 
     Attributes:
         async_lookups: The coroutine lookups, or ``None`` (worker thread).

@@ -101,7 +101,7 @@ class TransportLookups:
     Args:
         auth_url: The auth service, with scheme, ending in ``/auth``.
         transport: The HTTP transport.
-        timeout: A read timeout per lookup, in seconds.
+        timeout: The time budget of each lookup, in seconds (retries included).
 
     Attributes:
         config: The token-less :class:`~cave_auth.Config` of the server.
@@ -224,7 +224,7 @@ class AsyncTransportLookups:
     Args:
         auth_url: The auth service, with scheme, ending in ``/auth``.
         transport: The async HTTP transport.
-        timeout: A read timeout per lookup, in seconds.
+        timeout: The time budget of each lookup, in seconds (retries included).
 
     Attributes:
         config: The token-less :class:`~cave_auth.Config` of the server.
