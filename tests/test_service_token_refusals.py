@@ -183,3 +183,29 @@ def test_an_oversize_token_is_refused_without_asking(adapter, caplog):
     status, body, _ = get("good")
     assert (status, json.loads(body)) == (200, USER)
     assert len(transport.requests) == 1
+
+
+def test_an_oversize_token_never_reaches_a_lookup_override():
+    """A 9,000-character token is refused before a permission_lookup override runs."""
+    asked: list[int] = []
+
+    def lookup(token: str) -> object:
+        asked.append(len(token))
+        return USER if token == "good" else None
+
+    app = flask.Flask(__name__)
+    caf.init_app(
+        app, auth_url=AUTH, transport=FakeTransport(), permission_lookup=lookup
+    )
+
+    @app.route("/x")
+    @caf.auth_required
+    def view():
+        return flask.g.auth_user
+
+    client = app.test_client()
+    oversize = client.get("/x", headers={"Authorization": f"Bearer {OVERSIZE}"})
+    assert oversize.status_code == 401
+    assert oversize.get_json() == INVALID_TOKEN
+    assert client.get("/x", headers={"Authorization": "Bearer good"}).status_code == 200
+    assert asked == [4]
