@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
 import subprocess
 import sys
 
@@ -219,3 +221,39 @@ def test_importing_cave_auth_never_imports_flask():
     code = "import sys, cave_auth, cave_auth.service; print('flask' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False"
+
+
+MIDDLE_AUTH_CLIENT_3_18_1 = (
+    # middle_auth_client/__init__.py of 3.18.1, the version services pin.
+    "auth_required",
+    "auth_requires_admin",
+    "auth_requires_permission",
+    "get_usernames",
+    "user_has_permission",
+    "users_share_common_group",
+    "setPermissionLookupOverride",
+    "make_api_error",
+)
+
+
+def installed_middle_auth_client_names():
+    """The public names the installed middle_auth_client (3.19.2) exports."""
+    mac = importlib.import_module("middle_auth_client")
+    assert mac.__version__ == "3.19.2"
+    return {
+        name
+        for name, value in vars(mac).items()
+        if not name.startswith("_") and not inspect.ismodule(value)
+    }
+
+
+def test_every_name_middle_auth_client_exports_is_importable():
+    """Each name middle_auth_client 3.18.1 or 3.19.2 exports imports from cave_auth.flask."""
+    names = installed_middle_auth_client_names() | set(MIDDLE_AUTH_CLIENT_3_18_1)
+    assert "auth_requires_dataset_admin" in names  # 3.19.2's own
+    assert len(names) == 9
+    namespace = {}
+    exec(f"from cave_auth.flask import {', '.join(sorted(names))}", namespace)
+    for name in names:
+        assert callable(namespace[name]), name
+        assert name in caf.__all__

@@ -1,16 +1,26 @@
-"""Tests for cave_auth.flask.state: an app's transport, from init_app or the env.
+"""Tests for cave_auth.flask.state: an app's state, from init_app or the env.
 
 Without :func:`cave_auth.flask.init_app`, the first checked request builds the
 app's transport with ``Urllib3Transport.from_env``: proxies and CA bundle
 variables count as they do for ``middle_auth_client``'s requests. The
 end-to-end test runs a trustme FakeAuthServer over HTTPS behind Debian's
-``tinyproxy`` (see ``test_transport_proxy.py``).
+``tinyproxy`` (see ``test_transport_proxy.py``). A cold burst of first
+requests builds the state once: in threads released together, and under real
+gunicorn workers.
 """
 
 from __future__ import annotations
 
+import http.client
+import json
+import os
+import re
 import ssl
-from collections.abc import Iterator
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import flask
@@ -19,6 +29,7 @@ import trustme
 from proxy_server import TinyProxy
 
 from cave_auth import flask as caf
+from cave_auth.flask import state as flask_state
 from cave_auth.testing import FakeAuthServer, FakeTransport
 
 pytestmark = pytest.mark.timeout(60)
@@ -175,3 +186,129 @@ def test_an_explicit_transport_is_used_exactly_as_given(
     built = caf.init_app(flask.Flask(__name__), auth_url="a/auth", timeout=2.0)
     assert dict(built.transport.proxy_rules.proxies) == {}  # type: ignore[attr-defined]
     assert built.transport.timeout == 2.0  # type: ignore[attr-defined]
+
+
+def test_a_cold_burst_builds_one_state_and_looks_the_token_up_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Fifty simultaneous first requests build the app's state once and make one lookup."""
+    built: list[caf.FlaskAuth] = []
+    build = flask_state.init_from_env
+
+    def counting(app: flask.Flask, environ: Mapping[str, str]) -> caf.FlaskAuth:
+        built.append(build(app, environ))
+        return built[-1]
+
+    monkeypatch.setattr(flask_state, "init_from_env", counting)
+    with FakeAuthServer() as server:
+        server.set_delay(0.2)  # the lookups of a herd would overlap
+        monkeypatch.setenv("AUTH_URL", f"{server.url}/auth")
+        app, _ = guarded_app()
+        bearer = {"Authorization": f"Bearer {server.user_token}"}
+        barrier = threading.Barrier(50)
+        statuses: list[int] = []
+
+        def first_request() -> None:
+            client = app.test_client()
+            barrier.wait(timeout=30)
+            statuses.append(client.get("/", headers=bearer).status_code)
+
+        threads = [threading.Thread(target=first_request) for _ in range(50)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        lookups = server.count("GET", "/auth/api/v1/user/cache")
+    assert statuses == [200] * 50
+    assert len(built) == 1
+    assert app.extensions["cave_auth"] is built[0]
+    assert lookups == 1
+
+
+BURST_APP = """
+import os
+
+import flask
+
+from cave_auth.flask import auth_required
+
+app = flask.Flask(__name__)
+
+
+@app.route("/ping")
+def ping():
+    return "pong"
+
+
+@app.route("/me")
+@auth_required
+def me():
+    return {"id": flask.g.auth_user["id"], "pid": os.getpid()}
+"""
+
+
+def serving_port(log: Path, workers: int, deadline: float) -> int:
+    """Wait until gunicorn listens and has booted ``workers``; return its port."""
+    while time.monotonic() < deadline:
+        text = log.read_text()
+        listening = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", text)
+        if listening and text.count("Booting worker") >= workers:
+            port = int(listening.group(1))
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            try:
+                connection.request("GET", "/ping")  # unchecked: builds no state
+                if connection.getresponse().status == 200:
+                    return port
+            except OSError:
+                pass
+            finally:
+                connection.close()
+        time.sleep(0.1)
+    raise AssertionError(f"gunicorn did not start:\n{log.read_text()}")
+
+
+def test_a_cold_burst_under_gunicorn_costs_one_lookup_per_worker(
+    tmp_path: Path,
+) -> None:
+    """64 first requests to gunicorn (2 workers x 8 threads) make one lookup per worker."""
+    (tmp_path / "burst_app.py").write_text(BURST_APP)
+    log = tmp_path / "gunicorn.log"
+    with FakeAuthServer() as server:
+        server.set_delay(0.3)  # the lookups of a herd would overlap
+        environ = {**os.environ, "AUTH_URL": f"{server.url}/auth"}
+        command = [
+            *(sys.executable, "-m", "gunicorn", "--chdir", str(tmp_path)),
+            *("--workers", "2", "--threads", "8", "--bind", "127.0.0.1:0"),
+            "burst_app:app",
+        ]
+        with log.open("wb") as out:
+            gunicorn = subprocess.Popen(
+                command, env=environ, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            port = serving_port(log, 2, time.monotonic() + 30)
+            barrier = threading.Barrier(64)
+            answers: list[tuple[int, int]] = []
+
+            def first_request() -> None:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                barrier.wait(timeout=30)
+                bearer = {"Authorization": f"Bearer {server.user_token}"}
+                connection.request("GET", "/me", headers=bearer)
+                response = connection.getresponse()
+                answers.append((response.status, json.loads(response.read())["pid"]))
+                connection.close()
+
+            threads = [threading.Thread(target=first_request) for _ in range(64)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=40)
+        finally:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=30)
+        lookups = server.count("GET", "/auth/api/v1/user/cache")
+    assert [status for status, _ in answers] == [200] * 64
+    workers = {pid for _, pid in answers}
+    assert 1 <= len(workers) <= 2
+    assert 1 <= lookups <= len(workers)

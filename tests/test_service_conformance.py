@@ -429,3 +429,46 @@ def test_the_matrix_is_large_enough():
         if isinstance(value, Token)
     }
     assert callers == {"admin", "user", "viewer", "dsadmin", "old"}
+
+
+OVERSIZE = "t" * 9000
+USER_CACHE = "/auth/api/v1/user/cache"
+OVERSIZE_VARIANTS = {
+    "bearer": ({"Authorization": "Bearer " + OVERSIZE}, {}, ""),
+    "cookie_xrw": (XRW, {"middle_auth_token": OVERSIZE}, ""),
+    "cookie_browser": ({}, {"middle_auth_token": OVERSIZE}, ""),
+}
+
+
+# werkzeug's test client warns that a browser would drop so large a cookie;
+# another client may still send it.
+@pytest.mark.filterwarnings("ignore:The 'middle_auth_token' cookie is too large")
+@pytest.mark.parametrize("variant", sorted(OVERSIZE_VARIANTS))
+@pytest.mark.parametrize("path", ["/login", "/public_root/test_ds/1", "/view/test_ds"])
+def test_an_oversize_token_answers_alike_without_a_lookup(world, path, variant):
+    """A 9,000-character token gets middle_auth_client's answer, and only it asks upstream."""
+    _, server, _ = world
+    # nginx in front of the real server answers 400 to a header this large.
+    server.fail_next(2, status=400, method="GET", path=USER_CACHE)
+    server.clear_log()
+    try:
+        expected, actual = both(world, "GET", path, *OVERSIZE_VARIANTS[variant])
+    finally:
+        server.clear_faults()
+    assert actual == expected
+    assert server.count("GET", USER_CACHE) == 1  # middle_auth_client's lookup
+
+
+@pytest.mark.parametrize("status", [400, 413, 414, 431])
+def test_a_lookup_refused_with_4xx_answers_alike(world, status):
+    """A token lookup answered 400/413/414/431 is an invalid token in both libraries."""
+    _, server, _ = world
+    server.fail_next(2, status=status, method="GET", path=USER_CACHE)
+    server.clear_log()
+    try:
+        expected, actual = both(world, "GET", "/login", *VARIANTS["invalid"])
+    finally:
+        server.clear_faults()
+    assert expected["status"] == 401
+    assert actual == expected
+    assert server.count("GET", USER_CACHE) == 2

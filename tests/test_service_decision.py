@@ -21,7 +21,7 @@ from cave_auth.service import (
     UserNeed,
     decide,
 )
-from cave_auth.service.values import strip_query_token
+from cave_auth.service.values import MAX_TOKEN_LENGTH, strip_query_token
 
 S = Settings("auth.example.org/auth", "auth.example.org/sticky_auth")
 R = "https://auth.example.org/sticky_auth/api/v1/authorize"
@@ -156,6 +156,26 @@ def test_invalid_token_realm_text():
             'error_description="Invalid/Expired Token"',
         ),
     )
+
+
+def test_an_oversize_token_is_invalid_without_a_lookup():
+    """A token over 2,048 characters is an invalid token, and nothing is looked up."""
+    longest, oversize = "t" * MAX_TOKEN_LENGTH, "t" * (MAX_TOKEN_LENGTH + 1)
+    assert MAX_TOKEN_LENGTH == 2048
+    bearer = {"authorization": f"Bearer {longest}"}
+    assert decide(req(headers=bearer), Rule(), S) == UserNeed(longest)
+    invalid = decide(req(headers=bearer), Rule(), S, {UserNeed(longest): None})
+    bearer = {"authorization": f"Bearer {oversize}"}
+    assert decide(req(headers=bearer), Rule(), S) == invalid
+    assert invalid.status == 401
+    assert invalid.error == "invalid_token"
+    cookie = {"middle_auth_token": oversize}
+    browser = decide(req(cookies=cookie), Rule(), S)
+    assert browser == Redirect(f"{R}?redirect=http%3A//svc/api/x")
+    public = Rule(public_table_key="table_id", service_token="svc")
+    request = req(headers=bearer, path_params={"table_id": "t"})
+    facts = {PublicNeed("table", "t", None, "svc"): True}
+    assert decide(request, public, S, facts) == Allow(ANONYMOUS_USER, None, True)
 
 
 def test_public_root_without_token_runs_as_anonymous():

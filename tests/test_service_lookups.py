@@ -1,12 +1,25 @@
-"""Tests for cave_auth.service.lookups: TransportLookups over the api functions."""
+"""Tests for cave_auth.service.lookups: the sync and async lookups over the api functions."""
 
 from __future__ import annotations
+
+import asyncio
+import inspect
 
 import pytest
 
 import cave_auth as ca
-from cave_auth.service import AuthServiceUnavailable, TransportLookups
-from cave_auth.testing import FakeTransport, json_response, text_response
+from cave_auth.service import (
+    AsyncTransportLookups,
+    AuthServiceUnavailable,
+    TransportLookups,
+)
+from cave_auth.service.values import MAX_TOKEN_LENGTH
+from cave_auth.testing import (
+    FakeAsyncTransport,
+    FakeTransport,
+    json_response,
+    text_response,
+)
 
 AUTH = "https://auth.example.org/auth"
 API = "/auth/api/v1"
@@ -79,3 +92,52 @@ def test_a_malformed_record_is_unavailable_not_invalid():
         found.user(SERVICE_TOKEN)
     assert SERVICE_TOKEN not in str(info.value)
     assert isinstance(info.value, ca.CaveAuthError)
+
+
+NGINX_400 = (
+    "<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>\r\n"
+    "<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def user_of(found, token):
+    """Ask ``found`` for the user of ``token``, awaiting an async lookup."""
+    answer = found.user(token)
+    return asyncio.run(answer) if inspect.iscoroutine(answer) else answer
+
+
+def both_lookups(routes):
+    """Yield (lookups, fake) for the sync and the async path, over one route table."""
+    sync = FakeTransport(routes)
+    asynchronous = FakeAsyncTransport(routes)
+    yield TransportLookups(AUTH, sync), sync
+    yield AsyncTransportLookups(AUTH, asynchronous), asynchronous
+
+
+@pytest.mark.parametrize("status", [400, 413, 414, 431])
+def test_a_request_refused_as_too_large_or_malformed_is_a_rejected_token(status):
+    """A 400, 413, 414 or 431 to a token lookup means an invalid token, not an outage."""
+    for found, fake in both_lookups({}):
+        fake.script("GET", f"{API}/user/cache", text_response(NGINX_400, status=status))
+        assert user_of(found, SERVICE_TOKEN) is None
+        assert len(fake.requests) == 1
+
+
+@pytest.mark.parametrize("status", [404, 409, 429, 500, 502])
+def test_other_failures_of_a_token_lookup_stay_unavailable(status):
+    """Any other failure of a token lookup is the service failing, never the token."""
+    for found, fake in both_lookups({}):
+        fake.script("GET", f"{API}/user/cache", text_response("no", status=status))
+        with pytest.raises(AuthServiceUnavailable):
+            user_of(found, SERVICE_TOKEN)
+
+
+def test_an_oversize_token_is_rejected_without_a_request():
+    """A token over 2,048 characters is rejected on both paths and never sent."""
+    record = {"id": 2, "groups": []}
+    for found, fake in both_lookups({("GET", f"{API}/user/cache"): record}):
+        assert user_of(found, "t" * 9000) is None
+        assert user_of(found, "t" * (MAX_TOKEN_LENGTH + 1)) is None
+        assert fake.requests == []
+        assert user_of(found, "t" * MAX_TOKEN_LENGTH) == record
+        assert len(fake.requests) == 1

@@ -4,7 +4,8 @@ Change ``from middle_auth_client import auth_required`` to
 ``from cave_auth.flask import auth_required``: the names, signatures,
 ``flask.g`` fields (``auth_user``, ``auth_token``, ``public_access``,
 ``public_access_cache``) and answers are those of ``middle_auth_client``
-3.19.2, decided by :mod:`cave_auth.service`.
+3.19.2, decided by :mod:`cave_auth.service`. Every name 3.19.2 and 3.18.1
+export is here, :func:`make_api_error` (3.18.1 only) included.
 
 This module is an edge: it reads the environment, once per app, at the
 first checked request (never at import): ``AUTH_URL`` (else ``AUTH_URI``,
@@ -33,7 +34,8 @@ One module a part; import from ``cave_auth.flask`` only:
 * :mod:`~cave_auth.flask.decorators`: the decorators and their
   request/response glue;
 * :mod:`~cave_auth.flask.helpers`: the lookups a view calls itself
-  (:func:`dataset_from_table_id`, :func:`is_root_public`, ...).
+  (:func:`dataset_from_table_id`, :func:`is_root_public`, ...) and
+  :func:`make_api_error`.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ from .helpers import (
     get_usernames,
     has_permission,
     is_root_public,
+    make_api_error,
     table_has_public,
     user_has_permission,
     users_share_common_group,
@@ -72,6 +75,7 @@ __all__ = [
     "has_permission",
     "init_app",
     "is_root_public",
+    "make_api_error",
     "setPermissionLookupOverride",
     "table_has_public",
     "user_has_permission",

@@ -1,9 +1,10 @@
-"""The lookup helpers a view calls itself, as in ``middle_auth_client``.
+"""The helpers a view calls itself, as in ``middle_auth_client``.
 
 Dataset of a table, public roots and tables, a permission of ``g.auth_user``,
 a group shared with another user, and user names: answered through the
 current app's checker and cache (or its transport, for names), with the
-exceptions ``middle_auth_client`` raises.
+exceptions ``middle_auth_client`` raises. And :func:`make_api_error`, the JSON
+error answer of ``middle_auth_client`` 3.18.1, which services import.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
     "get_usernames",
     "has_permission",
     "is_root_public",
+    "make_api_error",
     "table_has_public",
     "user_has_permission",
     "users_share_common_group",
@@ -35,6 +37,33 @@ __all__ = [
 
 class AuthorizationError(CaveAuthError):
     """The auth server refused a lookup (401/403), as in ``middle_auth_client``."""
+
+
+def make_api_error(
+    http_status: int, api_code: str, msg: str | None = None, data: Any = None
+) -> flask.Response:
+    """Return a JSON error answer, as ``middle_auth_client`` 3.18.1's does.
+
+    The body is ``{"error": api_code, "message": msg, "data": data}``, rendered
+    by ``flask.jsonify``; ``message`` and ``data`` are left out when ``None``.
+
+    Args:
+        http_status: The status code of the answer.
+        api_code: The error code, e.g. ``"missing_permission"``.
+        msg: A message for people.
+        data: Any JSON value with details.
+
+    Returns:
+        The response.
+    """
+    body: dict[str, Any] = {"error": api_code}
+    if msg is not None:
+        body["message"] = msg
+    if data is not None:
+        body["data"] = data
+    response = flask.jsonify(body)
+    response.status_code = http_status
+    return response
 
 
 def _service_token(service_token: str | None) -> str:

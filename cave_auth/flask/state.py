@@ -2,7 +2,8 @@
 
 :func:`init_app` builds a :class:`FlaskAuth` from what it is given, its
 transport included. Without it, ``current()`` builds one from
-``os.environ`` at the app's first checked request, with a transport from
+``os.environ`` at the app's first checked request (once, however many
+requests arrive first together), with a transport from
 :meth:`~cave_auth.Urllib3Transport.from_env` (proxies and CA bundles, as
 requests reads them). Either way the state lives in
 ``app.extensions["cave_auth"]``.
@@ -11,6 +12,7 @@ requests reads them). Either way the state lives in
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
@@ -55,6 +57,15 @@ _SETTINGS = frozenset(
         "permission_lookup",
     }
 )
+
+
+_BUILDING = threading.Lock()
+"""Held while ``current()`` builds an app's state from the environment.
+
+Without it, each thread of a cold burst built a state of its own (its own
+cache, connection pool and lookups) and all but one were thrown away. One
+lock for every app: a build happens once per app and makes no request.
+"""
 
 
 class _Override:
@@ -230,13 +241,20 @@ def init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
 def current() -> FlaskAuth:
     """Return the current app's state, built from ``os.environ`` the first time.
 
+    Concurrent first requests build one state: the first thread builds it,
+    the others wait and use it.
+
     Returns:
         The state, with the lookup override in force.
     """
     app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
     state = app.extensions.get(EXTENSION)
     if state is None:
-        state = init_from_env(app, os.environ)
+        with _BUILDING:
+            # Looked up again: the thread that held the lock may have built it.
+            state = app.extensions.get(EXTENSION)
+            if state is None:
+                state = init_from_env(app, os.environ)
     if state.checker.user_lookup is not (state.permission_lookup or _Override.function):
         state.sync_override()
     return cast(FlaskAuth, state)

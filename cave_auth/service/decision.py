@@ -30,7 +30,10 @@ Deliberately different, because these are defects: a missing or malformed
 public-roots body, or an unusable answer to a public lookup, means "not
 public" instead of a 500; a group denial refreshes the user and checks again
 (``middle_auth_client`` only drops the cache entry, and answers 500 after 20
-denials); a token is never in a repr.
+denials); a token is never in a repr; a token over
+:data:`~cave_auth.service.values.MAX_TOKEN_LENGTH` characters is invalid
+without a lookup (``middle_auth_client`` asks, and the server's nginx
+answers 400, which it reads as an invalid token too).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from .values import (
     ANONYMOUS_USER,
     APPLICATION_JSON,
     DISABLED_USER,
+    MAX_TOKEN_LENGTH,
     TEXT_HTML,
     Allow,
     DatasetNeed,
@@ -349,7 +353,12 @@ def _authenticate(
         return Redirect(
             strip_query_token(request.full_url(), (name, "token")), (name, query_token)
         )
-    user = (yield UserNeed(token)) if token else None
+    # A token longer than any the server issues is invalid without a lookup
+    # (see MAX_TOKEN_LENGTH); it takes the invalid token's path from here.
+    if token and len(token) <= MAX_TOKEN_LENGTH:
+        user = yield UserNeed(token)
+    else:
+        user = None
     if user:
         return user, token
     if not (yield from public.ask()):

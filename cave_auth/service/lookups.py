@@ -8,7 +8,10 @@
 its coroutine twin :class:`AsyncLookups` through the same functions of
 :mod:`cave_auth.aio` over an :class:`~cave_auth.AsyncTransport`. Both sort
 every failure into one of three
-outcomes: the token or table was rejected (``None``), the question cannot be
+outcomes: the token or table was rejected (``None``; a token lookup
+answered 400, 413, 414 or 431 counts as a rejection, and a token over
+:data:`~cave_auth.service.values.MAX_TOKEN_LENGTH` characters is rejected
+without asking), the question cannot be
 asked or was answered with a 4xx (``None`` for a public check: not public,
 never cached), or the auth service is unavailable
 (:class:`AuthServiceUnavailable`: a 5xx after retries, a timeout, a refused
@@ -38,6 +41,7 @@ from ..errors import (
     ServerError,
 )
 from ..transport import AsyncTransport, Transport
+from .values import MAX_TOKEN_LENGTH
 
 __all__ = [
     "AsyncLookups",
@@ -126,12 +130,15 @@ class TransportLookups:
 
         Returns:
             The record, or ``None`` when the server rejects the token (401,
-            403, a redirect to the login page) or it is no usable token.
+            403, a redirect to the login page, or a 400, 413, 414 or 431: a
+            request the server or its proxy will not take, because of the
+            token) or it is no usable token (empty, malformed, or over
+            ``MAX_TOKEN_LENGTH`` characters: then nothing is sent).
 
         Raises:
             AuthServiceUnavailable: For any other failure.
         """
-        config = _with_token(self.config, token)
+        config = _with_user_token(self.config, token)
         if config is None:
             return None
         try:
@@ -253,7 +260,7 @@ class AsyncTransportLookups:
         Raises:
             AuthServiceUnavailable: For any failure but a rejection.
         """
-        config = _with_token(self.config, token)
+        config = _with_user_token(self.config, token)
         if config is None:
             return None
         try:
@@ -332,6 +339,13 @@ def _with_token(config: Config, token: str | None) -> Config | None:
         return None
 
 
+def _with_user_token(config: Config, token: str) -> Config | None:
+    """The config with a caller's token, or ``None`` if it cannot be valid."""
+    if len(token) > MAX_TOKEN_LENGTH:
+        return None
+    return _with_token(config, token)
+
+
 def _ask_public(
     endpoints: Any,
     config: Config,
@@ -354,9 +368,18 @@ def _ask_public(
     return endpoints.table_has_public(config, transport, table, timeout=timeout)
 
 
+_REQUEST_REFUSED = frozenset({400, 413, 414, 431})
+"""What the server, or nginx in front of it, answers to a request it will not
+take as sent: for a token lookup, the token is what is wrong with it (nginx
+answers 400 to an oversized header), and asking again gets the same."""
+
+
 def _unless_token_rejected(error: CaveAuthError) -> None:
     """Return for a rejected token; raise the service's failure otherwise."""
-    if not isinstance(error, AuthenticationError | PermissionDeniedError):
+    rejected = isinstance(error, AuthenticationError | PermissionDeniedError) or (
+        isinstance(error, HTTPError) and error.status in _REQUEST_REFUSED
+    )
+    if not rejected:
         raise _unavailable(error) from None
 
 

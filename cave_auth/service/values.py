@@ -23,6 +23,7 @@ __all__ = [
     "ANONYMOUS_USER",
     "APPLICATION_JSON",
     "DISABLED_USER",
+    "MAX_TOKEN_LENGTH",
     "TEXT_HTML",
     "Allow",
     "DatasetNeed",
@@ -66,6 +67,15 @@ DISABLED_USER: Mapping[str, Any] = {
     "permissions": {},
 }
 """The user every request runs as when checking is disabled."""
+
+MAX_TOKEN_LENGTH = 2048
+"""The longest token looked up; a longer one is invalid without asking.
+
+The server's tokens are 32 characters. nginx in front of it answers 400 to
+a header over 8 KiB, so a token near that size can only fail upstream;
+2,048 leaves room for any token format while refusing such a request here,
+at no cost to the auth service.
+"""
 
 _HIDDEN = "<hidden>"
 
