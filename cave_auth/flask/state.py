@@ -38,6 +38,9 @@ __all__ = [
 EXTENSION = "cave_auth"
 """The key of an app's :class:`FlaskAuth` in ``app.extensions``."""
 
+_BUILD_LOCK = "cave_auth.build_lock"
+"""The key of the lock ``current()`` builds an app's state under."""
+
 UserLookup = Callable[[str], Mapping[str, Any] | None]
 """A replacement of the ``/user/cache`` lookup: token -> user record or falsy."""
 
@@ -57,15 +60,6 @@ _SETTINGS = frozenset(
         "permission_lookup",
     }
 )
-
-
-_BUILDING = threading.Lock()
-"""Held while ``current()`` builds an app's state from the environment.
-
-Without it, each thread of a cold burst built a state of its own (its own
-cache, connection pool and lookups) and all but one were thrown away. One
-lock for every app: a build happens once per app and makes no request.
-"""
 
 
 class _Override:
@@ -250,7 +244,11 @@ def current() -> FlaskAuth:
     app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
     state = app.extensions.get(EXTENSION)
     if state is None:
-        with _BUILDING:
+        # Without a lock each thread of a cold burst built a state of its own
+        # (its own cache, pool and lookups). The lock is the app's own, so no
+        # module-level state is shared between apps; setdefault is atomic, so
+        # every thread gets the same one.
+        with app.extensions.setdefault(_BUILD_LOCK, threading.Lock()):
             # Looked up again: the thread that held the lock may have built it.
             state = app.extensions.get(EXTENSION)
             if state is None:
