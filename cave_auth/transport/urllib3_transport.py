@@ -319,19 +319,12 @@ class Urllib3Transport:
         redirected = False
         for _ in range(self.max_redirects + 1):
             origin = split_url(url)
-            scheme, host = origin[0], origin[1]
-            if (
-                has_token
-                and scheme == "http"
-                and not self.allow_insecure_http
-                and not is_loopback_host(host)
-            ):
-                raise InsecureTransportError(
-                    f"Refusing to send a token over plain http to {host}: use "
-                    "https, or create the transport with allow_insecure_http=True"
-                )
+            scheme, host, port, _ = origin
+            proxy = self.proxy_rules.proxy_for(scheme, host, port)
+            if has_token and scheme == "http" and not self.allow_insecure_http:
+                self._check_plain_http(host, proxy)
             response = self._send(
-                method, url, origin, body, send_headers, deadline, budget
+                method, url, origin, proxy, body, send_headers, deadline, budget
             )
             location = response.header("location")
             if response.status in _REDIRECT_STATUSES and location:
@@ -356,11 +349,31 @@ class Urllib3Transport:
             url=shown,
         )
 
+    def _check_plain_http(self, host: str, proxy: str | None) -> None:
+        """Refuse a token on plain http past this machine, on any hop."""
+        if not is_loopback_host(host):
+            raise InsecureTransportError(
+                f"Refusing to send a token over plain http to {host}: use "
+                "https, or create the transport with allow_insecure_http=True"
+            )
+        # Decided by the name or address given, never by a DNS answer, as
+        # for the server: a forwarding proxy reads the whole request.
+        if proxy is not None and not is_loopback_host(split_url(proxy)[1]):
+            shown = self.proxy_rules.shown["http"]
+            raise InsecureTransportError(
+                f"Refusing to send a token over plain http through the proxy "
+                f"{shown}, which is not on this machine: use an https:// server "
+                f"address, a proxy on this machine (localhost, 127.0.0.1, ::1), "
+                f"or add {host} to NO_PROXY",
+                proxy=shown,
+            )
+
     def _send(
         self,
         method: str,
         url: str,
         origin: tuple[str, str, int, str],
+        proxy: str | None,
         body: bytes | None,
         headers: dict[str, str],
         deadline: float,
@@ -368,52 +381,53 @@ class Urllib3Transport:
     ) -> Response:
         """Make the attempts of one request within the deadline."""
         scheme, host, port, _ = origin
-        proxy = self.proxy_rules.proxy_for(scheme, host, port)
         failures_in_row = 0
         attempts = 0
         stale_retried = False
         while True:
             attempts += 1
+            failure: Failure | None = None
             try:
                 response = self._attempt(
                     method, url, origin, proxy, body, headers, deadline, budget
                 )
-            except Failure as failure:
-                if failure.stale and self.retry_stale_connections and not stale_retried:
-                    stale_retried = True
-                    close_idle_connections(self._pools.get((proxy, scheme, host, port)))
-                    attempts -= 1
-                    continue
-                may_retry = failure.kind == "connect" or (
-                    failure.kind in ("read", "broke") and method in IDEMPOTENT_METHODS
-                )
-                failures_in_row += 1
-                wait = backoff_wait(
-                    failures_in_row, self.backoff_factor, self._backoff_cap
-                )
-                if (
-                    not may_retry
-                    or attempts > self.retries
-                    or time.monotonic() + wait >= deadline
+            except Failure as caught:
+                failure = caught
+            if failure is None:
+                retry_after = parse_retry_after(response.header("retry-after"))
+                if attempts <= self.retries and status_may_retry(
+                    method, response.status, retry_after is not None
                 ):
-                    raise _error(method, url, headers, failure, attempts) from None
-                time.sleep(wait)
+                    failures_in_row += 1
+                    if retry_after is not None:
+                        wait = min(retry_after, self.retry_after_max)
+                    else:
+                        wait = backoff_wait(
+                            failures_in_row, self.backoff_factor, self._backoff_cap
+                        )
+                    if time.monotonic() + wait < deadline:
+                        time.sleep(wait)
+                        continue
+                return response
+            if failure.stale and self.retry_stale_connections and not stale_retried:
+                stale_retried = True
+                close_idle_connections(self._pools.get((proxy, scheme, host, port)))
+                attempts -= 1
                 continue
-            retry_after = parse_retry_after(response.header("retry-after"))
-            if attempts <= self.retries and status_may_retry(
-                method, response.status, retry_after is not None
+            may_retry = failure.kind == "connect" or (
+                failure.kind in ("read", "broke") and method in IDEMPOTENT_METHODS
+            )
+            failures_in_row += 1
+            wait = backoff_wait(failures_in_row, self.backoff_factor, self._backoff_cap)
+            if (
+                not may_retry
+                or attempts > self.retries
+                or time.monotonic() + wait >= deadline
             ):
-                failures_in_row += 1
-                if retry_after is not None:
-                    wait = min(retry_after, self.retry_after_max)
-                else:
-                    wait = backoff_wait(
-                        failures_in_row, self.backoff_factor, self._backoff_cap
-                    )
-                if time.monotonic() + wait < deadline:
-                    time.sleep(wait)
-                    continue
-            return response
+                # Raised outside the except block, so that it has no
+                # __context__: see _error.
+                raise _error(method, url, headers, failure, attempts)
+            time.sleep(wait)
 
     @property
     def _backoff_cap(self) -> float:
@@ -461,6 +475,7 @@ class Urllib3Transport:
             target = url.split("#", 1)[0]
             send_headers = {"Host": _netloc(host, port, scheme), **headers}
         pool: Any = None
+        failure: Failure | None = None
         for _ in range(2):
             pool = self._pool(proxy, scheme, host, port)
             try:
@@ -479,24 +494,29 @@ class Urllib3Transport:
                     release_conn=False,
                     assert_same_host=False,
                 )
-                break
             except exceptions.ClosedPoolError:
                 self._pools.pop((proxy, scheme, host, port), None)
+                continue
             except exceptions.EmptyPoolError:
-                raise Failure(
+                failure = Failure(
                     "read",
                     f"all {self.pool_maxsize} connections to {host} stayed busy",
-                ) from None
+                )
             except exceptions.HTTPError as exc:
                 reused = bool(getattr(pool.handout, "reused", False))
-                raise classify(
+                failure = classify(
                     exc,
                     proxy=self.proxy_rules.shown.get(scheme) if proxy else None,
                     limits=limits,
                     reused=reused,
-                ) from None
+                )
+            break
         else:
-            raise Failure("connect", f"the connection pool for {host} was closed")
+            failure = Failure("connect", f"the connection pool for {host} was closed")
+        if failure is not None:
+            # Raised here, not in the except block: urllib3's exception holds
+            # the request's URL, and the TTL route's holds the token.
+            raise failure
         try:
             return read_body(raw, url, deadline, limits, self.max_body_size, exceptions)
         except BaseException:
@@ -574,6 +594,14 @@ def _error(
     failure: Failure,
     attempts: int,
 ) -> TransportError:
+    """Make the error that leaves the transport: text only, no exception kept.
+
+    ``raise ... from None`` would only hide the exception being handled: it
+    stays in ``__context__``. So the callers raise this one outside their
+    ``except`` blocks, and a :class:`Failure` is raised outside its own, so
+    that no urllib3 exception (whose ``url`` holds the request's path, the
+    token among it on the TTL route) travels with the error.
+    """
     shown = scrub_url(url, headers)
     tries = f", after {attempts} attempts" if attempts > 1 else ""
     kind = ResponseTooLargeError if failure.kind == "too large" else TransportError
