@@ -14,6 +14,9 @@ rules curl and requests users know:
   address in it; IPv6 in brackets or not;
 * ``host:port`` matches that host on that port only.
 
+Under CGI (``REQUEST_METHOD`` set), ``HTTP_PROXY`` in upper case is not read
+(httpoxy: it is a request header there), as in urllib and requests.
+
 Credentials in a proxy URL (``http://user:pass@proxy:3128``) become a
 ``Proxy-Authorization: Basic`` header; ``safe_proxy_url`` is the only
 form of the URL that is ever shown. Only ``http://`` and ``https://``

@@ -31,11 +31,12 @@ turns the retry off.
 Redirects are followed here, only to the same scheme, host and port (or
 from http on port 80 to https on 443 of the same host), so an
 ``Authorization`` header never reaches another origin. A bearer token is
-never put on plain ``http://`` to a host that is not loopback, unless the
-caller opted in. A body larger than ``max_body_size`` is refused before it
-is read into memory. Messages of :class:`~cave_auth.TransportError` name
-what failed, the method, the URL and the limit that was hit, never a token,
-proxy credentials or an object's repr. urllib3 is imported when the first
+never put on plain ``http://`` to a host that is not loopback, nor through a
+proxy that is not, unless the caller opted in. A body larger than
+``max_body_size`` is refused before it is read into memory. Messages of
+:class:`~cave_auth.TransportError` name what failed, the method, the URL and
+the limit that was hit, never a token, proxy credentials or an object's repr,
+and no exception of urllib3's is chained to one. urllib3 is imported when the first
 transport is created, not when ``cave_auth`` is.
 """
 
@@ -51,12 +52,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._redact import scrub_url
-from ..errors import (
-    InsecureTransportError,
-    InvalidInputError,
-    ResponseTooLargeError,
-    TransportError,
-)
+from ..errors import InsecureTransportError, InvalidInputError, TransportError
 from .base import (
     IDEMPOTENT_METHODS,
     Response,
@@ -122,7 +118,8 @@ class Urllib3Transport:
         no_proxy: Hosts reached directly: ``"*"``, names (with their
             subdomains), IPs, CIDR blocks, ``host:port``; a comma-separated
             string or a list.
-        allow_insecure_http: Allow tokens over plain http to any host.
+        allow_insecure_http: Allow tokens over plain http to any host, and
+            through any proxy.
         max_redirects: How many same-origin redirects are followed.
         retry_after_max: The longest ``Retry-After`` wait honoured, in
             seconds.
@@ -201,10 +198,12 @@ class Urllib3Transport:
         """Create a transport configured as requests and curl users expect.
 
         Reads ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``
-        (lower or upper case, lower first) and the CA bundle variables
-        ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
-        ``SSL_CERT_DIR``. An argument in ``overrides`` wins over the
-        variables it stands for (``proxy`` over the proxy variables,
+        (lower or upper case, lower first; under CGI, when ``REQUEST_METHOD``
+        is set, ``HTTP_PROXY`` in upper case is ignored, as urllib and
+        requests ignore it: there a client sets it) and the CA bundle
+        variables ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``,
+        ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``. An argument in ``overrides``
+        wins over the variables it stands for (``proxy`` over the proxy variables,
         ``no_proxy`` over ``NO_PROXY``, ``ca_certs`` or ``ca_cert_dir`` over
         the CA variables).
 
@@ -293,7 +292,7 @@ class Urllib3Transport:
 
         Raises:
             InsecureTransportError: If a token would go over plain http to a
-                remote host.
+                remote host, or through a proxy that is not on loopback.
             ResponseTooLargeError: If the body is larger than
                 ``max_body_size``.
             TransportError: If no answer came within the budget, after the
@@ -356,8 +355,9 @@ class Urllib3Transport:
                 f"Refusing to send a token over plain http to {host}: use "
                 "https, or create the transport with allow_insecure_http=True"
             )
-        # Decided by the name or address given, never by a DNS answer, as
-        # for the server: a forwarding proxy reads the whole request.
+        # A forwarding proxy reads the whole request, token included. Whether
+        # it is on this machine is decided, as for the server, by the name or
+        # address given, never by a DNS answer.
         if proxy is not None and not is_loopback_host(split_url(proxy)[1]):
             shown = self.proxy_rules.shown["http"]
             raise InsecureTransportError(
@@ -425,8 +425,8 @@ class Urllib3Transport:
                 or time.monotonic() + wait >= deadline
             ):
                 # Raised outside the except block, so that it has no
-                # __context__: see _error.
-                raise _error(method, url, headers, failure, attempts)
+                # __context__: see Failure.error.
+                raise failure.error(method, url, headers, attempts)
             time.sleep(wait)
 
     @property
@@ -585,24 +585,3 @@ def _netloc(host: str, port: int, scheme: str) -> str:
 def _drop_header(headers: dict[str, str], name: str) -> None:
     for key in [key for key in headers if key.lower() == name]:
         del headers[key]
-
-
-def _error(
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    failure: Failure,
-    attempts: int,
-) -> TransportError:
-    """Make the error that leaves the transport: text only, no exception kept.
-
-    ``raise ... from None`` would only hide the exception being handled: it
-    stays in ``__context__``. So the callers raise this one outside their
-    ``except`` blocks, and a :class:`Failure` is raised outside its own, so
-    that no urllib3 exception (whose ``url`` holds the request's path, the
-    token among it on the TTL route) travels with the error.
-    """
-    shown = scrub_url(url, headers)
-    tries = f", after {attempts} attempts" if attempts > 1 else ""
-    kind = ResponseTooLargeError if failure.kind == "too large" else TransportError
-    return kind(f"{method} {shown}: {failure.text}{tries}", method=method, url=shown)
