@@ -4,7 +4,7 @@ urllib3's exceptions carry object reprs, memory addresses and its own
 wording ("read timeout" for a stalled TLS handshake). The transport turns
 each into a ``Failure``: a kind that decides whether a retry may help,
 and a text that names what failed (connect, TLS, proxy, read), and the limit
-that was hit under the name of its setting; :meth:`Failure.error` makes the
+that was hit under the name of its setting; ``Failure.error`` makes the
 :class:`~cave_auth.TransportError` that leaves the transport. URLs reach
 messages only through :func:`cave_auth._redact.scrub_url`, which masks query
 secrets and the bearer token.
