@@ -557,7 +557,7 @@ def test_timeout_is_passed_to_transport():
 
 
 def test_transport_errors_propagate():
-    """A TransportError from the transport reaches the caller unchanged."""
+    """A TransportError from the transport reaches the caller, its message kept."""
     transport = fake({("GET", "/user/me"): ADA})
     transport.script("GET", API + "/user/me", ca.TransportError("refused"))
     with pytest.raises(ca.TransportError, match="refused"):
