@@ -36,24 +36,31 @@ def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
         TokenFileError: If the content is not JSON or not a JSON object. The
             message names ``path`` and the problem, never the content.
     """
+    # Each error is raised outside the except block: the decoder's exception
+    # holds the content, tokens and all, and ``from None`` would only hide it.
+    text: str | None = data if isinstance(data, str) else None
     if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise TokenFileError(path, "is not UTF-8 text") from None
-    if not data.strip():
+        with contextlib.suppress(UnicodeDecodeError):
+            text = data.decode("utf-8-sig")
+    if text is None:
+        raise TokenFileError(path, "is not UTF-8 text")
+    if not text.strip():
         raise TokenFileError(
             path, 'is empty; expected a JSON object like {"token": "..."}'
         )
     try:
-        secrets = json.loads(data)
+        secrets = json.loads(text)
     except (ValueError, RecursionError):
-        raise TokenFileError(path, "is not valid JSON") from None
+        secrets = _NOT_JSON
+    if secrets is _NOT_JSON:
+        raise TokenFileError(path, "is not valid JSON")
     if not isinstance(secrets, dict):
         kind = "an array" if isinstance(secrets, list) else "a JSON scalar"
         raise TokenFileError(path, f"holds {kind}, not a JSON object of key: token")
     return secrets
 
+
+_NOT_JSON = object()
 
 _MAX_SECRETS_SIZE = 1 << 20
 """The largest secrets file read, in bytes; real ones hold a few tokens."""

@@ -79,7 +79,7 @@ def _check_token(
         raise InvalidInputError(f"Invalid {attribute.name}: {problem}")
 
 
-def normalize_server_address(address: str) -> str:
+def normalize_server_address(address: str, name: str = "server_address") -> str:
     """Return ``address`` as a base URL: a scheme added, no trailing slash.
 
     A bare host such as ``"global.daf-apis.com"`` gets ``https://`` in front,
@@ -87,6 +87,8 @@ def normalize_server_address(address: str) -> str:
 
     Args:
         address: A server address, with or without scheme.
+        name: What the address is called in an error message (the field or
+            the variable it came from).
 
     Returns:
         The address as ``scheme://host[:port][/path]``.
@@ -94,19 +96,17 @@ def normalize_server_address(address: str) -> str:
     Raises:
         InvalidInputError: If the address is not a str, is empty, holds
             whitespace or control characters, uses a scheme other than http or
-            https, or has no host.
+            https, has no host, or has a port that is not a number from 1 to
+            65535.
     """
     if not isinstance(address, str):
-        raise InvalidInputError(
-            f"server_address must be a str, not {type(address).__name__}"
-        )
+        raise InvalidInputError(f"{name} must be a str, not {type(address).__name__}")
     text = address.strip()
     if not text:
-        raise InvalidInputError("server_address is empty")
+        raise InvalidInputError(f"{name} is empty")
     if not text.isascii() or not text.isprintable() or " " in text:
         raise InvalidInputError(
-            f"server_address {address!r} contains whitespace, control or "
-            "non-ASCII characters"
+            f"{name} {address!r} contains whitespace, control or non-ASCII characters"
         )
     if "://" not in text:
         text = "https://" + text
@@ -114,20 +114,49 @@ def normalize_server_address(address: str) -> str:
     scheme = scheme.lower()
     if scheme not in ("http", "https"):
         raise InvalidInputError(
-            f"server_address {address!r} must use http or https, not {scheme!r}"
+            f"{name} {address!r} must use http or https, not {scheme!r}"
         )
     authority, slash, path = rest.partition("/")
     if not authority or not set(authority) <= _AUTHORITY_CHARS:
-        raise InvalidInputError(f"server_address {address!r} has no valid host")
+        raise InvalidInputError(f"{name} {address!r} has no valid host")
+    problem = _host_port_problem(authority.rpartition("@")[2])
+    if problem:
+        raise InvalidInputError(f"{name} {address!r} {problem}")
     if "?" in path or "#" in path:
-        raise InvalidInputError(
-            f"server_address {address!r} must not have a query or fragment"
-        )
+        raise InvalidInputError(f"{name} {address!r} must not have a query or fragment")
     return f"{scheme}://{authority}{slash}{path}".rstrip("/")
 
 
-def _normalize_optional_server(address: str | None) -> str | None:
-    return None if address is None else normalize_server_address(address)
+def _host_port_problem(host_port: str) -> str | None:
+    """Say what is wrong with the ``host[:port]`` of an address, if anything.
+
+    Checked here, when the Config is made, because a bad port otherwise
+    surfaces only at the first call, as an error quoting a URL that may hold
+    the token (the TTL route's path does).
+    """
+    if host_port.startswith("["):
+        host, bracket, after = host_port[1:].partition("]")
+        if not bracket or (after and not after.startswith(":")):
+            return "has a malformed [IPv6] host"
+        port = after[1:] if after else None
+    else:
+        host, colon, port_text = host_port.partition(":")
+        if ":" in port_text:
+            return "has an IPv6 host without brackets: write it as in http://[::1]:8000"
+        port = port_text if colon else None
+    if not host:
+        return "has no valid host"
+    if port is None:
+        return None
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        return f"has an invalid port {port!r}: a port is a number from 1 to 65535"
+    return None
+
+
+def _normalize_local_server(address: str | None) -> str | None:
+    return (
+        None if address is None else normalize_server_address(address, "local_server")
+    )
 
 
 def _check_token_key(
@@ -196,7 +225,7 @@ class Config:
         default=DEFAULT_SECRETS_DIR, validator=_check_path, kw_only=True
     )
     local_server: str | None = attrs.field(
-        default=None, converter=_normalize_optional_server, kw_only=True
+        default=None, converter=_normalize_local_server, kw_only=True
     )
     token_source: str = attrs.field(default="config", kw_only=True)
 
@@ -230,8 +259,12 @@ class Config:
                 raise InvalidInputError(f"Invalid CAVE_TOKEN: {problem}")
             fields["token"] = token
             fields["token_source"] = "env:CAVE_TOKEN"
-        if server := environ.get("CAVE_SERVER_ADDRESS"):
-            fields["server_address"] = server
+        server = environ.get("CAVE_SERVER_ADDRESS")
+        if server and "server_address" not in overrides:
+            # Checked here too, so that the error names the variable.
+            fields["server_address"] = normalize_server_address(
+                server, "CAVE_SERVER_ADDRESS"
+            )
         if key := environ.get("CAVE_TOKEN_KEY"):
             fields["token_key"] = key
         if cloud_volume_dir := environ.get("CLOUD_VOLUME_DIR"):

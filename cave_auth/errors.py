@@ -58,9 +58,18 @@ class InvalidInputError(CaveAuthError, ValueError):
 class InsecureTransportError(InvalidInputError):
     """A bearer token would be sent over plain ``http://`` to a remote host.
 
-    Only loopback hosts may be reached over plain http with a token, unless the
+    Only loopback hosts may be reached over plain http with a token, and only
+    directly or through a proxy that is itself on loopback, unless the
     transport was created with ``allow_insecure_http=True``.
+
+    Attributes:
+        proxy: The proxy the token would have crossed, its credentials
+            masked, or ``None`` when the server itself is remote.
     """
+
+    def __init__(self, message: str, *, proxy: str | None = None) -> None:
+        self.proxy = proxy
+        super().__init__(message)
 
 
 class TokenKeyExistsError(CaveAuthError, ValueError):

@@ -1,17 +1,22 @@
-"""A real tinyproxy on loopback, for the proxy tests.
+"""A real tinyproxy on loopback, and a capture socket, for the proxy tests.
 
 Debian's ``tinyproxy`` runs with a config and log of its own, on a free port,
 until the test stops it; :meth:`TinyProxy.requests` reads from its log which
 requests went through it: ``GET http://...`` for plain http (forwarding),
 ``CONNECT host:port`` for https (a tunnel). A missing tinyproxy fails the
 test with the command that installs it; ``.ci/run`` installs it.
+
+:class:`Capture` stands for a proxy on another machine: a socket that records
+what reaches it and answers nothing, so a test can assert that nothing did.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -88,3 +93,60 @@ class TinyProxy:
             self._process.kill()
             self._process.wait(5)
         self._log_file.close()
+
+
+def outward_address() -> str | None:
+    """This machine's IPv4 address on its outward interface, if it has one.
+
+    A UDP ``connect`` only picks a route: no packet is sent.
+    """
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1, never answered
+        except OSError:
+            return None
+        address = str(probe.getsockname()[0])
+    return None if ipaddress.ip_address(address).is_loopback else address
+
+
+class Capture:
+    """A socket on every interface that records connections and bytes, and answers nothing.
+
+    Each connection is read until the end of the request head (or 2 s of
+    silence), then closed, so a client that does send fails fast.
+    """
+
+    def __init__(self) -> None:
+        self._server = socket.create_server(("0.0.0.0", 0))
+        self._server.settimeout(0.05)
+        self.port = int(self._server.getsockname()[1])
+        self.connections = 0
+        self.received = b""
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                conn, _ = self._server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                conn.settimeout(2)
+                while b"\r\n\r\n" not in self.received:
+                    try:
+                        data = conn.recv(65536)
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    self.received += data
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._thread.join(5)
+        self._server.close()

@@ -265,6 +265,19 @@ def test_scripted_exception_is_raised_by_the_coroutine():
     assert asyncio.run(aio.whoami(CONFIG, fake)).id == 2
 
 
+def test_a_transport_error_reaches_the_caller_without_the_token():
+    """As in api, an adapter's TransportError loses the TTL URL's token and its chain."""
+    from test_api import leaky_adapter
+
+    fake = FakeAsyncTransport(handler=leaky_adapter)
+    with pytest.raises(ca.TransportError) as info:
+        asyncio.run(aio.get_token_ttl(CONFIG, fake))
+    shown = f"{SERVER}{API}/user/token/<token>/ttl"
+    assert info.value.args == (f"GET {shown}: ReadTimeout",)
+    assert info.value.url == shown
+    assert (info.value.__cause__, info.value.__context__) == (None, None)
+
+
 def _docs_adapter():
     """Exec the httpx adapter of docs/tutorials/async.md, as users copy it."""
     from test_docs import ROOT, python_blocks

@@ -557,9 +557,29 @@ def test_timeout_is_passed_to_transport():
 
 
 def test_transport_errors_propagate():
-    """A TransportError from the transport reaches the caller unchanged."""
+    """A TransportError from the transport reaches the caller, its message kept."""
     transport = fake({("GET", "/user/me"): ADA})
     transport.script("GET", API + "/user/me", ca.TransportError("refused"))
     with pytest.raises(ca.TransportError, match="refused"):
         ca.whoami(CONFIG, transport)
     assert ca.whoami(CONFIG, transport).id == 1
+
+
+def leaky_adapter(request):
+    """A transport adapter's failure that quotes the URL and chains its client's error."""
+    try:
+        raise OSError(f"read timed out: {request.url}", dict(request.headers))
+    except OSError:
+        raise ca.TransportError(
+            f"GET {request.url}: ReadTimeout", method="GET", url=request.url
+        ) from None
+
+
+def test_a_transport_error_reaches_the_caller_without_the_token():
+    """A transport's TransportError quoting the TTL URL loses the token, and the client error chained to it."""
+    with pytest.raises(ca.TransportError) as info:
+        ca.get_token_ttl(CONFIG, FakeTransport(handler=leaky_adapter))
+    shown = f"{SERVER}{API}/user/token/<token>/ttl"
+    assert info.value.args == (f"GET {shown}: ReadTimeout",)
+    assert info.value.url == shown
+    assert (info.value.__cause__, info.value.__context__) == (None, None)

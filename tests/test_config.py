@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import re
 
 import attrs
 import pytest
@@ -165,4 +166,64 @@ def test_local_server_is_normalized():
     assert (
         ca.Config(local_server="localhost:9000").local_server
         == "https://localhost:9000"
+    )
+
+
+BAD_PORTS = [
+    ("http://127.0.0.1:8o00", "'8o00'"),
+    ("http://127.0.0.1:99999", "'99999'"),
+    ("localhost:65536", "'65536'"),
+    ("http://localhost:0", "'0'"),
+    ("http://localhost:+80", "'+80'"),
+    ("http://localhost:", "''"),
+    ("https://[::1]:99999", "'99999'"),
+    ("https://user@host.org:8o00/prefix", "'8o00'"),
+]
+
+
+@pytest.mark.parametrize("field", ["server_address", "local_server"])
+@pytest.mark.parametrize(("address", "port"), BAD_PORTS)
+def test_a_bad_port_is_refused_when_the_config_is_made(field, address, port):
+    """A port that is not digits in 1..65535 is an InvalidInputError naming the field, the port and the rule."""
+    with pytest.raises(ca.InvalidInputError) as info:
+        ca.Config(**{field: address}, token=TOKEN)
+    message = str(info.value)
+    assert message.startswith(f"{field} {address!r} has an invalid port {port}")
+    assert "a port is a number from 1 to 65535" in message
+    assert TOKEN not in message
+
+
+@pytest.mark.parametrize(
+    ("address", "problem"),
+    [
+        ("http://::1:8000", "IPv6 host without brackets"),
+        ("http://[::1:8000", "malformed [IPv6] host"),
+        ("http://[::1]x:8000", "malformed [IPv6] host"),
+        ("http://:8000", "has no valid host"),
+    ],
+)
+def test_a_malformed_host_is_refused_when_the_config_is_made(address, problem):
+    """A host the transport could not split is refused up front, saying how."""
+    with pytest.raises(ca.InvalidInputError, match=re.escape(problem)):
+        ca.Config(address)
+
+
+@pytest.mark.parametrize(
+    "address", ["http://localhost:1", "http://localhost:65535", "http://[::1]:8000"]
+)
+def test_every_valid_port_is_kept(address):
+    """Ports 1 and 65535, and a bracketed IPv6 host with a port, are accepted as given."""
+    assert ca.Config(address).server_address == address
+
+
+def test_from_env_names_the_variable_holding_a_bad_port():
+    """A bad port in CAVE_SERVER_ADDRESS is reported under the variable's name; an override still wins."""
+    environ = {"CAVE_SERVER_ADDRESS": "http://127.0.0.1:8o00"}
+    with pytest.raises(ca.InvalidInputError) as info:
+        ca.Config.from_env(environ)
+    assert str(info.value).startswith(
+        "CAVE_SERVER_ADDRESS 'http://127.0.0.1:8o00' has an invalid port '8o00'"
+    )
+    assert ca.Config.from_env(environ, server_address="a.org").server_address == (
+        "https://a.org"
     )

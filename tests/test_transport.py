@@ -808,6 +808,27 @@ def test_malformed_url_is_invalid_input(
         make_transport().request("GET", url, headers=AUTH)
 
 
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("http://127.0.0.1:8o00/user/token/{}/ttl", "URL 'http://127.0.0.1:8o00' has"),
+        ("http://127.0.0.1:99999/user/token/{}/ttl", "URL 'http://127.0.0.1:99999' "),
+        ("ftp://u:pw@127.0.0.1/user/token/{}/ttl", "http(s) URL: 'ftp://127.0.0.1'"),
+        ("http://[::1/user/token/{}/ttl", "URL 'http://[::1' has"),
+    ],
+)
+def test_a_malformed_url_is_named_without_its_path(
+    url: str, shown: str, make_transport: Callable[..., Urllib3Transport]
+) -> None:
+    """The error for a malformed URL quotes its scheme and host, never the path holding the token."""
+    with pytest.raises(InvalidInputError) as info:
+        make_transport().request("GET", url.format(TOKEN), headers=AUTH)
+    assert shown in str(info.value)
+    assert TOKEN not in str(info.value)
+    assert "pw" not in str(info.value)
+    assert info.value.__context__ is None
+
+
 # --------------------------------------------------------------------------
 # TLS
 # --------------------------------------------------------------------------

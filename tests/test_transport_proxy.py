@@ -9,7 +9,9 @@ when tinyproxy is missing; ``.ci/run`` installs it.
 
 from __future__ import annotations
 
+import socket
 import ssl
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,13 +19,15 @@ from typing import Any
 import pytest
 import trustme
 from loopback_server import LoopbackServer, Reply
-from proxy_server import TinyProxy, free_port
+from proxy_server import Capture, TinyProxy, free_port, outward_address
 
 import cave_auth as ca
 from cave_auth.cli import main
 from cave_auth.testing import FakeAuthServer
 from cave_auth.transport import Urllib3Transport
 from cave_auth.transport.proxy import ProxyRules, proxy_settings_from_env
+
+REMOTE_NAME = "proxy.corp.example"
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -78,6 +82,36 @@ def tls_server(ca_: trustme.CA) -> Iterator[LoopbackServer]:
     server = LoopbackServer(ssl_context=context)
     yield server
     server.stop()
+
+
+@pytest.fixture
+def capture() -> Iterator[Capture]:
+    capture = Capture()
+    yield capture
+    capture.stop()
+
+
+@pytest.fixture(params=["name", "address"])
+def remote_proxy_host(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """A proxy host, not loopback by name or address, that reaches the capture.
+
+    Either a name this test's resolver maps to 127.0.0.1, or this machine's
+    outward address.
+    """
+    if request.param == "address":
+        address = outward_address()
+        if address is None:
+            pytest.skip("this machine has no non-loopback address")
+        return address
+    real = socket.getaddrinfo
+
+    def resolve(host: Any, *args: Any, **kwargs: Any) -> Any:
+        return real("127.0.0.1" if host == REMOTE_NAME else host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    return REMOTE_NAME
 
 
 @pytest.fixture
@@ -195,9 +229,62 @@ def test_direct_construction_ignores_the_environment(
     assert server.requests[0].path == "/direct"
 
 
+@pytest.mark.parametrize(
+    ("environ", "http_proxy"),
+    [
+        ({"REQUEST_METHOD": "GET", "HTTP_PROXY": "http://evil:1"}, None),
+        ({"REQUEST_METHOD": "", "HTTP_PROXY": "http://evil:1"}, None),
+        ({"REQUEST_METHOD": "GET", "http_proxy": "http://ok:1"}, "http://ok:1"),
+        (
+            {
+                "REQUEST_METHOD": "GET",
+                "HTTP_PROXY": "http://evil:1",
+                "http_proxy": "http://ok:1",
+            },
+            "http://ok:1",
+        ),
+        ({"HTTP_PROXY": "http://upper:1"}, "http://upper:1"),
+    ],
+)
+def test_under_cgi_http_proxy_is_read_as_urllib_reads_it(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], http_proxy: str | None
+) -> None:
+    """Under CGI, HTTP_PROXY (a client's Proxy: header) is ignored and http_proxy honoured, as by urllib."""
+    for name in list(urllib.request.getproxies_environment()):
+        for variable in (f"{name}_proxy", f"{name}_PROXY".upper()):
+            monkeypatch.delenv(variable, raising=False)
+    monkeypatch.delenv("REQUEST_METHOD", raising=False)
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    proxies, _ = proxy_settings_from_env(environ)
+    assert proxies.get("http") == http_proxy
+    assert urllib.request.getproxies_environment().get("http") == http_proxy
+
+
+def test_under_cgi_https_proxy_still_counts() -> None:
+    """Under CGI, HTTPS_PROXY still counts: httpoxy concerns HTTP_PROXY alone."""
+    environ = {"REQUEST_METHOD": "POST", "HTTPS_PROXY": "http://p:1"}
+    assert proxy_settings_from_env(environ) == ({"https": "http://p:1"}, None)
+
+
 # --------------------------------------------------------------------------
 # Through a real proxy
 # --------------------------------------------------------------------------
+
+
+def test_under_cgi_a_proxy_header_cannot_pick_the_proxy(
+    proxy: TinyProxy, server: LoopbackServer
+) -> None:
+    """A CGI script's transport goes direct despite HTTP_PROXY; http_proxy still routes it."""
+    cgi = {"REQUEST_METHOD": "GET", "HTTP_PROXY": proxy.url}
+    with Urllib3Transport.from_env(cgi) as transport:
+        transport.request("GET", server.url("/direct"), headers=AUTH)
+    assert proxy.requests() == []
+    assert [entry.path for entry in server.requests] == ["/direct"]
+    chosen = {"REQUEST_METHOD": "GET", "http_proxy": proxy.url}
+    with Urllib3Transport.from_env(chosen) as transport:
+        transport.request("GET", server.url("/proxied"), headers=AUTH)
+    assert proxy.requests() == [f"GET {server.url('/proxied')}"]
 
 
 def test_plain_http_goes_through_the_proxy(
@@ -354,3 +441,100 @@ def test_the_cli_uses_the_environment_proxy(
         )
         assert status == 0, capsys.readouterr().err
         assert proxy.requests() == [f"GET {fake.url}/auth/api/v1/user/me"]
+
+
+# --------------------------------------------------------------------------
+# Plain http through a proxy on another machine
+# --------------------------------------------------------------------------
+
+
+def test_plain_http_through_a_remote_proxy_is_refused_before_a_byte(
+    remote_proxy_host: str, capture: Capture, server: LoopbackServer
+) -> None:
+    """A token for http://localhost never goes to an HTTP_PROXY that is not on loopback."""
+    shown = f"http://***@{remote_proxy_host}:{capture.port}"
+    environ = {"HTTP_PROXY": f"http://alice:s3cret@{remote_proxy_host}:{capture.port}"}
+    config = ca.Config(server.url("", host="localhost"), token=TOKEN)
+    with (
+        Urllib3Transport.from_env(environ, retries=0, timeout=5) as http,
+        pytest.raises(ca.InsecureTransportError) as info,
+    ):
+        ca.whoami(config, http)
+    message = str(info.value)
+    assert f"through the proxy {shown}" in message
+    assert "https://" in message
+    assert "NO_PROXY" in message
+    assert "s3cret" not in message
+    assert TOKEN not in message
+    assert info.value.proxy == shown
+    assert (capture.connections, capture.received) == (0, b"")
+    assert server.requests == []
+
+
+def test_a_remote_proxy_still_carries_what_may_cross_it(
+    remote_proxy_host: str, capture: Capture, tls_server: LoopbackServer
+) -> None:
+    """A remote proxy still gets https as a CONNECT without the token, and http once allowed."""
+    proxy = f"http://{remote_proxy_host}:{capture.port}"
+    with (
+        Urllib3Transport(proxy=proxy, retries=0, timeout=5) as http,
+        pytest.raises(ca.TransportError),
+    ):
+        http.request("GET", tls_server.url("/s", host="localhost"), headers=AUTH)
+    assert capture.received.startswith(f"CONNECT localhost:{tls_server.port} ".encode())
+    assert TOKEN.encode() not in capture.received
+    capture.received = b""
+    with (
+        Urllib3Transport(
+            proxy=proxy, retries=0, timeout=5, allow_insecure_http=True
+        ) as http,
+        pytest.raises(ca.TransportError),
+    ):
+        http.request("GET", "http://localhost:8000/x", headers=AUTH)
+    assert capture.received.startswith(b"GET http://localhost:8000/x ")
+
+
+@pytest.mark.parametrize("proxy_host", ["127.0.0.1", "localhost"])
+def test_a_loopback_proxy_still_carries_plain_http_to_localhost(
+    proxy_host: str,
+    proxy: TinyProxy,
+    server: LoopbackServer,
+    make_transport: Callable[..., Urllib3Transport],
+) -> None:
+    """A proxy on this machine (by address or by the name localhost) forwards the token's call."""
+    url = server.url("/ttl", host="localhost")
+    transport = make_transport(proxy=proxy.url.replace("127.0.0.1", proxy_host))
+    assert transport.request("GET", url, headers=AUTH).status == 200
+    assert proxy.requests() == [f"GET {url}"]
+    assert server.requests[0].header("Authorization") == AUTH["Authorization"]
+
+
+def test_the_cli_names_the_remote_proxy_it_will_not_use(
+    capture: Capture,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``cave-auth whoami`` against http://localhost with a remote HTTP_PROXY says which proxy and what to do."""
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, *a, **k: real(
+            "127.0.0.1" if host == REMOTE_NAME else host, *a, **k
+        ),
+    )
+    with FakeAuthServer() as fake:
+        local = fake.url.replace("127.0.0.1", "localhost")
+        status = main(
+            ["whoami", "--server", local, "--timeout", "5"],
+            environ={
+                "HTTP_PROXY": f"http://{REMOTE_NAME}:{capture.port}",
+                "CAVE_TOKEN": fake.user_token,
+            },
+            store=ca.MemoryStore(),
+        )
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"through the proxy http://{REMOTE_NAME}:{capture.port}" in err
+    assert "NO_PROXY" in err
+    assert capture.connections == 0

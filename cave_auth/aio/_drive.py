@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TypeVar, cast
 
-from ..api._drive import _log_server_warning
+from ..api._drive import _forget_token, _log_server_warning
+from ..errors import TransportError
 from ..routes import Flow
 from ..transport import AsyncTransport
 
@@ -20,14 +21,18 @@ async def _run(flow: Flow[T], transport: AsyncTransport, timeout: float | None) 
     except StopIteration as done:
         return cast(T, done.value)
     while True:
-        response = await transport.request(
-            request.method,
-            request.url,
-            headers=request.headers,
-            params=request.params,
-            json=request.json,
-            timeout=timeout,
-        )
+        try:
+            response = await transport.request(
+                request.method,
+                request.url,
+                headers=request.headers,
+                params=request.params,
+                json=request.json,
+                timeout=timeout,
+            )
+        except TransportError as error:
+            _forget_token(error, request)
+            raise
         _log_server_warning(request, response)
         try:
             request = flow.send(response)

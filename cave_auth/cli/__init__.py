@@ -257,10 +257,14 @@ def main(
     except AuthenticationError as exc:
         ctx.error(str(exc))
         return EXIT_AUTH_REJECTED
-    except InsecureTransportError:
+    except InsecureTransportError as exc:
+        # The transport's own advice on a remote server (allow_insecure_http)
+        # is no option here; on a remote proxy it is (NO_PROXY, https).
         ctx.error(
-            "refusing to send a token over plain http to a server that is not "
-            "this machine; use an https:// address with --server"
+            str(exc)
+            if exc.proxy
+            else "refusing to send a token over plain http to a server that is "
+            "not this machine; use an https:// address with --server"
         )
         return EXIT_USAGE
     except InvalidInputError as exc:

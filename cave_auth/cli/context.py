@@ -22,7 +22,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..config import Config, token_problem
+from ..config import Config, normalize_server_address, token_problem
 from ..errors import InvalidInputError, TokenKeyExistsError
 from ..store import TokenStore
 from ..tokens import (
@@ -242,8 +242,6 @@ def build_config(ctx: Context, args: argparse.Namespace) -> Config:
     """
     overrides: dict[str, object] = {}
     server = getattr(args, "server_positional", None) or args.server
-    if server:
-        overrides["server_address"] = server
     if args.key:
         overrides["token_key"] = args.key
     if args.secrets_dir:
@@ -256,6 +254,10 @@ def build_config(ctx: Context, args: argparse.Namespace) -> Config:
             name: value for name, value in environ.items() if name != "CAVE_TOKEN"
         }
     try:
+        if server:
+            overrides["server_address"] = normalize_server_address(
+                server, "the server address"
+            )
         config = Config.from_env(environ, **overrides)
     except InvalidInputError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None

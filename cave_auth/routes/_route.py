@@ -10,7 +10,7 @@ from __future__ import annotations
 import json as _json
 import operator
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import Any, Generic, NoReturn, TypeAlias, TypeVar, cast
+from typing import Any, Generic, TypeAlias, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
@@ -34,6 +34,8 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+
+_NOT_JSON = object()
 
 
 @attrs.frozen
@@ -152,28 +154,39 @@ class Route(Generic[T]):
             ResponseFormatError: If a 2xx body is not this route's JSON.
         """
         raise_for_response(config, request.method, response)
+        # Each ResponseFormatError is raised outside the except block: the
+        # parser's exception quotes the body, which may echo the token, and
+        # ``from None`` would only hide it, not drop it from __context__.
         try:
             data = _json.loads(response.body)
         except (ValueError, RecursionError):
-            self._fail(config, request, response, "a body that is not JSON")
+            data = _NOT_JSON
+        if data is _NOT_JSON:
+            raise self._format_error(
+                config, request, response, "a body that is not JSON"
+            )
         if isinstance(self.result, JsonShape):
             if not self.result.accepts(data):
                 what = f"an answer that is not {self.result.description}"
-                self._fail(config, request, response, what)
+                raise self._format_error(config, request, response, what)
             return cast(T, data)
         if self.result is str:
             if token_problem(data) is not None:
-                self._fail(config, request, response, "something not a token string")
+                raise self._format_error(
+                    config, request, response, "something not a token string"
+                )
             return cast(T, data)
         if self.result is None:
             if data != "success":
-                self._fail(config, request, response, 'another answer than "success"')
+                raise self._format_error(
+                    config, request, response, 'another answer than "success"'
+                )
             return cast(T, None)
         try:
             return cast(T, converter().structure(data, self.result))
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             shape = f"an answer of another shape ({type(exc).__name__})"
-            self._fail(config, request, response, shape)
+        raise self._format_error(config, request, response, shape)
 
     def exchange(
         self,
@@ -198,9 +211,9 @@ class Route(Generic[T]):
         response = yield request
         return self.parse(config, request, response)
 
-    def _fail(
+    def _format_error(
         self, config: Config, request: ApiRequest, response: ResponseLike, what: str
-    ) -> NoReturn:
+    ) -> ResponseFormatError:
         url = scrub(response.url or request.url, config.token)
         message = f"{request.method} {url} answered {response.status} with {what}"
         if getattr(response, "redirected", False):
@@ -214,7 +227,7 @@ class Route(Generic[T]):
                     "; a POST redirected with 301, 302 or 303 arrives as a GET "
                     "without its body: check the server address"
                 )
-        raise ResponseFormatError(message, url=url) from None
+        return ResponseFormatError(message, url=url)
 
 
 def validate_id(value: object, name: str) -> int:

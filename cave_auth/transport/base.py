@@ -11,6 +11,7 @@ redirect and proxy rules.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
@@ -200,24 +201,34 @@ def split_url(url: str) -> tuple[str, str, int, str]:
     """
     from urllib.parse import urlsplit
 
+    # Messages quote the scheme and host, never the path or query: the TTL
+    # route carries the token in its path.
     try:
         parts = urlsplit(url)
-    except ValueError:
-        raise InvalidInputError(f"Not an http(s) URL: {url!r}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in ("http", "https") or not parts.netloc:
-        raise InvalidInputError(f"Not an http(s) URL: {url!r}")
-    host = parts.hostname
-    if not host:
-        raise InvalidInputError(f"URL has no host: {url!r}")
-    try:
         port = parts.port
     except ValueError:
-        raise InvalidInputError(f"URL has an invalid port: {url!r}") from None
+        malformed = True
+    else:
+        malformed = False
+    if malformed:
+        raise InvalidInputError(f"URL {_origin(url)!r} has a malformed host or port")
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.netloc:
+        raise InvalidInputError(f"Not an http(s) URL: {_origin(url)!r}")
+    host = parts.hostname
+    if not host:
+        raise InvalidInputError(f"URL has no host: {_origin(url)!r}")
     if port is None:
         port = default_port(scheme)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return scheme, host.lower(), port, target
+
+
+def _origin(url: str) -> str:
+    """Return the scheme and host part of ``url``: no credentials, path or query."""
+    scheme, sep, rest = url.partition("://")
+    authority = re.split(r"[/?#]", rest if sep else scheme, maxsplit=1)[0]
+    return f"{scheme}://{authority.rpartition('@')[2]}" if sep else authority
 
 
 def may_follow_redirect(origin: tuple[str, str, int], url: str) -> bool:

@@ -91,16 +91,22 @@ def read_body(
                 )
             chunks.append(chunk)
     except exceptions.ReadTimeoutError:
-        raise Failure(
+        failure: Failure | None = Failure(
             "read",
             f"the server did not answer in time: the body stalled after {size} "
             f"bytes ({limits.read_label})",
-        ) from None
+        )
     except (exceptions.ProtocolError, exceptions.DecodeError, OSError) as exc:
         detail = os_error_text(exc) or "the answer was cut short"
-        raise Failure(
+        failure = Failure(
             "broke", f"the connection broke after {size} bytes ({detail})"
-        ) from None
+        )
+    else:
+        failure = None
+    if failure is not None:
+        # Outside the except block, so that urllib3's exception (its url
+        # may hold the token) does not travel as __context__.
+        raise failure
     raw.release_conn()
     return Response(
         status=raw.status,

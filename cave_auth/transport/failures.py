@@ -4,16 +4,21 @@ urllib3's exceptions carry object reprs, memory addresses and its own
 wording ("read timeout" for a stalled TLS handshake). The transport turns
 each into a ``Failure``: a kind that decides whether a retry may help,
 and a text that names what failed (connect, TLS, proxy, read), and the limit
-that was hit under the name of its setting. URLs reach messages only through
-:func:`cave_auth._redact.scrub_url`, which masks query secrets and the
-bearer token.
+that was hit under the name of its setting; ``Failure.error`` makes the
+:class:`~cave_auth.TransportError` that leaves the transport. URLs reach
+messages only through :func:`cave_auth._redact.scrub_url`, which masks query
+secrets and the bearer token.
 """
 
 from __future__ import annotations
 
 import http.client
 import re
+from collections.abc import Mapping
 from typing import NamedTuple
+
+from .._redact import scrub_url
+from ..errors import ResponseTooLargeError, TransportError
 
 __all__ = [
     "AttemptLimits",
@@ -40,6 +45,32 @@ class Failure(Exception):
         self.kind = kind
         self.text = text
         self.stale = stale
+
+    def error(
+        self, method: str, url: str, headers: Mapping[str, str], attempts: int
+    ) -> TransportError:
+        """Make the error that leaves the transport: text only, nothing chained.
+
+        ``raise ... from None`` only hides the exception being handled: it
+        stays in ``__context__``. So this error is raised outside any
+        ``except`` block, and so is each ``Failure``, so that no urllib3
+        exception (whose ``url`` holds the request's path, the token on the
+        TTL route) travels with it.
+
+        Args:
+            method: The request's method.
+            url: The request's URL, shown with secrets masked.
+            headers: The request's headers, whose token is masked in ``url``.
+            attempts: How many attempts were made.
+
+        Returns:
+            The :class:`~cave_auth.TransportError` (or
+            :class:`~cave_auth.ResponseTooLargeError`) to raise.
+        """
+        shown = scrub_url(url, headers)
+        tries = f", after {attempts} attempts" if attempts > 1 else ""
+        kind = ResponseTooLargeError if self.kind == "too large" else TransportError
+        return kind(f"{method} {shown}: {self.text}{tries}", method=method, url=shown)
 
 
 class AttemptLimits(NamedTuple):

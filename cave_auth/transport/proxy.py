@@ -14,6 +14,9 @@ rules curl and requests users know:
   address in it; IPv6 in brackets or not;
 * ``host:port`` matches that host on that port only.
 
+Under CGI (``REQUEST_METHOD`` set), ``HTTP_PROXY`` in upper case is not read
+(httpoxy: it is a request header there), as in urllib and requests.
+
 Credentials in a proxy URL (``http://user:pass@proxy:3128``) become a
 ``Proxy-Authorization: Basic`` header; ``safe_proxy_url`` is the only
 form of the URL that is ever shown. Only ``http://`` and ``https://``
@@ -256,8 +259,8 @@ class ProxyRules:
         return f"ProxyRules(proxies={dict(self.shown)!r}, no_proxy={self.no_proxy!r})"
 
 
-def _first(environ: Mapping[str, str], name: str) -> str | None:
-    for key in (name.lower(), name.upper()):
+def _first(environ: Mapping[str, str], name: str, *, upper: bool = True) -> str | None:
+    for key in (name.lower(), name.upper()) if upper else (name.lower(),):
         value = environ.get(key, "").strip()
         if value:
             return value
@@ -270,6 +273,10 @@ def proxy_settings_from_env(
     """Read ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``.
 
     Each in lower or upper case, the lower-case one first, as curl does.
+    Under CGI (``REQUEST_METHOD`` is set), ``HTTP_PROXY`` in upper case is
+    ignored, as urllib and requests ignore it: there it is the client's
+    ``Proxy:`` request header, and would let any client pick the proxy
+    (httpoxy, CVE-2016-1000110). ``http_proxy`` in lower case still counts.
 
     Args:
         environ: The environment mapping (``os.environ`` at an edge).
@@ -278,10 +285,12 @@ def proxy_settings_from_env(
         The proxy URL per scheme (only those set, credentials included) and
         the ``no_proxy`` list as written, ready for :meth:`ProxyRules.build`.
     """
-    every = _first(environ, "all_proxy")
-    proxies = {
-        scheme: url
-        for scheme in _SCHEMES
-        if (url := _first(environ, f"{scheme}_proxy") or every)
+    # Under CGI, HTTP_PROXY is a request header (see above): never read it.
+    cgi = "REQUEST_METHOD" in environ
+    found = {
+        "http": _first(environ, "http_proxy", upper=not cgi),
+        "https": _first(environ, "https_proxy"),
     }
+    every = _first(environ, "all_proxy")
+    proxies = {scheme: url for scheme in _SCHEMES if (url := found[scheme] or every)}
     return proxies, _first(environ, "no_proxy")

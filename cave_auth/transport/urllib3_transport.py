@@ -31,11 +31,12 @@ turns the retry off.
 Redirects are followed here, only to the same scheme, host and port (or
 from http on port 80 to https on 443 of the same host), so an
 ``Authorization`` header never reaches another origin. A bearer token is
-never put on plain ``http://`` to a host that is not loopback, unless the
-caller opted in. A body larger than ``max_body_size`` is refused before it
-is read into memory. Messages of :class:`~cave_auth.TransportError` name
-what failed, the method, the URL and the limit that was hit, never a token,
-proxy credentials or an object's repr. urllib3 is imported when the first
+never put on plain ``http://`` to a host that is not loopback, nor through a
+proxy that is not, unless the caller opted in. A body larger than
+``max_body_size`` is refused before it is read into memory. Messages of
+:class:`~cave_auth.TransportError` name what failed, the method, the URL and
+the limit that was hit, never a token, proxy credentials or an object's repr,
+and no exception of urllib3's is chained to one. urllib3 is imported when the first
 transport is created, not when ``cave_auth`` is.
 """
 
@@ -51,12 +52,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from .._redact import scrub_url
-from ..errors import (
-    InsecureTransportError,
-    InvalidInputError,
-    ResponseTooLargeError,
-    TransportError,
-)
+from ..errors import InsecureTransportError, InvalidInputError, TransportError
 from .base import (
     IDEMPOTENT_METHODS,
     Response,
@@ -122,7 +118,8 @@ class Urllib3Transport:
         no_proxy: Hosts reached directly: ``"*"``, names (with their
             subdomains), IPs, CIDR blocks, ``host:port``; a comma-separated
             string or a list.
-        allow_insecure_http: Allow tokens over plain http to any host.
+        allow_insecure_http: Allow tokens over plain http to any host, and
+            through any proxy.
         max_redirects: How many same-origin redirects are followed.
         retry_after_max: The longest ``Retry-After`` wait honoured, in
             seconds.
@@ -201,10 +198,12 @@ class Urllib3Transport:
         """Create a transport configured as requests and curl users expect.
 
         Reads ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``
-        (lower or upper case, lower first) and the CA bundle variables
-        ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
-        ``SSL_CERT_DIR``. An argument in ``overrides`` wins over the
-        variables it stands for (``proxy`` over the proxy variables,
+        (lower or upper case, lower first; under CGI, when ``REQUEST_METHOD``
+        is set, ``HTTP_PROXY`` in upper case is ignored, as urllib and
+        requests ignore it: there a client sets it) and the CA bundle
+        variables ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``,
+        ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``. An argument in ``overrides``
+        wins over the variables it stands for (``proxy`` over the proxy variables,
         ``no_proxy`` over ``NO_PROXY``, ``ca_certs`` or ``ca_cert_dir`` over
         the CA variables).
 
@@ -293,7 +292,7 @@ class Urllib3Transport:
 
         Raises:
             InsecureTransportError: If a token would go over plain http to a
-                remote host.
+                remote host, or through a proxy that is not on loopback.
             ResponseTooLargeError: If the body is larger than
                 ``max_body_size``.
             TransportError: If no answer came within the budget, after the
@@ -319,19 +318,12 @@ class Urllib3Transport:
         redirected = False
         for _ in range(self.max_redirects + 1):
             origin = split_url(url)
-            scheme, host = origin[0], origin[1]
-            if (
-                has_token
-                and scheme == "http"
-                and not self.allow_insecure_http
-                and not is_loopback_host(host)
-            ):
-                raise InsecureTransportError(
-                    f"Refusing to send a token over plain http to {host}: use "
-                    "https, or create the transport with allow_insecure_http=True"
-                )
+            scheme, host, port, _ = origin
+            proxy = self.proxy_rules.proxy_for(scheme, host, port)
+            if has_token and scheme == "http" and not self.allow_insecure_http:
+                self._check_plain_http(host, proxy)
             response = self._send(
-                method, url, origin, body, send_headers, deadline, budget
+                method, url, origin, proxy, body, send_headers, deadline, budget
             )
             location = response.header("location")
             if response.status in _REDIRECT_STATUSES and location:
@@ -356,11 +348,32 @@ class Urllib3Transport:
             url=shown,
         )
 
+    def _check_plain_http(self, host: str, proxy: str | None) -> None:
+        """Refuse a token on plain http past this machine, on any hop."""
+        if not is_loopback_host(host):
+            raise InsecureTransportError(
+                f"Refusing to send a token over plain http to {host}: use "
+                "https, or create the transport with allow_insecure_http=True"
+            )
+        # A forwarding proxy reads the whole request, token included. Whether
+        # it is on this machine is decided, as for the server, by the name or
+        # address given, never by a DNS answer.
+        if proxy is not None and not is_loopback_host(split_url(proxy)[1]):
+            shown = self.proxy_rules.shown["http"]
+            raise InsecureTransportError(
+                f"Refusing to send a token over plain http through the proxy "
+                f"{shown}, which is not on this machine: use an https:// server "
+                f"address, a proxy on this machine (localhost, 127.0.0.1, ::1), "
+                f"or add {host} to NO_PROXY",
+                proxy=shown,
+            )
+
     def _send(
         self,
         method: str,
         url: str,
         origin: tuple[str, str, int, str],
+        proxy: str | None,
         body: bytes | None,
         headers: dict[str, str],
         deadline: float,
@@ -368,52 +381,53 @@ class Urllib3Transport:
     ) -> Response:
         """Make the attempts of one request within the deadline."""
         scheme, host, port, _ = origin
-        proxy = self.proxy_rules.proxy_for(scheme, host, port)
         failures_in_row = 0
         attempts = 0
         stale_retried = False
         while True:
             attempts += 1
+            failure: Failure | None = None
             try:
                 response = self._attempt(
                     method, url, origin, proxy, body, headers, deadline, budget
                 )
-            except Failure as failure:
-                if failure.stale and self.retry_stale_connections and not stale_retried:
-                    stale_retried = True
-                    close_idle_connections(self._pools.get((proxy, scheme, host, port)))
-                    attempts -= 1
-                    continue
-                may_retry = failure.kind == "connect" or (
-                    failure.kind in ("read", "broke") and method in IDEMPOTENT_METHODS
-                )
-                failures_in_row += 1
-                wait = backoff_wait(
-                    failures_in_row, self.backoff_factor, self._backoff_cap
-                )
-                if (
-                    not may_retry
-                    or attempts > self.retries
-                    or time.monotonic() + wait >= deadline
+            except Failure as caught:
+                failure = caught
+            if failure is None:
+                retry_after = parse_retry_after(response.header("retry-after"))
+                if attempts <= self.retries and status_may_retry(
+                    method, response.status, retry_after is not None
                 ):
-                    raise _error(method, url, headers, failure, attempts) from None
-                time.sleep(wait)
+                    failures_in_row += 1
+                    if retry_after is not None:
+                        wait = min(retry_after, self.retry_after_max)
+                    else:
+                        wait = backoff_wait(
+                            failures_in_row, self.backoff_factor, self._backoff_cap
+                        )
+                    if time.monotonic() + wait < deadline:
+                        time.sleep(wait)
+                        continue
+                return response
+            if failure.stale and self.retry_stale_connections and not stale_retried:
+                stale_retried = True
+                close_idle_connections(self._pools.get((proxy, scheme, host, port)))
+                attempts -= 1
                 continue
-            retry_after = parse_retry_after(response.header("retry-after"))
-            if attempts <= self.retries and status_may_retry(
-                method, response.status, retry_after is not None
+            may_retry = failure.kind == "connect" or (
+                failure.kind in ("read", "broke") and method in IDEMPOTENT_METHODS
+            )
+            failures_in_row += 1
+            wait = backoff_wait(failures_in_row, self.backoff_factor, self._backoff_cap)
+            if (
+                not may_retry
+                or attempts > self.retries
+                or time.monotonic() + wait >= deadline
             ):
-                failures_in_row += 1
-                if retry_after is not None:
-                    wait = min(retry_after, self.retry_after_max)
-                else:
-                    wait = backoff_wait(
-                        failures_in_row, self.backoff_factor, self._backoff_cap
-                    )
-                if time.monotonic() + wait < deadline:
-                    time.sleep(wait)
-                    continue
-            return response
+                # Raised outside the except block, so that it has no
+                # __context__: see Failure.error.
+                raise failure.error(method, url, headers, attempts)
+            time.sleep(wait)
 
     @property
     def _backoff_cap(self) -> float:
@@ -461,6 +475,7 @@ class Urllib3Transport:
             target = url.split("#", 1)[0]
             send_headers = {"Host": _netloc(host, port, scheme), **headers}
         pool: Any = None
+        failure: Failure | None = None
         for _ in range(2):
             pool = self._pool(proxy, scheme, host, port)
             try:
@@ -479,24 +494,29 @@ class Urllib3Transport:
                     release_conn=False,
                     assert_same_host=False,
                 )
-                break
             except exceptions.ClosedPoolError:
                 self._pools.pop((proxy, scheme, host, port), None)
+                continue
             except exceptions.EmptyPoolError:
-                raise Failure(
+                failure = Failure(
                     "read",
                     f"all {self.pool_maxsize} connections to {host} stayed busy",
-                ) from None
+                )
             except exceptions.HTTPError as exc:
                 reused = bool(getattr(pool.handout, "reused", False))
-                raise classify(
+                failure = classify(
                     exc,
                     proxy=self.proxy_rules.shown.get(scheme) if proxy else None,
                     limits=limits,
                     reused=reused,
-                ) from None
+                )
+            break
         else:
-            raise Failure("connect", f"the connection pool for {host} was closed")
+            failure = Failure("connect", f"the connection pool for {host} was closed")
+        if failure is not None:
+            # Raised here, not in the except block: urllib3's exception holds
+            # the request's URL, and the TTL route's holds the token.
+            raise failure
         try:
             return read_body(raw, url, deadline, limits, self.max_body_size, exceptions)
         except BaseException:
@@ -565,16 +585,3 @@ def _netloc(host: str, port: int, scheme: str) -> str:
 def _drop_header(headers: dict[str, str], name: str) -> None:
     for key in [key for key in headers if key.lower() == name]:
         del headers[key]
-
-
-def _error(
-    method: str,
-    url: str,
-    headers: Mapping[str, str],
-    failure: Failure,
-    attempts: int,
-) -> TransportError:
-    shown = scrub_url(url, headers)
-    tries = f", after {attempts} attempts" if attempts > 1 else ""
-    kind = ResponseTooLargeError if failure.kind == "too large" else TransportError
-    return kind(f"{method} {shown}: {failure.text}{tries}", method=method, url=shown)

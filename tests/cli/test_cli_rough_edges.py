@@ -10,6 +10,7 @@ from lifecycle_support import LOGIN, OLD, TokenServer, store_
 
 from cave_auth import MemoryStore
 from cave_auth.cli import EXIT_NO_TOKEN, EXIT_OK, EXIT_USAGE
+from cave_auth.testing import FakeTransport
 
 
 def test_version_prints_the_installed_version():
@@ -96,3 +97,25 @@ def test_a_server_address_with_a_path_gets_a_hint():
     result = run("whoami", "--server", "https://cave.example.org/auth", common=False)
     assert result.code == EXIT_USAGE
     assert "--server https://cave.example.org " in result.err
+
+
+def test_a_server_address_with_a_bad_port_is_a_usage_error():
+    """--server http://127.0.0.1:8o00 is refused before any request, naming the port."""
+    transport = FakeTransport()
+    result = run(
+        "whoami",
+        "--server",
+        "http://127.0.0.1:8o00",
+        common=False,
+        transport=transport,
+        environ={"CAVE_TOKEN": OLD},
+    )
+    assert result.code == EXIT_USAGE
+    assert result.err == (
+        "cave-auth: error: the server address 'http://127.0.0.1:8o00' has an "
+        "invalid port '8o00': a port is a number from 1 to 65535\n"
+    )
+    assert transport.requests == []
+    result = run("whoami", common=False, environ={"CAVE_SERVER_ADDRESS": "x.org:99999"})
+    assert result.code == EXIT_USAGE
+    assert "CAVE_SERVER_ADDRESS 'x.org:99999' has an invalid port" in result.err

@@ -51,10 +51,11 @@ class Surfaces:
         for name, value in vars(exc).items():
             self.text(f"{where}.{name}", repr(value))
         self.text(f"traceback of {where}", "".join(traceback.format_exception(exc)))
-        chained = exc.__cause__ or (
-            None if exc.__suppress_context__ else exc.__context__
-        )
-        if chained is not None:
+        # ``from None`` only hides __context__ from the display: it is still
+        # there for any code (a logger, a debugger, Sentry) to read.
+        for chained in {
+            id(e): e for e in (exc.__cause__, exc.__context__) if e
+        }.values():
             self.error(f"{where} <- {type(chained).__name__}", chained)
 
     def raises(
