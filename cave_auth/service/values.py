@@ -193,8 +193,8 @@ class Request:
             public-roots check).
         programmatic: Answer as to a program whatever the headers say: a
             JSON error where a browser would be redirected, and a query
-            token used where it is. A WebSocket handshake is one: it
-            cannot follow a redirect.
+            token checked as it is instead of moved into a cookie. A
+            WebSocket handshake is one: it cannot follow a redirect.
     """
 
     method: str
