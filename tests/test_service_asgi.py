@@ -7,10 +7,13 @@ import json
 import threading
 
 import pytest
+from asgi_doors import door_api, door_checker
 from fastapi import FastAPI
 from fastapi import Request as FastAPIRequest
 from fastapi.testclient import TestClient
+from starlette.middleware.cors import CORSMiddleware
 
+from cave_auth.errors import InvalidInputError
 from cave_auth.service import Checker, Rule, Settings, TransportLookups
 from cave_auth.service.asgi import AuthASGIMiddleware
 from cave_auth.testing import FakeAsyncTransport, FakeTransport, json_response
@@ -268,3 +271,95 @@ def test_without_async_transport_lookups_run_in_a_worker_thread():
     status, _, _ = asyncio.run(call(middleware, [("Authorization", "Bearer good")]))
     assert status == 200
     assert loop_thread == [False]
+
+
+# Doors: OPTIONS, HEAD, other scope types (issue 15, item 2; WebSockets
+# are in test_service_asgi_websocket.py).
+
+
+def test_lifespan_passes_and_unknown_scope_types_are_refused():
+    """Only lifespan scopes pass unchecked; any other unknown type raises."""
+    seen = []
+
+    async def recorder(scope, receive, send):
+        seen.append(scope["type"])
+
+    middleware = AuthASGIMiddleware(recorder, door_checker())
+    asyncio.run(middleware({"type": "lifespan"}, None, None))
+    assert seen == ["lifespan"]
+    with pytest.raises(ValueError, match="'webtransport'"):
+        asyncio.run(middleware({"type": "webtransport", "path": "/"}, None, None))
+    assert seen == ["lifespan"]
+
+
+def test_options_is_answered_by_the_middleware_by_default():
+    """OPTIONS never reaches the app unchecked: the middleware answers 204."""
+    client = TestClient(door_api(door_checker()))
+    answer = client.options("/data")
+    assert answer.status_code == 204
+    assert answer.content == b""
+    assert "GET" in answer.headers["allow"]
+    assert client.get("/data", headers={"Origin": "x"}).status_code == 401
+    good = client.get("/data", headers={"Authorization": "Bearer good"})
+    assert good.json() == {"secret": "data", "user": 5}
+
+
+def test_options_check_and_pass_are_explicit():
+    """options="check" checks OPTIONS like GET; options="pass" hands it over."""
+    checked = TestClient(door_api(door_checker(), options="check"))
+    assert checked.options("/data", headers={"Origin": "x"}).status_code == 401
+    served = checked.options("/data", headers={"Authorization": "Bearer good"})
+    assert served.json() == {"secret": "data", "user": 5}
+    passed = TestClient(door_api(door_checker(), options="pass"))
+    assert passed.options("/data").json() == {"secret": "data", "user": None}
+    assert passed.get("/data", headers={"Origin": "x"}).status_code == 401
+    with pytest.raises(InvalidInputError, match="'answer', 'check' or 'pass'"):
+        AuthASGIMiddleware(app, door_checker(), options="skip")
+
+
+def test_cors_outside_answers_preflights_and_auth_still_guards_the_data():
+    """A CORS layer outside the auth middleware answers preflights before auth."""
+    api = door_api(door_checker())
+    api.add_middleware(
+        CORSMiddleware, allow_origins=["https://app.example"], allow_headers=["*"]
+    )
+    client = TestClient(api)
+    origin = {"Origin": "https://app.example"}
+    preflight = client.options(
+        "/data",
+        headers={**origin, "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.status_code == 200
+    assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+    assert client.options("/data", headers=origin).status_code == 204
+    assert client.get("/data", headers=origin).status_code == 401
+    served = client.get("/data", headers={**origin, "Authorization": "Bearer good"})
+    assert served.json()["secret"] == "data"
+    assert served.headers["access-control-allow-origin"] == "https://app.example"
+
+
+def test_head_and_odd_case_methods_are_routed_as_the_framework_serves_them():
+    """HEAD is routed as GET and methods upper-cased, so a route keyed on GET holds."""
+    rules = {("GET", "/page"): (Rule(), {})}
+    client = TestClient(
+        door_api(door_checker(), route=lambda method, path: rules.get((method, path)))
+    )
+    head = client.head("/page", headers={"Origin": "x"})
+    assert head.status_code == 401
+    good = client.head("/page", headers={"Authorization": "Bearer good"})
+    assert good.status_code == 200
+    assert good.headers["content-length"] == str(len(b'{"secret":"data"}'))
+    middleware = AuthASGIMiddleware(app, door_checker(), lambda m, p: rules.get((m, p)))
+
+    async def lower(headers):
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "method": "get", "path": "/page", "headers": headers}
+        await middleware(scope, None, send)
+        return sent[0]["status"]
+
+    assert asyncio.run(lower([(b"origin", b"x")])) == 401
+    assert asyncio.run(lower([(b"authorization", b"Bearer good")])) == 200

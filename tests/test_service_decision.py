@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import attrs
 import pytest
 
 from cave_auth.service import (
@@ -51,6 +52,34 @@ def body(decision):
 def test_options_passes_unchecked():
     """An OPTIONS request runs the view without any check."""
     assert decide(req(method="OPTIONS"), Rule("admin"), S) == Allow(None)
+
+
+def test_options_is_checked_when_asked():
+    """With check_options, OPTIONS needs a valid token like any method."""
+    options = req(method="OPTIONS", headers=PROG)
+    assert decide(options, Rule(), S, check_options=True).status == 401
+    bearer = req(method="OPTIONS", headers=BEARER)
+    assert decide(bearer, Rule(), S, check_options=True) == UserNeed(TOK)
+    allowed = decide(bearer, Rule(), S, {UserNeed(TOK): USER}, check_options=True)
+    assert allowed == Allow(USER, TOK)
+
+
+def test_programmatic_request_is_never_redirected():
+    """A request marked programmatic (a WebSocket) gets JSON errors, not redirects."""
+    no_token = decide(req(programmatic=True), Rule(), S)
+    assert (no_token.status, body(no_token)["error"]) == (401, "no_token")
+    query = req(query={"middle_auth_token": TOK}, programmatic=True)
+    assert isinstance(decide(query, Rule(), S), UserNeed)
+    assert decide(query, Rule(), S, {UserNeed(TOK): None}).status == 401
+    assert decide(query, Rule(), S, {UserNeed(TOK): USER}) == Allow(USER, TOK)
+    tos = Rule("permission", permission="view", dataset="tos_ds")
+    facts = {UserNeed(TOK): USER, RefreshNeed(TOK): USER}
+    denied = decide(query, tos, S, facts)
+    assert (denied.status, body(denied)["error"]) == (403, "missing_tos")
+    browser = attrs.evolve(query, programmatic=False)
+    assert decide(browser, Rule(), S).location == "http://svc/api/x"
+    cookie = attrs.evolve(browser, query={}, cookies={"middle_auth_token": TOK})
+    assert "/tos/7/accept" in decide(cookie, tos, S, facts).location
 
 
 def test_disabled_lets_everything_through_as_the_disabled_user():

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import http.client
 import io
 import json
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, make_server
 from wsgiref.util import setup_testing_defaults
 
+import flask
+import pytest
+from werkzeug.test import Client
+
+from cave_auth.errors import InvalidInputError
 from cave_auth.service import Checker, Rule, Settings, TransportLookups
 from cave_auth.service.wsgi import AuthMiddleware
 from cave_auth.testing import FakeTransport, json_response
@@ -111,3 +119,101 @@ def test_unrouted_requests_pass_unchecked():
     result = call(middleware, path="/health")
     assert result["status"] == "200 OK"
     assert json.loads(result["body"])["user"] == "unchecked"
+
+
+# Doors: OPTIONS, HEAD and odd-case methods (issue 15, item 2).
+
+
+def test_options_is_answered_by_the_middleware_by_default():
+    """OPTIONS never reaches the app unchecked: the middleware answers 204."""
+    client = Client(AuthMiddleware(app, checker()))
+    answer = client.options("/x")
+    assert answer.status_code == 204
+    assert answer.data == b""
+    assert "GET" in answer.headers["Allow"]
+    assert "Content-Length" not in answer.headers
+    assert client.get("/x", headers={"Origin": "x"}).status_code == 401
+    good = client.get("/x", headers={"Authorization": "Bearer good"})
+    assert good.json["user"] == USER
+
+
+def test_options_check_and_pass_are_explicit():
+    """options="check" checks OPTIONS like GET; options="pass" hands it over."""
+    checked = Client(AuthMiddleware(app, checker(), options="check"))
+    assert checked.options("/x", headers={"Origin": "x"}).status_code == 401
+    served = checked.options("/x", headers={"Authorization": "Bearer good"})
+    assert served.json["user"] == USER
+    passed = Client(AuthMiddleware(app, checker(), options="pass"))
+    assert passed.options("/x").json["user"] == "unchecked"
+    assert passed.get("/x", headers={"Origin": "x"}).status_code == 401
+    with pytest.raises(InvalidInputError, match="'answer', 'check' or 'pass'"):
+        AuthMiddleware(app, checker(), options="skip")
+
+
+def test_head_and_odd_case_methods_are_routed_as_flask_serves_them():
+    """HEAD is routed as GET and methods upper-cased, so a route keyed on GET holds."""
+    flask_app = flask.Flask("data")
+
+    @flask_app.get("/data")
+    def data():
+        return {"secret": "data"}
+
+    rules = {("GET", "/data"): (Rule(), {})}
+    middleware = AuthMiddleware(
+        flask_app.wsgi_app, checker(), lambda method, path: rules.get((method, path))
+    )
+    client = Client(middleware)
+    assert client.head("/data", headers={"Origin": "x"}).status_code == 401
+    good = client.head("/data", headers={"Authorization": "Bearer good"})
+    assert good.status_code == 200
+    assert int(good.headers["Content-Length"]) > 0
+    refused = call(middleware, path="/data", method="get", headers={"Origin": "x"})
+    assert refused["status"] == "401 Unauthorized"
+    assert b"secret" not in refused["body"]
+    served = call(
+        middleware, path="/data", method="get", headers={"Authorization": "Bearer good"}
+    )
+    assert json.loads(served["body"]) == {"secret": "data"}
+
+
+class QuietHandler(WSGIRequestHandler):
+    """wsgiref's handler without its access log on stderr."""
+
+    def log_message(self, *args):
+        pass
+
+
+def data_app(environ, start_response):
+    """A plain WSGI app that serves its data to any method it is called for."""
+    start_response("200 OK", [("Content-Type", "application/json")])
+    user = environ.get("cave_auth.user")
+    return [json.dumps({"secret": "data", "user": user and user["id"]}).encode()]
+
+
+def test_options_through_a_real_wsgi_server():
+    """Under a real WSGI server, OPTIONS is answered 204 and the data stays guarded."""
+    protected = AuthMiddleware(data_app, checker())
+    server = make_server("127.0.0.1", 0, protected, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        answers = []
+        for method, headers in (
+            ("OPTIONS", {}),
+            ("GET", {"Origin": "x"}),
+            ("GET", {"Authorization": "Bearer good"}),
+        ):
+            connection = http.client.HTTPConnection("127.0.0.1", server.server_port, 30)
+            connection.request(method, "/x", headers=headers)
+            answer = connection.getresponse()
+            answers.append((answer.status, answer.read()))
+            connection.close()
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(30)
+    (options, options_body), (refused, refused_body), (served, served_body) = answers
+    assert (options, options_body) == (204, b"")
+    assert refused == 401
+    assert b"secret" not in refused_body
+    assert (served, json.loads(served_body)) == (200, {"secret": "data", "user": 5})

@@ -2,31 +2,88 @@
 
 This module does no I/O: it parses a ``Cookie`` header and a query string
 as werkzeug does (lenient, first value wins, UTF-8 with replacement),
-rebuilds the request URL as ``werkzeug``'s ``Request.url`` does, and turns a
-decision into a status line, headers and a body.
+rebuilds the request URL as ``werkzeug``'s ``Request.url`` does, turns a
+decision into a status line, headers and a body, and holds what both
+middlewares do before any check: the ``OPTIONS`` policy and the method a
+route function is asked about.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 from urllib.parse import quote, unquote, unquote_plus
 
+from ..errors import InvalidInputError
 from .values import Deny, Redirect, Rule
 
 __all__ = [
+    "OPTIONS_ALLOW",
+    "OptionsPolicy",
     "Route",
     "current_url",
+    "options_policy",
     "parse_cookies",
     "parse_query",
     "render",
     "route_all",
+    "route_method",
 ]
 
 Route: TypeAlias = Callable[[str, str], tuple[Rule, Mapping[str, Any]] | None]
 """Maps ``(method, path)`` to the rule and path parameters to check, or
-``None`` to let the request through unchecked."""
+``None`` to let the request through unchecked. The method is upper-case, and
+``HEAD`` is asked as ``GET`` (see :func:`route_method`)."""
+
+OptionsPolicy: TypeAlias = Literal["answer", "check", "pass"]
+"""What a middleware does with an ``OPTIONS`` request: ``answer`` it itself
+(204, an ``Allow`` header, no body; the app never sees it), ``check`` it
+against its route's rule like any other method, or ``pass`` it to the app
+unchecked (the app must then answer it without data)."""
+
+OPTIONS_ALLOW = "DELETE, GET, HEAD, OPTIONS, PATCH, POST, PUT"
+"""The ``Allow`` header of an answered ``OPTIONS``: the standard methods,
+since a middleware cannot know which ones the app serves."""
+
+
+def options_policy(value: str) -> OptionsPolicy:
+    """Check an :data:`OptionsPolicy` given at run time.
+
+    Args:
+        value: The policy.
+
+    Returns:
+        The policy.
+
+    Raises:
+        InvalidInputError: If it is not one of the three.
+    """
+    if value not in ("answer", "check", "pass"):
+        raise InvalidInputError(
+            f"options must be 'answer', 'check' or 'pass', not {value!r}: 'answer'"
+            " (the default) answers OPTIONS in the middleware, 'check' checks it"
+            " like any method, 'pass' hands it to the app unchecked"
+        )
+    return cast(OptionsPolicy, value)
+
+
+def route_method(method: str) -> str:
+    """Return the method a :data:`Route` is asked about for a request.
+
+    A route function must not leave open what the app serves under another
+    spelling: werkzeug upper-cases the method before Flask routes it (a
+    ``get`` is a ``GET``), and Flask and Starlette answer ``HEAD`` with the
+    ``GET`` view, headers and side effects included.
+
+    Args:
+        method: The request method as the server gave it.
+
+    Returns:
+        The method upper-cased, ``GET`` for ``HEAD``.
+    """
+    method = method.upper()
+    return "GET" if method == "HEAD" else method
 
 
 def route_all(rule: Rule | None = None) -> Route:

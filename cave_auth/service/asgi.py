@@ -1,10 +1,23 @@
 """Check tokens in front of any ASGI application (plain ASGI, no Starlette).
 
 :class:`AuthASGIMiddleware` wraps an ASGI app like
-:class:`~cave_auth.service.wsgi.AuthMiddleware` wraps a WSGI one. An allowed
-request reaches the app with ``scope["state"]["auth_user"]`` and
-``scope["state"]["auth_token"]`` (``request.state.auth_user`` in Starlette
-and FastAPI); a denial or redirect is answered directly.
+:class:`~cave_auth.service.wsgi.AuthMiddleware` wraps a WSGI one, and
+answers ``OPTIONS`` alike. An allowed request reaches the app with
+``scope["state"]["auth_user"]`` and ``scope["state"]["auth_token"]``
+(``request.state.auth_user`` in Starlette and FastAPI); a denial or redirect
+is answered directly.
+
+A WebSocket handshake is checked like a ``GET`` of its path (the token from
+the ``Authorization`` header, the query parameter or the cookie: a browser
+cannot set headers on a WebSocket), but it cannot follow a redirect, so it
+is always answered as a program: where HTTP would redirect a browser, the
+socket gets the JSON 401 or 403 a program would. A refused handshake is
+closed before the app runs: with that HTTP answer where the server offers
+the ``websocket.http.response`` extension, otherwise with close code 1008
+(policy violation), or 1013 (try again later) during an auth service outage.
+``lifespan`` passes unchecked; any other scope type raises ``ValueError``
+without calling the app, as the ASGI specification asks of a scope an
+application does not understand.
 
 The event loop never blocks: each fact the decision needs is taken from the
 checker's cache in the loop, and only a miss is looked up. Given an
@@ -24,9 +37,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from ._http import Route, current_url, parse_cookies, parse_query, render, route_all
+from ._http import (
+    OPTIONS_ALLOW,
+    OptionsPolicy,
+    Route,
+    current_url,
+    options_policy,
+    parse_cookies,
+    parse_query,
+    render,
+    route_all,
+    route_method,
+)
 from .cache import MISSING
 from .checker import Checker
 from .decision import evaluate, unavailable
@@ -35,7 +60,9 @@ from .values import (
     Allow,
     DatasetNeed,
     Decision,
+    Deny,
     Need,
+    Redirect,
     RefreshNeed,
     Request,
     UserNeed,
@@ -56,7 +83,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 def request_from_scope(
     scope: Scope, body: bytes = b"", path_params: dict[str, Any] | None = None
 ) -> Request:
-    """Describe an ASGI HTTP request for the decision.
+    """Describe an ASGI HTTP request or WebSocket handshake for the decision.
 
     Args:
         scope: The ASGI scope.
@@ -92,21 +119,24 @@ def request_from_scope(
         parse_cookies(headers.get("cookie")),
         path_params or {},
         body,
+        programmatic=scope.get("type") == "websocket",
     )
 
 
 class AuthASGIMiddleware:
-    """An ASGI middleware that checks each HTTP request's CAVE token.
+    """An ASGI middleware that checks the CAVE token of each request and socket.
 
     Args:
         app: The ASGI application.
         checker: The checker (settings, lookups, cache).
-        route: Which rule each ``(method, path)`` needs; every request
-            needs a valid token if omitted.
+        route: Which rule each ``(method, path)`` needs (a WebSocket is
+            asked as ``GET``); every request needs a valid token if omitted.
         transport: An async transport to look facts up with, through
             :mod:`cave_auth.aio`, at the checker's ``auth_url``; without
             one, the checker's lookups run in a worker thread.
         timeout: The time budget of each async lookup, in seconds.
+        options: What an ``OPTIONS`` request gets, as for
+            :class:`~cave_auth.service.wsgi.AuthMiddleware`.
 
     Attributes:
         async_lookups: The coroutine lookups, or ``None`` (worker thread).
@@ -120,10 +150,12 @@ class AuthASGIMiddleware:
         *,
         transport: AsyncTransport | None = None,
         timeout: float | None = 5.0,
+        options: OptionsPolicy = "answer",
     ) -> None:
         self.app = app
         self.checker = checker
         self.route = route or route_all()
+        self.options = options_policy(options)
         self.async_lookups: AsyncLookups | None = None
         if transport is not None:
             self.async_lookups = AsyncTransportLookups(
@@ -135,23 +167,44 @@ class AuthASGIMiddleware:
         return f"AuthASGIMiddleware({self.app!r})"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Check an HTTP request, then call the app or answer the denial.
+        """Check a request or socket, then call the app or answer the denial.
 
         Args:
             scope: The ASGI scope.
             receive: The ASGI receive callable.
             send: The ASGI send callable.
+
+        Raises:
+            ValueError: For a scope type other than ``http``, ``websocket``
+                and ``lifespan`` (the app is not called).
         """
-        if scope["type"] != "http":
+        kind = scope["type"]
+        if kind == "lifespan":
             await self.app(scope, receive, send)
             return
-        found = self.route(scope.get("method", "GET"), scope.get("path", ""))
+        if kind == "http":
+            method = route_method(scope.get("method", "GET"))
+        elif kind == "websocket":
+            method = "GET"  # the handshake is a GET (RFC 6455)
+        else:
+            raise ValueError(
+                f"AuthASGIMiddleware does not know the ASGI scope type {kind!r}, "
+                "so it did not call the app: it checks 'http' and 'websocket' "
+                "and passes 'lifespan'"
+            )
+        if method == "OPTIONS" and self.options != "check":
+            if self.options == "pass":
+                await self.app(scope, receive, send)
+            else:
+                await _respond(send, "http.", 204, [("Allow", OPTIONS_ALLOW)], b"")
+            return
+        found = self.route(method, scope.get("path", ""))
         if found is None:
             await self.app(scope, receive, send)
             return
         rule, params = found
         body = b""
-        if rule.public_node_json_key is not None:
+        if kind == "http" and rule.public_node_json_key is not None:
             body, receive = await _buffer(receive)
         decision = await self.check(request_from_scope(scope, body, dict(params)), rule)
         if isinstance(decision, Allow):
@@ -159,16 +212,11 @@ class AuthASGIMiddleware:
             state["auth_user"] = decision.user
             state["auth_token"] = decision.token
             await self.app(scope, receive, send)
-            return
-        status, _, headers, payload = render(decision)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [(n.lower().encode(), v.encode()) for n, v in headers],
-            }
-        )
-        await send({"type": "http.response.body", "body": payload})
+        elif kind == "websocket":
+            await _refuse_socket(scope, receive, send, decision)
+        else:
+            status, _, headers, payload = render(decision)
+            await _respond(send, "http.", status, headers, payload)
 
     async def check(self, request: Request, rule: Any) -> Decision:
         """Decide about one request without blocking the event loop.
@@ -180,7 +228,7 @@ class AuthASGIMiddleware:
         Returns:
             The decision (a 503 when the auth service could not answer).
         """
-        steps = evaluate(request, rule, self.checker.settings)
+        steps = evaluate(request, rule, self.checker.settings, check_options=True)
         try:
             need = next(steps)
             while True:
@@ -238,6 +286,41 @@ class AuthASGIMiddleware:
             )
         checker.cache.put(checker.key(need), answer, checker.ttl(need, answer))
         return answer
+
+
+async def _respond(
+    send: Send, prefix: str, status: int, headers: list[tuple[str, str]], body: bytes
+) -> None:
+    """Send a whole HTTP answer (``prefix`` ``http.`` or ``websocket.http.``)."""
+    await send(
+        {
+            "type": prefix + "response.start",
+            "status": status,
+            "headers": [(n.lower().encode(), v.encode()) for n, v in headers],
+        }
+    )
+    await send({"type": prefix + "response.body", "body": body})
+
+
+async def _refuse_socket(
+    scope: Scope, receive: Receive, send: Send, decision: Deny | Redirect
+) -> None:
+    """Close a WebSocket handshake with a denial, before the app runs."""
+    if (await receive())["type"] != "websocket.connect":
+        return  # the client left before its handshake was answered
+    status, _, headers, body = render(decision)
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        await _respond(send, "websocket.http.", status, headers, body)
+        return
+    # Only a close code reaches the client; the reason names the error.
+    error = isinstance(decision, Deny) and decision.data and decision.data["error"]
+    await send(
+        {
+            "type": "websocket.close",
+            "code": 1013 if status == 503 else 1008,
+            "reason": error or HTTPStatus(status).phrase,
+        }
+    )
 
 
 async def _buffer(receive: Receive) -> tuple[bytes, Receive]:

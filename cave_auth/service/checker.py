@@ -78,6 +78,7 @@ class Checker:
         *,
         settings: Settings | None = None,
         authenticated: tuple[Mapping[str, Any], str | None] | None = None,
+        check_options: bool = False,
     ) -> Decision:
         """Decide about one request, looking up what is needed.
 
@@ -86,13 +87,18 @@ class Checker:
             rule: What the route demands.
             settings: Settings for this request instead of the checker's.
             authenticated: As for :func:`~cave_auth.service.evaluate`.
+            check_options: As for :func:`~cave_auth.service.evaluate`.
 
         Returns:
             The decision; a 503 :class:`~cave_auth.service.Deny` when the auth
             service could not answer.
         """
         steps = evaluate(
-            request, rule, settings or self.settings, authenticated=authenticated
+            request,
+            rule,
+            settings or self.settings,
+            authenticated=authenticated,
+            check_options=check_options,
         )
         try:
             return self.run(steps)  # type: ignore[no-any-return]

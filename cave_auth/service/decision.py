@@ -20,7 +20,8 @@ when the route is decorated; what the service is configured with is a
 Reproduced exactly (see ``middle_auth_client-behaviour.md``): the token
 precedence (``Authorization`` header over the query parameter over the
 cookie), the programmatic/browser split (``X-Requested-With``,
-``Authorization`` or ``Origin``), the 302s to the sticky login page and to
+``Authorization`` or ``Origin``; a WebSocket handshake is always
+programmatic), the 302s to the sticky login page and to
 the terms-of-service form, the query-token redirect that moves the token into
 a ``Secure; HttpOnly`` cookie (its URL re-encoded as ``furl`` does), the
 public-access rules, and every JSON body byte for byte as ``flask.jsonify``
@@ -220,6 +221,7 @@ def evaluate(
     settings: Settings,
     *,
     authenticated: tuple[Mapping[str, Any], str | None] | None = None,
+    check_options: bool = False,
 ) -> Step:
     """Walk the checks of one request, yielding each fact it needs.
 
@@ -230,6 +232,12 @@ def evaluate(
         authenticated: ``(user, token)`` when an outer check already
             authenticated the request (stacked decorators): only the rule's
             own condition is checked.
+        check_options: Check an ``OPTIONS`` request like any other. By
+            default it is an unchecked ``Allow(None)``, as
+            ``middle_auth_client`` lets it through inside Flask (which
+            answers it without running the view unless the view lists it);
+            the WSGI and ASGI middlewares decide about ``OPTIONS`` before
+            they check, and check what they hand on.
 
     Yields:
         A ``Need``; send back its answer.
@@ -237,7 +245,7 @@ def evaluate(
     Returns:
         The decision.
     """
-    if request.method == "OPTIONS":
+    if request.method == "OPTIONS" and not check_options:
         return Allow(None)
     if settings.disabled:
         return Allow(DISABLED_USER, "AUTH_DISABLED")
@@ -338,7 +346,7 @@ def _authenticate(
                 ),
             )
         token = auth_header.split(" ")[1]
-    programmatic = bool(
+    programmatic = request.programmatic or bool(
         headers.get("x-requested-with") or auth_header or headers.get("origin")
     )
     if programmatic:
@@ -412,7 +420,8 @@ def _authorize(
         form = f"{settings.sticky_auth_url}/api/v1/tos/{tos.get('tos_id')}/accept"
         headers = request.headers
         if (
-            headers.get("authorization")
+            request.programmatic
+            or headers.get("authorization")
             or headers.get("x-requested-with")
             or headers.get("origin")
         ):
@@ -442,6 +451,7 @@ def decide(
     facts: Mapping[Any, Any] | None = None,
     *,
     authenticated: tuple[Mapping[str, Any], str | None] | None = None,
+    check_options: bool = False,
 ) -> Decision | Need:
     """Run :func:`evaluate` against answers known in advance.
 
@@ -451,12 +461,19 @@ def decide(
         settings: The service settings.
         facts: Answers by ``Need`` (needs are hashable values).
         authenticated: As for :func:`evaluate`.
+        check_options: As for :func:`evaluate`.
 
     Returns:
         The decision, or the first need ``facts`` has no answer for.
     """
     known = facts or {}
-    steps = evaluate(request, rule, settings, authenticated=authenticated)
+    steps = evaluate(
+        request,
+        rule,
+        settings,
+        authenticated=authenticated,
+        check_options=check_options,
+    )
     try:
         need = next(steps)
         while True:

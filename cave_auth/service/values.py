@@ -201,6 +201,10 @@ class Request:
         path_params: The view's path parameters (``table_id``, ``root_id``).
         body: The raw body, or a function returning it (called only for a
             public-roots check).
+        programmatic: Answer as to a program whatever the headers say: a
+            JSON error where a browser would be redirected, and a query
+            token checked as it is instead of moved into a cookie. A
+            WebSocket handshake is one: it cannot follow a redirect.
     """
 
     method: str
@@ -210,6 +214,7 @@ class Request:
     cookies: Mapping[str, str] = attrs.field(factory=_empty, repr=False)
     path_params: Mapping[str, Any] = attrs.field(factory=_empty)
     body: bytes | Callable[[], bytes] = attrs.field(default=b"", repr=False)
+    programmatic: bool = False
 
     def full_url(self) -> str:
         """Return the request URL."""

@@ -4,8 +4,13 @@
 :data:`~cave_auth.service._http.Route` names the rule to check (every request
 needs a valid token by default); a denial or redirect is answered directly,
 exactly as the Flask decorators answer it, and an allowed request reaches the
-app with ``environ["cave_auth.user"]`` (the ``/user/cache`` record, or
-``None`` for an unchecked ``OPTIONS``) and ``environ["cave_auth.token"]``.
+app with ``environ["cave_auth.user"]`` (the ``/user/cache`` record) and
+``environ["cave_auth.token"]``.
+
+A request reaches the app unchecked only where the service said so: a route
+function answering ``None``, or ``OPTIONS`` with ``options="pass"``. By
+default the middleware answers ``OPTIONS`` itself (204, no body); a CORS
+layer goes outside it, so that it answers preflights first.
 
 Example:
     >>> from cave_auth.service import Checker, Settings, TransportLookups
@@ -25,7 +30,18 @@ import io
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._http import Route, current_url, parse_cookies, parse_query, render, route_all
+from ._http import (
+    OPTIONS_ALLOW,
+    OptionsPolicy,
+    Route,
+    current_url,
+    options_policy,
+    parse_cookies,
+    parse_query,
+    render,
+    route_all,
+    route_method,
+)
 from .checker import Checker
 from .values import Allow, Request
 
@@ -97,12 +113,23 @@ class AuthMiddleware:
         checker: The checker (settings, lookups, cache).
         route: Which rule each ``(method, path)`` needs; every request
             needs a valid token if omitted.
+        options: What an ``OPTIONS`` request gets (an
+            :data:`~cave_auth.service._http.OptionsPolicy`): ``"answer"``
+            (204 from the middleware), ``"check"`` or ``"pass"``.
     """
 
-    def __init__(self, app: WSGIApp, checker: Checker, route: Route | None = None):
+    def __init__(
+        self,
+        app: WSGIApp,
+        checker: Checker,
+        route: Route | None = None,
+        *,
+        options: OptionsPolicy = "answer",
+    ) -> None:
         self.app = app
         self.checker = checker
         self.route = route or route_all()
+        self.options = options_policy(options)
 
     def __repr__(self) -> str:
         return f"AuthMiddleware({self.app!r})"
@@ -119,12 +146,19 @@ class AuthMiddleware:
         Returns:
             The response body.
         """
-        method = environ.get("REQUEST_METHOD", "GET")
+        method = route_method(environ.get("REQUEST_METHOD", "GET"))
+        if method == "OPTIONS" and self.options != "check":
+            if self.options == "pass":
+                return self.app(environ, start_response)
+            start_response("204 No Content", [("Allow", OPTIONS_ALLOW)])
+            return []
         found = self.route(method, _text(environ.get("PATH_INFO", "")))
         if found is None:
             return self.app(environ, start_response)
         rule, params = found
-        decision = self.checker.check(request_from_environ(environ, params), rule)
+        decision = self.checker.check(
+            request_from_environ(environ, params), rule, check_options=True
+        )
         if isinstance(decision, Allow):
             environ["cave_auth.user"] = decision.user
             environ["cave_auth.token"] = decision.token
