@@ -76,6 +76,19 @@ def test_login_refuses_to_replace_a_saved_token_before_opening_a_browser():
     assert server.transport.requests == []
 
 
+def test_login_into_a_directory_others_can_write_stops_before_the_browser(tmp_path):
+    """A secrets directory others can write stops login (even with overwrite) before the browser opens."""
+    tmp_path.chmod(0o770)
+    server = TokenServer()
+    browser = Browser()
+    cfg = attrs.evolve(config(), secrets_dir=str(tmp_path))
+    with pytest.raises(ca.TokenFileError, match=f"chmod 700 {tmp_path}"):
+        login(cfg, ca.FileStore(), server.transport, opener=browser, overwrite=True)
+    assert browser.opened == []
+    assert server.transport.requests == []
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_login_with_overwrite_replaces_the_saved_token():
     """With overwrite the new key replaces the saved one."""
     server = TokenServer()

@@ -153,3 +153,22 @@ def test_status_check_rejected_exits_4() -> None:
     assert result.code == EXIT_AUTH_REJECTED
     assert json.loads(result.out)["error"]
     assert TOKEN not in result.both
+
+
+def test_status_names_a_secrets_directory_others_can_write(tmp_path: Path) -> None:
+    """A group-writable secrets directory gets a warning with the chmod fix, in text and JSON."""
+    (tmp_path / "cave-secret.json").write_text(json.dumps({"token": TOKEN}))
+    (tmp_path / "cave-secret.json").chmod(0o600)
+    tmp_path.chmod(0o770)
+    argv = ("status", "--secrets-dir", str(tmp_path))
+    text = run(*argv, store=FileStore(), common=False)
+    assert text.code == EXIT_OK
+    fix = f"(mode 0770), so other users can replace the tokens in it; fix it with: chmod 700 {tmp_path}"
+    assert (
+        f"cave-auth: warning: the secrets directory {tmp_path} is writable" in text.err
+    )
+    assert fix in text.err
+    data = run(*argv, "--json", store=FileStore(), common=False)
+    [warning] = json.loads(data.out)["warnings"]
+    assert fix in warning
+    assert TOKEN not in text.both + data.both
