@@ -308,3 +308,25 @@ def test_live_rotate_replaces_the_saved_key(live, tmp_path):
     assert me_status(live, old) == 401
     assert json.loads(result.out)["old_token_ended"] is True
     assert new not in result.both
+
+
+def _paths_holding(server: FakeAuthServer, token: str) -> list[str]:
+    """The request targets (path and query) of the server's log that hold ``token``."""
+    return [
+        f"{r.path}?{r.query}" for r in server.requests if token in f"{r.path}?{r.query}"
+    ]
+
+
+def test_live_list_check_never_puts_an_api_key_in_a_url(live, tmp_path):
+    """An API key is recognised as one without a request whose path holds it; a login token still gets its expiry."""
+    _save(live, tmp_path, live.user_token)
+    _save(live, tmp_path, live.temp_token, key="login")
+    live.clear_log()
+    result = run_live(live, tmp_path, "list", "--check", "--json")
+    assert result.code == EXIT_OK, result.err
+    expires = {d["key"]: d["check"]["expires"] for d in json.loads(result.out)}
+    assert expires["token"] == "never"
+    assert expires["login"].startswith("20")
+    assert live.request_count > 0
+    assert _paths_holding(live, live.user_token) == []
+    assert len(_paths_holding(live, live.temp_token)) == 1
