@@ -43,6 +43,16 @@ instead. What differs, on purpose:
   the URL, for :meth:`AuthClient.get_token_page`), so programs can show the
   guidance their own way; CAVEclient returns ``None`` from the first two.
 
+Like CAVEclient's, a client survives :func:`copy.copy`,
+:func:`copy.deepcopy` and :mod:`pickle`, so a ``CAVEclient`` holding one can
+go to a Dask or ``spawn`` worker. Its settings, token and store come along
+(the store deep-copied by ``deepcopy``, pickled by ``pickle``); its lock and
+its HTTP transport do not: a copy opens its own transport on first use, so
+closing one never closes the other's connections. A transport passed to the
+constructor is the caller's and never closed by a client: ``copy`` and
+``deepcopy`` share it, ``pickle`` leaves it behind (as a ``requests.Session``
+leaves its connections) and the other side opens its own.
+
 Extras CAVEclient lacks: :attr:`AuthClient.config`,
 :attr:`AuthClient.token_source`, :meth:`AuthClient.whoami`,
 :meth:`AuthClient.from_config`, :meth:`AuthClient.close` and use as a context
@@ -51,6 +61,7 @@ manager.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -260,6 +271,40 @@ class AuthClient:
             close = getattr(transport, "close", None)
             if callable(close):
                 close()
+
+    # ---------------------------------------------------------------- copies
+
+    def __copy__(self) -> AuthClient:
+        return self._copy(self._store)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AuthClient:
+        return self._copy(copy.deepcopy(self._store, memo))
+
+    def _copy(self, store: TokenStore) -> AuthClient:
+        # A copy shares nothing that one of them could close: it opens its own
+        # transport on first use. A transport the caller passed in is theirs
+        # and never closed by a client, so the copy goes on using it.
+        with self._transport_lock:
+            given = None if self._owns_transport else self._transport
+        clone = type(self).__new__(type(self))
+        clone._setup(self._config, store, given, self._opener)
+        clone._network_env = self._network_env
+        return clone
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The settings only. The lock and any transport (sockets of this
+        # process) stay behind; the unpickled client opens its own transport,
+        # configured from the same proxy and CA variables, on first use.
+        return {
+            "config": self._config,
+            "store": self._store,
+            "opener": self._opener,
+            "network_env": dict(self._network_env),
+        }
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self._setup(state["config"], state["store"], None, state["opener"])
+        self._network_env = state["network_env"]
 
     def _http(self) -> Transport:
         transport = self._transport

@@ -419,6 +419,8 @@ class MemoryStore:
     Paths are compared after :func:`os.path.normpath`; ``~`` is kept as it is,
     so the default secrets directory of a :class:`~cave_auth.Config` is
     ``"~/.cloudvolume/secrets"`` here too. Safe to share between threads.
+    A copy (:func:`copy.copy`, :func:`copy.deepcopy`, :mod:`pickle`) holds
+    the files as they were, and changes apart from the original.
 
     Args:
         initial: The files to start with, as ``{path: {key: token}}``.
@@ -457,6 +459,21 @@ class MemoryStore:
         return (
             f"MemoryStore(paths={sorted(self._files)!r}, writable={self._writable!r})"
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lock is this process's; a copy or an unpickled store makes its own.
+        with self._lock:
+            return {
+                "files": {path: dict(s) for path, s in self._files.items()},
+                "modes": dict(self._modes),
+                "writable": self._writable,
+            }
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        self._files = state["files"]
+        self._modes = state["modes"]
+        self._writable = state["writable"]
+        self._lock = threading.Lock()
 
     @property
     def files(self) -> dict[str, dict[str, Any]]:
