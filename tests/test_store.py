@@ -454,3 +454,19 @@ def test_a_directory_owned_by_root_is_trusted(monkeypatch):
 def test_memory_store_has_no_directory_problem():
     """MemoryStore has no directories another user could change."""
     assert ca.MemoryStore().directory_problem("/tmp/cave-secret.json") is None
+
+
+@pytest.mark.parametrize("protocol", range(2, 6))
+def test_memory_store_pickles_with_its_files_and_modes(protocol):
+    """An unpickled MemoryStore holds the same files and modes and changes apart."""
+    import pickle
+
+    path = "/s/cave-secret.json"
+    store = ca.MemoryStore({path: {"token": TOKEN}}, modes={path: 0o644}, writable=True)
+    clone = pickle.loads(pickle.dumps(store, protocol=protocol))
+    assert clone.files == store.files
+    assert clone.file_mode(path) == 0o644
+    clone.set_secret(path, "other", "o" * 20)
+    assert store.read_secrets(path) == {"token": TOKEN}
+    assert clone.read_secrets(path) == {"token": TOKEN, "other": "o" * 20}
+    assert clone.file_mode(path) == 0o600
