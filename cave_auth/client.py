@@ -44,14 +44,11 @@ instead. What differs, on purpose:
   guidance their own way; CAVEclient returns ``None`` from the first two.
 
 Like CAVEclient's, a client survives :func:`copy.copy`,
-:func:`copy.deepcopy` and :mod:`pickle`, so a ``CAVEclient`` holding one can
-go to a Dask or ``spawn`` worker. Its settings, token and store come along
-(the store deep-copied by ``deepcopy``, pickled by ``pickle``); its lock and
-its HTTP transport do not: a copy opens its own transport on first use, so
-closing one never closes the other's connections. A transport passed to the
-constructor is the caller's and never closed by a client: ``copy`` and
-``deepcopy`` share it, ``pickle`` leaves it behind (as a ``requests.Session``
-leaves its connections) and the other side opens its own.
+:func:`copy.deepcopy` and :mod:`pickle` (so a ``CAVEclient`` can go to a Dask
+or ``spawn`` worker) with its settings, token and store. Its lock and the
+transport it opened stay behind: a copy opens its own on first use. A
+transport passed in is the caller's: ``copy`` and ``deepcopy`` share it,
+``pickle`` leaves it behind.
 
 Extras CAVEclient lacks: :attr:`AuthClient.config`,
 :attr:`AuthClient.token_source`, :meth:`AuthClient.whoami`,
@@ -151,8 +148,6 @@ class AuthClient:
         {'Authorization': 'Bearer abc123'}
     """
 
-    _network_env: Mapping[str, str]
-
     def __init__(
         self,
         token_file: str | os.PathLike[str] | None = None,
@@ -182,10 +177,8 @@ class AuthClient:
             overrides["local_server"] = local_server
         config = Config.from_env(env, **overrides)
         store = FileStore() if store is None else store
-        self._setup(with_token(config, store), store, transport, opener)
-        self._network_env = {
-            name: value for name, value in env.items() if name in _NETWORK_VARIABLES
-        }
+        network_env = {n: v for n, v in env.items() if n in _NETWORK_VARIABLES}
+        self._setup(with_token(config, store), store, transport, opener, network_env)
 
     def _setup(
         self,
@@ -193,6 +186,7 @@ class AuthClient:
         store: TokenStore,
         transport: Transport | None,
         opener: Opener | None,
+        network_env: Mapping[str, str],
     ) -> None:
         self._config = config
         self._store = store
@@ -200,7 +194,7 @@ class AuthClient:
         self._owns_transport = False
         self._transport_lock = threading.Lock()
         self._opener: Opener = _open_in_browser if opener is None else opener
-        self._network_env = {}
+        self._network_env = network_env
 
     @classmethod
     def from_config(
@@ -231,7 +225,7 @@ class AuthClient:
         """
         store = FileStore() if store is None else store
         client = cls.__new__(cls)
-        client._setup(with_token(config, store), store, transport, opener)
+        client._setup(with_token(config, store), store, transport, opener, {})
         return client
 
     def __repr__(self) -> str:
@@ -281,30 +275,24 @@ class AuthClient:
         return self._copy(copy.deepcopy(self._store, memo))
 
     def _copy(self, store: TokenStore) -> AuthClient:
-        # A copy shares nothing that one of them could close: it opens its own
-        # transport on first use. A transport the caller passed in is theirs
-        # and never closed by a client, so the copy goes on using it.
+        # Nothing one could close is shared: the copy opens its own transport,
+        # unless the caller gave one (theirs, and never closed by a client).
         with self._transport_lock:
             given = None if self._owns_transport else self._transport
         clone = type(self).__new__(type(self))
-        clone._setup(self._config, store, given, self._opener)
-        clone._network_env = self._network_env
+        clone._setup(self._config, store, given, self._opener, self._network_env)
         return clone
 
-    def __getstate__(self) -> dict[str, Any]:
-        # The settings only. The lock and any transport (sockets of this
-        # process) stay behind; the unpickled client opens its own transport,
-        # configured from the same proxy and CA variables, on first use.
-        return {
-            "config": self._config,
-            "store": self._store,
-            "opener": self._opener,
-            "network_env": dict(self._network_env),
-        }
+    def __getstate__(self) -> tuple[Config, TokenStore, Opener, Mapping[str, str]]:
+        # Settings only: the lock and any transport (this process's sockets)
+        # stay behind; the other side opens its own transport on first use.
+        return self._config, self._store, self._opener, self._network_env
 
-    def __setstate__(self, state: Mapping[str, Any]) -> None:
-        self._setup(state["config"], state["store"], None, state["opener"])
-        self._network_env = state["network_env"]
+    def __setstate__(
+        self, state: tuple[Config, TokenStore, Opener, Mapping[str, str]]
+    ) -> None:
+        config, store, opener, network_env = state
+        self._setup(config, store, None, opener, network_env)
 
     def _http(self) -> Transport:
         transport = self._transport

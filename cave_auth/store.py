@@ -355,20 +355,17 @@ class FileStore:
     def directory_problem(self, path: str) -> str | None:
         """Tell why other users could change the file at ``path``, or None.
 
-        Both the directory ``path`` names and, for a symlink, the directory of
-        the file it points to must belong to this user (or root) and be
-        writable by no one else; this is OpenSSH's rule for the directories
-        of ``authorized_keys``. Only the directory holding the file is looked
-        at, not its parents.
+        OpenSSH's rule for the directories of ``authorized_keys``: the
+        directory ``path`` names and, for a symlink, the one of the file it
+        points to must be this user's (or root's) and writable by no one else.
 
         Args:
             path: The file; ``~`` is expanded.
 
         Returns:
-            One sentence naming the directory, the problem and the fix
-            (``chmod 700 <dir>``, or handing it over with ``chown``), or
-            ``None`` if both directories are private, do not exist yet, or
-            ``~`` cannot be expanded.
+            The problem and its fix (``chmod 700 <dir>``, or ``chown``), or
+            ``None`` if both directories are private or missing, or ``~``
+            cannot be expanded.
         """
         try:
             full_path = _expand(path)
@@ -463,17 +460,13 @@ class MemoryStore:
     def __getstate__(self) -> dict[str, Any]:
         # The lock is this process's; a copy or an unpickled store makes its own.
         with self._lock:
-            return {
-                "files": {path: dict(s) for path, s in self._files.items()},
-                "modes": dict(self._modes),
-                "writable": self._writable,
-            }
+            files = {path: dict(secrets) for path, secrets in self._files.items()}
+            state = {**self.__dict__, "_files": files, "_modes": dict(self._modes)}
+        del state["_lock"]
+        return state
 
-    def __setstate__(self, state: Mapping[str, Any]) -> None:
-        self._files = state["files"]
-        self._modes = state["modes"]
-        self._writable = state["writable"]
-        self._lock = threading.Lock()
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
 
     @property
     def files(self) -> dict[str, dict[str, Any]]:
@@ -602,12 +595,5 @@ class MemoryStore:
             return self._modes.get(os.path.normpath(path))
 
     def directory_problem(self, path: str) -> str | None:
-        """Return None: memory has no directories that other users could change.
-
-        Args:
-            path: The file's path (not used).
-
-        Returns:
-            ``None``.
-        """
+        """Return None: no other user can change memory; see :class:`TokenStore`."""
         return None
