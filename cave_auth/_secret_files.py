@@ -4,9 +4,11 @@ This module holds the file-level steps of :class:`cave_auth.store.FileStore`
 (kept apart so that the store module stays one readable screenful per
 class): ``~`` expansion that refuses a literal ``~`` directory, a read that
 accepts only regular files up to 1 MiB and parses them with
-:func:`parse_secrets`, private directory creation (0700), and the atomic
-write (temporary file in the same directory, 0600, fsync, ``os.replace``,
-directory fsync). Nothing here ever puts a file's content in a message.
+:func:`parse_secrets`, private directory creation (0700), the check that no
+other user can change the files of a directory (:func:`directory_problem`),
+and the atomic write (temporary file in the same directory, 0600, fsync,
+``os.replace``, directory fsync). Nothing here ever puts a file's content in
+a message.
 """
 
 from __future__ import annotations
@@ -14,12 +16,13 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shlex
 import stat
 from typing import Any
 
 from .errors import TokenFileError
 
-__all__ = ["parse_secrets"]
+__all__ = ["directory_problem", "parse_secrets"]
 
 
 def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
@@ -104,6 +107,49 @@ def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
     finally:
         os.close(fd)
     return parse_secrets(path, data)
+
+
+def directory_problem(directory: str) -> str | None:
+    """Tell why users other than this one could change the files of ``directory``.
+
+    The rule is OpenSSH's for the directories of ``authorized_keys``: the
+    directory must belong to this user or to root, and neither its group nor
+    others may write to it. Whoever can write to it can replace a secrets
+    file (or plant a symlink where its lock or temporary file will be), so
+    the next token read is theirs, or the next save goes where they chose.
+    A sticky bit does not help: it stops renames, not a file planted before
+    the first save.
+
+    Args:
+        directory: The directory, ``~`` already expanded.
+
+    Returns:
+        One sentence naming the directory, what is wrong and the fix, or
+        ``None`` when the directory is safe, missing (a save creates it 0700)
+        or the platform has no notion of owners (Windows).
+    """
+    if not hasattr(os, "geteuid"):
+        return None
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return None
+    uid = os.geteuid()
+    if info.st_uid not in (uid, 0):
+        return (
+            f"the secrets directory {directory} belongs to user id {info.st_uid}, "
+            f"not to you (user id {uid}), so its owner can replace the tokens in "
+            f"it; use a directory of your own, or have it handed over with: "
+            f"chown {uid} {shlex.quote(directory)}"
+        )
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o022:
+        return (
+            f"the secrets directory {directory} is writable by group or others "
+            f"(mode {mode:04o}), so other users can replace the tokens in it; "
+            f"fix it with: chmod 700 {shlex.quote(directory)}"
+        )
+    return None
 
 
 def _make_private_directories(directory: str) -> None:

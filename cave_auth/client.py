@@ -43,6 +43,13 @@ instead. What differs, on purpose:
   the URL, for :meth:`AuthClient.get_token_page`), so programs can show the
   guidance their own way; CAVEclient returns ``None`` from the first two.
 
+Like CAVEclient's, a client survives :func:`copy.copy`,
+:func:`copy.deepcopy` and :mod:`pickle` (so a ``CAVEclient`` can go to a Dask
+or ``spawn`` worker) with its settings, token and store. Its lock and the
+transport it opened stay behind: a copy opens its own on first use. A
+transport passed in is the caller's: ``copy`` and ``deepcopy`` share it,
+``pickle`` leaves it behind.
+
 Extras CAVEclient lacks: :attr:`AuthClient.config`,
 :attr:`AuthClient.token_source`, :meth:`AuthClient.whoami`,
 :meth:`AuthClient.from_config`, :meth:`AuthClient.close` and use as a context
@@ -51,6 +58,7 @@ manager.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -140,8 +148,6 @@ class AuthClient:
         {'Authorization': 'Bearer abc123'}
     """
 
-    _network_env: Mapping[str, str]
-
     def __init__(
         self,
         token_file: str | os.PathLike[str] | None = None,
@@ -171,10 +177,8 @@ class AuthClient:
             overrides["local_server"] = local_server
         config = Config.from_env(env, **overrides)
         store = FileStore() if store is None else store
-        self._setup(with_token(config, store), store, transport, opener)
-        self._network_env = {
-            name: value for name, value in env.items() if name in _NETWORK_VARIABLES
-        }
+        network_env = {n: v for n, v in env.items() if n in _NETWORK_VARIABLES}
+        self._setup(with_token(config, store), store, transport, opener, network_env)
 
     def _setup(
         self,
@@ -182,6 +186,7 @@ class AuthClient:
         store: TokenStore,
         transport: Transport | None,
         opener: Opener | None,
+        network_env: Mapping[str, str],
     ) -> None:
         self._config = config
         self._store = store
@@ -189,7 +194,7 @@ class AuthClient:
         self._owns_transport = False
         self._transport_lock = threading.Lock()
         self._opener: Opener = _open_in_browser if opener is None else opener
-        self._network_env = {}
+        self._network_env = network_env
 
     @classmethod
     def from_config(
@@ -220,7 +225,7 @@ class AuthClient:
         """
         store = FileStore() if store is None else store
         client = cls.__new__(cls)
-        client._setup(with_token(config, store), store, transport, opener)
+        client._setup(with_token(config, store), store, transport, opener, {})
         return client
 
     def __repr__(self) -> str:
@@ -260,6 +265,34 @@ class AuthClient:
             close = getattr(transport, "close", None)
             if callable(close):
                 close()
+
+    # ---------------------------------------------------------------- copies
+
+    def __copy__(self) -> AuthClient:
+        return self._copy(self._store)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> AuthClient:
+        return self._copy(copy.deepcopy(self._store, memo))
+
+    def _copy(self, store: TokenStore) -> AuthClient:
+        # Nothing one could close is shared: the copy opens its own transport,
+        # unless the caller gave one (theirs, and never closed by a client).
+        with self._transport_lock:
+            given = None if self._owns_transport else self._transport
+        clone = type(self).__new__(type(self))
+        clone._setup(self._config, store, given, self._opener, self._network_env)
+        return clone
+
+    def __getstate__(self) -> tuple[Config, TokenStore, Opener, Mapping[str, str]]:
+        # Settings only: the lock and any transport (this process's sockets)
+        # stay behind; the other side opens its own transport on first use.
+        return self._config, self._store, self._opener, self._network_env
+
+    def __setstate__(
+        self, state: tuple[Config, TokenStore, Opener, Mapping[str, str]]
+    ) -> None:
+        config, store, opener, network_env = state
+        self._setup(config, store, None, opener, network_env)
 
     def _http(self) -> Transport:
         transport = self._transport

@@ -19,6 +19,9 @@ off than before:
 * :func:`logout_token` deletes an API key on the server (or ends a login
   token with ``/logout``) and then forgets it locally, also when the server
   no longer knows it.
+
+:func:`token_expiry` tells the two kinds apart the same way, from the user's
+list of API keys, so that an API key never travels in a URL.
 """
 
 from __future__ import annotations
@@ -30,9 +33,21 @@ from collections.abc import Callable
 
 import attrs
 
-from .api import create_token, delete_token, get_tokens, logout, whoami
+from .api import (
+    create_token,
+    delete_token,
+    get_token_ttl,
+    get_tokens,
+    logout,
+    whoami,
+)
 from .config import Config
-from .errors import AuthenticationError, CaveAuthError, TokenKeyExistsError
+from .errors import (
+    AuthenticationError,
+    CaveAuthError,
+    TokenFileError,
+    TokenKeyExistsError,
+)
 from .loopback import LoopbackListener, receive_token
 from .models import User
 from .routes import MAX_DESCRIPTION_LENGTH
@@ -57,6 +72,7 @@ __all__ = [
     "login",
     "logout_token",
     "rotate_token",
+    "token_expiry",
 ]
 
 
@@ -140,11 +156,14 @@ class LogoutResult:
 
 
 def _check_save_allowed(config: Config, store: TokenStore, overwrite: bool) -> None:
-    """Raise TokenKeyExistsError now if the final save would be refused."""
-    if overwrite:
-        return
+    """Raise now, before a browser is opened, if the final save would be refused."""
     paths = [server_token_path(config), config.token_file or default_token_path(config)]
     for path in dict.fromkeys(paths):
+        problem = store.directory_problem(path)
+        if problem is not None:
+            raise TokenFileError(path, f"not written: {problem}")
+        if overwrite:
+            continue
         secrets = store.read_secrets(path)
         held = None if secrets is None else secrets.get(config.token_key)
         if held is not None and store.is_writable(path):
@@ -157,6 +176,40 @@ def _key_id(config: Config, transport: Transport, token: str) -> int | None:
         if info.token == token:
             return info.id
     return None
+
+
+def token_expiry(config: Config, transport: Transport) -> _dt.datetime | None:
+    """Return when the config's token expires; ``None`` for an API key (never).
+
+    ``GET /user/token/<token>/ttl`` carries the token in its path, so the
+    server's access log keeps it. The kind of token is therefore found first
+    from the user's API keys (``GET /user/token``, which sends them in its
+    body): an API key, which does not expire and must not be logged, is never
+    asked about; only a login token, absent from that list and dead within
+    7 days anyway, goes through the TTL route.
+
+    Args:
+        config: The settings, with the token to ask about.
+        transport: The HTTP transport.
+
+    Returns:
+        The moment (UTC) a login token ends, or ``None`` for a token that
+        never expires.
+
+    Raises:
+        MissingTokenError: If ``config.token`` is None (before any I/O).
+        AuthenticationError: If the server rejects the token.
+        HTTPError, TransportError, ResponseFormatError: If a call fails.
+    """
+    token = config.token
+    if token is None:
+        raise missing_token_error(config)
+    if _key_id(config, transport, token) is not None:
+        return None
+    ttl = get_token_ttl(config, transport)
+    if ttl is None:
+        return None
+    return _dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=ttl)
 
 
 def _delete_key(config: Config, transport: Transport, token: str) -> None:

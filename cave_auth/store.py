@@ -12,7 +12,11 @@ The rest of the package reads and writes such files only through a
   :func:`os.replace`. A reader therefore sees the old file or the new one,
   never a half-written one; two writers of different keys both win; a writer
   killed mid-save leaves the old file and a stray temporary file, which the
-  next save removes. Files are created 0600 and directories 0700.
+  next save removes. Files are created 0600 and directories 0700. A save
+  or removal in a directory that another user could change (one that is
+  group- or world-writable, or belongs to someone else) is refused before
+  anything is written; reading there is allowed, and
+  :meth:`~FileStore.directory_problem` says what is wrong.
 * :class:`MemoryStore` keeps the files in a dict, for tests and for serverless
   functions whose disks are read-only.
 
@@ -35,6 +39,7 @@ from ._secret_files import (
     _read_file,
     _remove_stale_temp_files,
     _write_atomically,
+    directory_problem,
     parse_secrets,
 )
 from .errors import TokenFileError, TokenKeyExistsError
@@ -144,6 +149,23 @@ class TokenStore(Protocol):
         """
         ...
 
+    def directory_problem(self, path: str) -> str | None:
+        """Tell why other users could change the secrets file at ``path``.
+
+        A store refuses to write such a file; ``cave-auth status`` and
+        ``cave-auth list`` warn about it, and :func:`~cave_auth.resolve_token`
+        logs a warning when it reads a token there.
+
+        Args:
+            path: The secrets file.
+
+        Returns:
+            One sentence naming the directory, the problem and its fix, or
+            ``None`` if the file's directory is private (or the store has no
+            notion of directories).
+        """
+        ...
+
 
 def _updated_secrets(
     path: str, secrets: Mapping[str, Any], key: str, value: str, overwrite: bool
@@ -219,7 +241,9 @@ class FileStore:
             TokenKeyExistsError: If ``key`` holds another value and not
                 ``overwrite``.
             TokenFileError: If the file or its directory cannot be read,
-                created or written, or the lock cannot be taken in time.
+                created or written, the lock cannot be taken in time, or
+                another user could change the directory
+                (:meth:`directory_problem`); nothing is written then.
         """
         target = os.path.realpath(_expand(path))
         directory, name = os.path.split(target)
@@ -229,6 +253,7 @@ class FileStore:
             raise TokenFileError(
                 path, f"cannot create directory {directory!r}: {exc.strerror}"
             ) from None
+        self._refuse_unsafe_directory(path)
         with self._locked(path, directory, name):
             current = _read_file(path, target) or {}
             new = _updated_secrets(path, current, key, value, overwrite)
@@ -272,13 +297,15 @@ class FileStore:
             ``True`` if the file changed.
 
         Raises:
-            TokenFileError: If the file cannot be read, parsed or written, or
-                the lock cannot be taken in time.
+            TokenFileError: If the file cannot be read, parsed or written, the
+                lock cannot be taken in time, or another user could change
+                its directory (:meth:`directory_problem`).
         """
         target = os.path.realpath(_expand(path))
         directory, name = os.path.split(target)
         if _read_file(path, target) is None:
             return False
+        self._refuse_unsafe_directory(path)
         with self._locked(path, directory, name):
             new = _removed_secret(_read_file(path, target) or {}, key, only_if)
             if new is None:
@@ -325,6 +352,40 @@ class FileStore:
         except (OSError, TokenFileError):
             return None
 
+    def directory_problem(self, path: str) -> str | None:
+        """Tell why other users could change the file at ``path``, or None.
+
+        OpenSSH's rule for the directories of ``authorized_keys``: the
+        directory ``path`` names and, for a symlink, the one of the file it
+        points to must be this user's (or root's) and writable by no one else.
+
+        Args:
+            path: The file; ``~`` is expanded.
+
+        Returns:
+            The problem and its fix (``chmod 700 <dir>``, or ``chown``), or
+            ``None`` if both directories are private or missing, or ``~``
+            cannot be expanded.
+        """
+        try:
+            full_path = _expand(path)
+        except TokenFileError:
+            return None
+        named = os.path.dirname(os.path.abspath(full_path))
+        real = os.path.dirname(os.path.realpath(full_path))
+        for directory in dict.fromkeys((named, real)):
+            problem = directory_problem(directory)
+            if problem is not None:
+                return problem
+        return None
+
+    def _refuse_unsafe_directory(self, path: str) -> None:
+        # Checked before the lock file is made: a planted lock symlink is one
+        # of the ways in (CVE-2025-68146).
+        problem = self.directory_problem(path)
+        if problem is not None:
+            raise TokenFileError(path, f"not written: {problem}")
+
     @contextlib.contextmanager
     def _locked(self, path: str, directory: str, name: str) -> Iterator[None]:
         import filelock
@@ -355,6 +416,8 @@ class MemoryStore:
     Paths are compared after :func:`os.path.normpath`; ``~`` is kept as it is,
     so the default secrets directory of a :class:`~cave_auth.Config` is
     ``"~/.cloudvolume/secrets"`` here too. Safe to share between threads.
+    A copy (:func:`copy.copy`, :func:`copy.deepcopy`, :mod:`pickle`) holds
+    the files as they were, and changes apart from the original.
 
     Args:
         initial: The files to start with, as ``{path: {key: token}}``.
@@ -393,6 +456,17 @@ class MemoryStore:
         return (
             f"MemoryStore(paths={sorted(self._files)!r}, writable={self._writable!r})"
         )
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The lock is this process's; a copy or an unpickled store makes its own.
+        with self._lock:
+            files = {path: dict(secrets) for path, secrets in self._files.items()}
+            state = {**self.__dict__, "_files": files, "_modes": dict(self._modes)}
+        del state["_lock"]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state, _lock=threading.Lock())
 
     @property
     def files(self) -> dict[str, dict[str, Any]]:
@@ -519,3 +593,7 @@ class MemoryStore:
         """
         with self._lock:
             return self._modes.get(os.path.normpath(path))
+
+    def directory_problem(self, path: str) -> str | None:
+        """Return None: no other user can change memory; see :class:`TokenStore`."""
+        return None

@@ -226,6 +226,11 @@ def read_token(store: TokenStore, path: str, key: str) -> str | None:
 def resolve_token(config: Config, store: TokenStore) -> ResolvedToken | None:
     """Find the token to use, the way CAVEclient and CloudVolume find it.
 
+    A token read from a directory that other users could change is still
+    returned, with a warning logged on the ``cave_auth`` logger that names
+    the directory and the fix (:meth:`TokenStore.directory_problem
+    <cave_auth.store.TokenStore.directory_problem>`).
+
     Args:
         config: The settings; ``config.token`` wins if set.
         store: Where secrets files live.
@@ -247,14 +252,19 @@ def resolve_token(config: Config, store: TokenStore) -> ResolvedToken | None:
         if token is None:
             continue
         if path in deprecated:
-            import logging
-
-            logging.getLogger("cave_auth").warning(
+            _log_warning(
                 "Token file %s is deprecated; rename it to %s or %s",
                 path,
                 DEFAULT_TOKEN_FILENAME,
                 server_token_filename(config.server_address),
             )
+        # Read anyway, and warn: refusing would lock out everyone whose umask
+        # made the directory group-writable, and what can go wrong is being
+        # handed another user's token, not giving ours away. Saving there is
+        # what is refused.
+        problem = store.directory_problem(path)
+        if problem is not None:
+            _log_warning("Token read from %s, but %s", path, problem)
         return ResolvedToken(
             token=token,
             source=f"{path}#{config.token_key}",
@@ -262,6 +272,12 @@ def resolve_token(config: Config, store: TokenStore) -> ResolvedToken | None:
             key=config.token_key,
         )
     return None
+
+
+def _log_warning(message: str, *args: object) -> None:
+    import logging  # only when there is something to say: importing is not free
+
+    logging.getLogger("cave_auth").warning(message, *args)
 
 
 def with_token(config: Config, store: TokenStore) -> Config:
@@ -369,8 +385,11 @@ def save_token(
         InvalidInputError: If the token or key is malformed.
         TokenKeyExistsError: If a target holds another token under the key
             and not ``overwrite``; then nothing at all is written.
-        TokenFileError: If a file is corrupt or unreachable (found before
-            anything is written), or cannot be written and
+        TokenFileError: If a file is corrupt or unreachable, or its
+            directory could be changed by another user
+            (:meth:`TokenStore.directory_problem
+            <cave_auth.store.TokenStore.directory_problem>`): found before
+            anything is written. Also if a file cannot be written and
             ``ignore_readonly`` is false.
     """
     if token is None:
@@ -406,6 +425,10 @@ def save_token(
                 raise TokenFileError(
                     path, "cannot be written: its directory is read-only"
                 )
+    for path, ok in writable.items():
+        problem = store.directory_problem(path) if ok else None
+        if problem is not None:
+            raise TokenFileError(path, f"not written: {problem}")
     for path, may_overwrite in plan:
         secrets = current[path]
         if (

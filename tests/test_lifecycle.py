@@ -26,7 +26,13 @@ from lifecycle_support import (
 
 import cave_auth as ca
 from cave_auth.errors import LoginError
-from cave_auth.lifecycle import default_description, login, logout_token, rotate_token
+from cave_auth.lifecycle import (
+    default_description,
+    login,
+    logout_token,
+    rotate_token,
+    token_expiry,
+)
 from cave_auth.testing import (
     FakeAuthServer,
     FakeRequest,
@@ -74,6 +80,19 @@ def test_login_refuses_to_replace_a_saved_token_before_opening_a_browser():
         login(config(), store_(), server.transport, opener=browser, timeout=10)
     assert browser.opened == []
     assert server.transport.requests == []
+
+
+def test_login_into_a_directory_others_can_write_stops_before_the_browser(tmp_path):
+    """A secrets directory others can write stops login (even with overwrite) before the browser opens."""
+    tmp_path.chmod(0o770)
+    server = TokenServer()
+    browser = Browser()
+    cfg = attrs.evolve(config(), secrets_dir=str(tmp_path))
+    with pytest.raises(ca.TokenFileError, match=f"chmod 700 {tmp_path}"):
+        login(cfg, ca.FileStore(), server.transport, opener=browser, overwrite=True)
+    assert browser.opened == []
+    assert server.transport.requests == []
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_login_with_overwrite_replaces_the_saved_token():
@@ -272,6 +291,34 @@ def test_logout_when_the_server_fails_forgets_nothing():
     with pytest.raises(ca.ServerError):
         logout_token(config(), store, server.transport)
     assert saved(store) == {OLD}
+
+
+def test_token_expiry_of_an_api_key_is_none_and_never_puts_it_in_a_url():
+    """An API key is found in the user's key list; no request path or query holds it."""
+    server = TokenServer()
+    assert token_expiry(config(token=OLD), server.transport) is None
+    assert server.transport.requests
+    assert all(OLD not in f"{r.url}?{r.params}" for r in server.transport.requests)
+
+
+def test_token_expiry_of_a_login_token_asks_its_ttl():
+    """A login token, absent from the key list, expires when its TTL says (7 days here)."""
+    server = TokenServer()
+    before = dt.datetime.now(dt.UTC)
+    ends = token_expiry(config(token=LOGIN), server.transport)
+    assert ends is not None
+    assert before + dt.timedelta(days=6) < ends < before + dt.timedelta(days=8)
+    assert [r.path for r in server.transport.requests if LOGIN in r.url] == [
+        f"{PREFIX}/user/token/{LOGIN}/ttl"
+    ]
+
+
+def test_token_expiry_without_a_token_asks_nothing():
+    """No token: MissingTokenError before any request."""
+    server = TokenServer()
+    with pytest.raises(ca.MissingTokenError):
+        token_expiry(config(), server.transport)
+    assert server.transport.requests == []
 
 
 def test_login_accepts_a_pasted_address_through_a_given_listener():

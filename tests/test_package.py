@@ -285,3 +285,17 @@ def test_version_comes_from_the_installed_metadata():
         "print(before, cave_auth.__version__ != '')"
     )
     assert loaded == "False True"
+
+
+def test_filelock_floor_excludes_cve_2025_68146():
+    """The filelock requirement admits no version with CVE-2025-68146 (fixed in 3.20.1)."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    requirements = [Requirement(d) for d in pyproject["project"]["dependencies"]]
+    [filelock] = [r for r in requirements if r.name == "filelock"]
+    assert not filelock.specifier.contains("3.20.0")
+    assert not filelock.specifier.contains("3.12.0")
+    assert filelock.specifier.contains("3.20.1")

@@ -309,3 +309,164 @@ def test_list_files_hides_lock_and_temporary_files(tmp_path):
     assert store.list_files(str(tmp_path)) == ["a.json", "b-cave-secret.json"]
     assert any(p.name.endswith(".lock") for p in tmp_path.iterdir())
     assert store.list_files(str(tmp_path / "missing")) == []
+
+
+# ------------------------------------------ directories other users can change
+
+
+def _unsafe_dir(tmp_path, mode: int):
+    directory = tmp_path / "shared"
+    directory.mkdir()
+    directory.chmod(mode)
+    return directory
+
+
+def _nothing_written(directory) -> bool:
+    return sorted(os.listdir(directory)) == []
+
+
+@pytest.mark.parametrize("mode", [0o770, 0o720, 0o707, 0o777, 0o1777])
+def test_save_refuses_a_directory_others_can_write(tmp_path, mode):
+    """A group- or world-writable directory (sticky or not) gets no token file, lock or temp file."""
+    directory = _unsafe_dir(tmp_path, mode)
+    path = directory / "cave-secret.json"
+    with pytest.raises(ca.TokenFileError) as caught:
+        ca.FileStore().set_secret(str(path), "token", TOKEN)
+    message = str(caught.value)
+    assert caught.value.path == str(path)
+    assert (
+        f"the secrets directory {directory} is writable by group or others" in message
+    )
+    assert f"(mode {mode:04o})" in message
+    assert f"fix it with: chmod 700 {directory}" in message
+    assert _nothing_written(directory)
+    assert _mode(directory) == mode
+
+
+def test_the_chmod_fix_in_the_message_makes_the_save_work(tmp_path):
+    """Running the fix the message names is enough for the next save to succeed."""
+    directory = _unsafe_dir(tmp_path, 0o775)
+    path = str(directory / "cave-secret.json")
+    with pytest.raises(ca.TokenFileError, match="chmod 700"):
+        ca.FileStore().set_secret(path, "token", TOKEN)
+    directory.chmod(0o700)
+    assert ca.FileStore().set_secret(path, "token", TOKEN) is True
+
+
+def test_the_fix_quotes_a_directory_with_spaces(tmp_path):
+    """The chmod command in the message can be pasted into a shell as it is."""
+    directory = tmp_path / "my secrets"
+    directory.mkdir(mode=0o777)
+    directory.chmod(0o777)
+    problem = ca.FileStore().directory_problem(str(directory / "cave-secret.json"))
+    assert problem is not None
+    assert f"chmod 700 '{directory}'" in problem
+
+
+def test_remove_secret_refuses_a_directory_others_can_write(tmp_path):
+    """Removing a key rewrites the file, so it is refused there too, file untouched."""
+    directory = tmp_path / "shared"
+    directory.mkdir(mode=0o700)
+    path = directory / "cave-secret.json"
+    ca.FileStore().set_secret(str(path), "token", TOKEN)
+    directory.chmod(0o777)
+    before = path.read_bytes()
+    with pytest.raises(ca.TokenFileError, match="chmod 700"):
+        ca.FileStore().remove_secret(str(path), "token")
+    assert path.read_bytes() == before
+
+
+def test_reading_a_directory_others_can_write_still_works(tmp_path):
+    """Reading is not refused (only warned about): the token is read as saved."""
+    directory = _unsafe_dir(tmp_path, 0o777)
+    path = directory / "cave-secret.json"
+    path.write_text(json.dumps({"token": TOKEN}))
+    assert ca.FileStore().read_secrets(str(path)) == {"token": TOKEN}
+
+
+def test_save_refuses_a_symlink_into_a_directory_others_can_write(tmp_path):
+    """A private directory's symlink to a file in a shared directory does not make it safe."""
+    shared = _unsafe_dir(tmp_path, 0o777)
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    (private / "cave-secret.json").symlink_to(shared / "cave-secret.json")
+    with pytest.raises(ca.TokenFileError, match=f"directory {shared} is writable"):
+        ca.FileStore().set_secret(str(private / "cave-secret.json"), "token", TOKEN)
+    assert _nothing_written(shared)
+
+
+def test_private_and_missing_directories_have_no_problem(tmp_path):
+    """A 0700 or 0755 directory of this user, or one a save would create, is fine."""
+    store = ca.FileStore()
+    (tmp_path / "a").mkdir(mode=0o700)
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b").chmod(0o755)
+    assert store.directory_problem(str(tmp_path / "a" / "s.json")) is None
+    assert store.directory_problem(str(tmp_path / "b" / "s.json")) is None
+    assert store.directory_problem(str(tmp_path / "new" / "s.json")) is None
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="a real chown to another user needs root",
+)
+def test_save_refuses_a_directory_owned_by_another_user(tmp_path):
+    """A 0700 directory that belongs to another user is refused, naming both ids."""
+    directory = tmp_path / "theirs"
+    directory.mkdir(mode=0o700)
+    os.chown(directory, 65534, 65534)
+    path = directory / "cave-secret.json"
+    with pytest.raises(ca.TokenFileError) as caught:
+        ca.FileStore().set_secret(str(path), "token", TOKEN)
+    message = str(caught.value)
+    assert f"{directory} belongs to user id 65534, not to you (user id 0)" in message
+    assert f"chown 0 {directory}" in message
+    assert _nothing_written(directory)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() == 0,
+    reason="as root, the real-chown test covers this",
+)
+def test_save_refuses_a_directory_owned_by_another_user_without_root(
+    tmp_path, monkeypatch
+):
+    """Seen from another (non-root) user id, this user's 0700 directory is refused."""
+    directory = tmp_path / "theirs"
+    directory.mkdir(mode=0o700)
+    owner = os.stat(directory).st_uid
+    monkeypatch.setattr(os, "geteuid", lambda: owner + 1)
+    with pytest.raises(ca.TokenFileError, match=f"belongs to user id {owner}"):
+        ca.FileStore().set_secret(str(directory / "cave-secret.json"), "token", TOKEN)
+    assert _nothing_written(directory)
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid"), reason="no user ids here")
+def test_a_directory_owned_by_root_is_trusted(monkeypatch):
+    """Root can change anything anyway, so root's 0755 ``/`` is no problem for a user."""
+    root = os.stat("/")
+    if root.st_uid != 0 or stat.S_IMODE(root.st_mode) & 0o022:
+        pytest.skip("/ is not root's 0755 directory here")
+    monkeypatch.setattr(os, "geteuid", lambda: 4242)
+    assert ca.FileStore().directory_problem("/cave-secret.json") is None
+
+
+def test_memory_store_has_no_directory_problem():
+    """MemoryStore has no directories another user could change."""
+    assert ca.MemoryStore().directory_problem("/tmp/cave-secret.json") is None
+
+
+@pytest.mark.parametrize("protocol", range(2, 6))
+def test_memory_store_pickles_with_its_files_and_modes(protocol):
+    """An unpickled MemoryStore holds the same files and modes and changes apart."""
+    import pickle
+
+    path = "/s/cave-secret.json"
+    store = ca.MemoryStore({path: {"token": TOKEN}}, modes={path: 0o644}, writable=True)
+    clone = pickle.loads(pickle.dumps(store, protocol=protocol))
+    assert clone.files == store.files
+    assert clone.file_mode(path) == 0o644
+    clone.set_secret(path, "other", "o" * 20)
+    assert store.read_secrets(path) == {"token": TOKEN}
+    assert clone.read_secrets(path) == {"token": TOKEN, "other": "o" * 20}
+    assert clone.file_mode(path) == 0o600

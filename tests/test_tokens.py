@@ -316,6 +316,37 @@ def test_save_to_real_files_is_read_back_by_a_fresh_config(tmp_path):
         assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
 
 
+def test_save_into_a_directory_others_can_write_writes_nothing_anywhere(tmp_path):
+    """A token_file in a shared directory stops the save before the private server file is written."""
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    config = ca.Config(secrets_dir=str(private))
+    with pytest.raises(ca.TokenFileError) as caught:
+        ca.save_token(
+            config, ca.FileStore(), TOKEN, token_file=str(shared / "team.json")
+        )
+    assert f"chmod 700 {shared}" in str(caught.value)
+    assert "(mode 0777)" in str(caught.value)
+    assert TOKEN not in str(caught.value)
+    assert os.listdir(private) == []
+    assert os.listdir(shared) == []
+
+
+def test_a_token_read_from_a_directory_others_can_write_logs_the_fix(tmp_path, caplog):
+    """resolve_token still returns the token there, and logs a warning naming the directory and the fix."""
+    (tmp_path / "cave-secret.json").write_text(json.dumps({"token": TOKEN}))
+    tmp_path.chmod(0o775)
+    with caplog.at_level(logging.WARNING, logger="cave_auth"):
+        found = ca.resolve_token(ca.Config(secrets_dir=str(tmp_path)), ca.FileStore())
+    assert found is not None
+    assert found.token == TOKEN
+    assert f"chmod 700 {tmp_path}" in caplog.text
+    assert TOKEN not in caplog.text
+
+
 def test_save_result_repr_hides_token():
     """SaveResult's repr contains the Config, whose token is hidden."""
     result = ca.save_token(ca.Config(), ca.MemoryStore(), TOKEN)

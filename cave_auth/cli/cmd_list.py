@@ -5,14 +5,17 @@ Like ``gh auth status`` across hosts: each ``{netloc}-cave-secret.json``,
 (lock and temporary files ignored; see
 :func:`cave_auth.saved.list_saved_tokens`). With ``--check`` each token is
 asked about at its server, a few at a time: whose it is, whether it is
-accepted, and when it expires ("never" for API keys). A token of the default
-file is checked at the ``--server`` (default: the global server).
+accepted, and when it expires ("never" for API keys, which are recognised
+without putting them in a URL: see :func:`cave_auth.lifecycle.token_expiry`).
+A token of the default file is checked at the ``--server`` (default: the
+global server). A secrets directory that other users could change gets a
+warning with the fix, on stderr and, in ``--json``, under each entry's
+``warning``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,6 +24,7 @@ import attrs
 from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError
 from ..saved import SavedToken, list_saved_tokens
+from ..tokens import default_token_path
 from .context import (
     EXIT_AUTH_REJECTED,
     EXIT_ERROR,
@@ -59,7 +63,7 @@ def register(commands: Commands) -> None:
 
 
 def _check(ctx: Context, config: Config, token: str) -> dict[str, Any]:
-    from ..api import get_token_ttl
+    from ..lifecycle import token_expiry
 
     checked = attrs.evolve(config, token=token)
     http = ctx.http()
@@ -77,17 +81,11 @@ def _check(ctx: Context, config: Config, token: str) -> dict[str, Any]:
             "error": ctx.scrub(str(exc)),
         }
     try:
-        ttl = get_token_ttl(checked, http)
+        ends = token_expiry(checked, http)
     except CaveAuthError:
-        expires: str | None = "unknown"
+        expires = "unknown"
     else:
-        expires = (
-            "never"
-            if ttl is None
-            else (_dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=ttl)).isoformat(
-                timespec="seconds"
-            )
-        )
+        expires = "never" if ends is None else ends.isoformat(timespec="seconds")
     return {"valid": True, "user": user.name, "expires": expires, "error": None}
 
 
@@ -106,6 +104,13 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     saved = list_saved_tokens(config, ctx.store)
     for entry in saved:
         ctx.remember(entry.token)
+    unsafe = {
+        path: ctx.store.directory_problem(path)
+        for path in [default_token_path(config), *(entry.path for entry in saved)]
+    }
+    for problem in dict.fromkeys(unsafe.values()):
+        if problem is not None:
+            ctx.warn(problem)
     checks: dict[tuple[str, str], dict[str, Any]] = {}
     if args.check:
         wanted = {
@@ -147,6 +152,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
                     "token": entry.display or None,
                     "problem": entry.problem,
                     "check": check_of(entry),
+                    "warning": unsafe[entry.path],
                 }
                 for entry in saved
             ]

@@ -4,8 +4,12 @@ Shows the server, the token that would be used (masked) and where it comes
 from, and every secrets file looked at, in lookup order: whether it exists,
 which keys it holds, and its permission bits as the token store reports them
 (:meth:`TokenStore.file_mode <cave_auth.store.TokenStore.file_mode>`). A file
-readable by group or others gets a warning with the ``chmod`` that fixes it.
-``--check`` also asks the server whether the token works. The exit code says
+readable by group or others, and a directory that other users could change
+(:meth:`TokenStore.directory_problem
+<cave_auth.store.TokenStore.directory_problem>`), get a warning with the fix.
+``--check`` also asks the server whether the token works and, for a login
+token only, when it expires (see :func:`cave_auth.lifecycle.token_expiry`).
+The exit code says
 what was found: 0 a token, 1 a broken file or failed check, 3 no token,
 4 a token the server rejects.
 """
@@ -57,7 +61,8 @@ def register(commands: Commands) -> None:
         description="Show the server, the token that would be used (masked) and "
         "where it comes from, and every secrets file looked at, in order: whether "
         "it exists and holds the key. Warns about secrets files that group or "
-        "others can read.",
+        "others can read, and about a secrets directory that other users could "
+        "change.",
         examples=[
             f"{PROG} status",
             f"{PROG} status --check",
@@ -88,7 +93,11 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         _inspect_file(ctx.store, path, config.token_key)
         for path in token_search_paths(config)
     ]
-    warnings = [
+    unsafe_directories = (
+        ctx.store.directory_problem(path) for path in token_search_paths(config)
+    )
+    warnings = [problem for problem in dict.fromkeys(unsafe_directories) if problem]
+    warnings += [
         f"{f['path']} is readable by group or others (mode {f['mode']}); "
         f"fix it with: chmod 600 {f['path']}"
         for f in files
@@ -178,23 +187,16 @@ def _lifetime_and_terms(
     ctx: Context, config: Config
 ) -> tuple[str | None, list[dict[str, Any]]]:
     """Ask when the token expires and which terms of service are still open."""
-    import datetime as _dt
-
-    from ..api import get_missing_tos, get_token_ttl
+    from ..api import get_missing_tos
+    from ..lifecycle import token_expiry
 
     expires: str | None
     try:
-        ttl = get_token_ttl(config, ctx.http())
+        ends = token_expiry(config, ctx.http())
     except CaveAuthError:
         expires = None
     else:
-        expires = (
-            "never"
-            if ttl is None
-            else (_dt.datetime.now(_dt.UTC) + _dt.timedelta(seconds=ttl)).isoformat(
-                timespec="seconds"
-            )
-        )
+        expires = "never" if ends is None else ends.isoformat(timespec="seconds")
     try:
         missing = get_missing_tos(config, ctx.http())
     except CaveAuthError as exc:

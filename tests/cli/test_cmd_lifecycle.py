@@ -134,6 +134,39 @@ def test_list_check_exits_0_when_all_are_valid_and_shows_login_expiry():
     assert "never" not in result.out
 
 
+def test_list_names_a_secrets_directory_others_can_write(tmp_path):
+    """``list`` warns about a world-writable secrets directory; --json puts it on each entry."""
+    (tmp_path / "cave-secret.json").write_text(json.dumps({"token": OLD}))
+    tmp_path.chmod(0o777)
+    argv = ("list", "--secrets-dir", str(tmp_path))
+    text = run(*argv, store=FileStore(), common=False)
+    assert text.code == EXIT_OK
+    fix = f"fix it with: chmod 700 {tmp_path}"
+    assert text.err.count(fix) == 1
+    assert text.err.startswith(f"cave-auth: warning: the secrets directory {tmp_path}")
+    data = run(*argv, "--json", store=FileStore(), common=False)
+    [entry] = json.loads(data.out)
+    assert fix in entry["warning"]
+    assert "(mode 0777)" in entry["warning"]
+    assert fix in data.err
+    assert OLD not in text.both + data.both
+
+
+def test_list_json_has_no_warning_for_a_private_directory(tmp_path):
+    """A 0700 secrets directory gives ``warning: null`` and nothing on stderr."""
+    (tmp_path / "cave-secret.json").write_text(json.dumps({"token": OLD}))
+    result = run(
+        "list",
+        "--json",
+        "--secrets-dir",
+        str(tmp_path),
+        store=FileStore(),
+        common=False,
+    )
+    assert [entry["warning"] for entry in json.loads(result.out)] == [None]
+    assert result.err == ""
+
+
 def test_rotate_saves_a_new_key_and_deletes_the_old():
     """rotate: new key saved in both files, old key deleted, masked output only."""
     server = TokenServer()
@@ -275,3 +308,25 @@ def test_live_rotate_replaces_the_saved_key(live, tmp_path):
     assert me_status(live, old) == 401
     assert json.loads(result.out)["old_token_ended"] is True
     assert new not in result.both
+
+
+def _paths_holding(server: FakeAuthServer, token: str) -> list[str]:
+    """The request targets (path and query) of the server's log that hold ``token``."""
+    return [
+        f"{r.path}?{r.query}" for r in server.requests if token in f"{r.path}?{r.query}"
+    ]
+
+
+def test_live_list_check_never_puts_an_api_key_in_a_url(live, tmp_path):
+    """An API key is recognised as one without a request whose path holds it; a login token still gets its expiry."""
+    _save(live, tmp_path, live.user_token)
+    _save(live, tmp_path, live.temp_token, key="login")
+    live.clear_log()
+    result = run_live(live, tmp_path, "list", "--check", "--json")
+    assert result.code == EXIT_OK, result.err
+    expires = {d["key"]: d["check"]["expires"] for d in json.loads(result.out)}
+    assert expires["token"] == "never"
+    assert expires["login"].startswith("20")
+    assert live.request_count > 0
+    assert _paths_holding(live, live.user_token) == []
+    assert len(_paths_holding(live, live.temp_token)) == 1

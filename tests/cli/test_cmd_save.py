@@ -121,3 +121,24 @@ def test_save_read_only_store_fails() -> None:
     result = run("save", "--token-stdin", stdin=NEW, store=MemoryStore(writable=False))
     assert result.code == EXIT_ERROR
     assert_one_error_line(result)
+
+
+def test_save_into_a_secrets_directory_others_can_write_exits_1(tmp_path) -> None:
+    """``save`` refuses a world-writable secrets directory, names the fix, writes nothing."""
+    from cave_auth import FileStore
+
+    tmp_path.chmod(0o777)
+    result = run(
+        "save",
+        "--token-stdin",
+        "--secrets-dir",
+        str(tmp_path),
+        stdin=f"{NEW}\n",
+        store=FileStore(),
+        common=False,
+    )
+    assert result.code == EXIT_ERROR
+    assert f"chmod 700 {tmp_path}" in result.err
+    assert_one_error_line(result)
+    assert list(tmp_path.iterdir()) == []
+    assert NEW not in result.both

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from cli_support import (
     API,
     DEFAULT_FILE,
@@ -14,13 +16,14 @@ from cli_support import (
     TOKEN,
     assert_one_error_line,
     run,
+    run_live,
     saved_store,
     server_transport,
 )
 
-from cave_auth import FileStore, MemoryStore
+from cave_auth import Config, FileStore, MemoryStore, save_token
 from cave_auth.cli import EXIT_AUTH_REJECTED, EXIT_ERROR, EXIT_NO_TOKEN, EXIT_OK
-from cave_auth.testing import FakeTransport
+from cave_auth.testing import FakeAuthServer, FakeTransport
 
 
 def test_status_without_token_exits_3() -> None:
@@ -153,3 +156,54 @@ def test_status_check_rejected_exits_4() -> None:
     assert result.code == EXIT_AUTH_REJECTED
     assert json.loads(result.out)["error"]
     assert TOKEN not in result.both
+
+
+def test_status_names_a_secrets_directory_others_can_write(tmp_path: Path) -> None:
+    """A group-writable secrets directory gets a warning with the chmod fix, in text and JSON."""
+    (tmp_path / "cave-secret.json").write_text(json.dumps({"token": TOKEN}))
+    (tmp_path / "cave-secret.json").chmod(0o600)
+    tmp_path.chmod(0o770)
+    argv = ("status", "--secrets-dir", str(tmp_path))
+    text = run(*argv, store=FileStore(), common=False)
+    assert text.code == EXIT_OK
+    fix = f"(mode 0770), so other users can replace the tokens in it; fix it with: chmod 700 {tmp_path}"
+    assert (
+        f"cave-auth: warning: the secrets directory {tmp_path} is writable" in text.err
+    )
+    assert fix in text.err
+    data = run(*argv, "--json", store=FileStore(), common=False)
+    [warning] = json.loads(data.out)["warnings"]
+    assert fix in warning
+    assert TOKEN not in text.both + data.both
+
+
+@pytest.fixture
+def live() -> Iterator[FakeAuthServer]:
+    """A running fake auth server."""
+    with FakeAuthServer() as server:
+        yield server
+
+
+@pytest.mark.parametrize(
+    ("kind", "api_key"), [("user_token", True), ("temp_token", False)]
+)
+def test_live_status_check_asks_the_ttl_route_only_for_a_login_token(
+    live: FakeAuthServer, tmp_path: Path, kind: str, api_key: bool
+) -> None:
+    """``status --check`` never puts an API key in a request path; a login token's expiry is still shown."""
+    token = getattr(live, kind)
+    config = Config(server_address=live.url, secrets_dir=str(tmp_path))
+    save_token(config, FileStore(), token)
+    live.clear_log()
+    result = run_live(live, tmp_path, "status", "--check")
+    assert result.code == EXIT_OK, result.err
+    targets = [f"{r.path}?{r.query}" for r in live.requests]
+    assert any(path.endswith("/user/me?") for path in targets)
+    holding = [target for target in targets if token in target]
+    if api_key:
+        assert "Expires:    never (an API key)" in result.out
+        assert holding == []
+    else:
+        assert "(a login token)" in result.out
+        assert [path.rpartition("/")[2] for path in holding] == ["ttl?"]
+    assert token not in result.both
