@@ -30,6 +30,8 @@ from http import HTTPStatus
 from typing import Final
 from urllib.parse import parse_qsl
 
+from .._redact import scrub_url
+
 __all__ = [
     "HTML",
     "JSON",
@@ -127,6 +129,19 @@ class RecordedRequest:
     query: str
     headers: dict[str, str]
     body: bytes = b""
+
+    def __repr__(self) -> str:
+        # The request log shows up in test failures: the token stays out of
+        # it, wherever the request carried it (header, cookie, query, path).
+        target = self.path + ("?" + self.query if self.query else "")
+        headers = {
+            name: "<hidden>" if name.lower() in ("authorization", "cookie") else value
+            for name, value in self.headers.items()
+        }
+        return (
+            f"RecordedRequest({self.method!r}, {scrub_url(target, self.headers)!r}, "
+            f"headers={headers!r}, body=<{len(self.body)} bytes>)"
+        )
 
 
 @dataclass

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 from cave_auth.testing.messages import (
     AppRequest,
+    RecordedRequest,
     error_page,
     http_date,
     jsonify,
@@ -58,3 +59,17 @@ def test_request_args_cookies_and_programmatic_access():
     assert not req.programmatic
     for header in ("authorization", "x-requested-with", "origin"):
         assert request(**{header: "v"}).programmatic
+
+
+def test_a_recorded_request_repr_never_shows_the_token():
+    """The request log's repr hides a token in the header, cookie, query or path."""
+    token = "0123456789abcdef0123456789abcdef"
+    recorded = RecordedRequest(
+        "GET",
+        f"/auth/api/v1/user/token/{token}/ttl",
+        f"middle_auth_token={token}",
+        {"Authorization": f"Bearer {token}", "Cookie": f"middle_auth_token={token}"},
+    )
+    shown = repr(recorded)
+    assert token not in shown
+    assert shown.startswith("RecordedRequest('GET', '/auth/api/v1/user/token/")
