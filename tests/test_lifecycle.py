@@ -87,18 +87,18 @@ def test_login_with_overwrite_replaces_the_saved_token():
 
 
 @pytest.mark.parametrize(
-    ("browser", "error"),
+    ("browser", "timeout", "error"),
     [
-        (Browser(state="forged"), "different state"),
-        (Browser(token=None), "without a token"),
+        (Browser(state="forged"), 1, "No login arrived"),
+        (Browser(token=None), 10, "without a token"),
     ],
 )
-def test_failed_callback_saves_nothing_and_calls_no_server(browser, error):
-    """A wrong state or a tokenless callback is a LoginError; nothing changes."""
+def test_failed_callback_saves_nothing_and_calls_no_server(browser, timeout, error):
+    """A wrong state (ignored while the wait lasts) or no token: LoginError, nothing changes."""
     server = TokenServer()
     store = store_(None)
     with pytest.raises(LoginError, match=error):
-        login(config(), store, server.transport, opener=browser, timeout=10)
+        login(config(), store, server.transport, opener=browser, timeout=timeout)
     assert store.files == {}
     assert server.transport.requests == []
 
@@ -372,11 +372,11 @@ def test_live_login_keeping_the_login_token_saves_a_7_day_token(live):
 
 
 def test_live_login_with_a_wrong_state_saves_nothing(live):
-    """A callback carrying another state is refused and nothing is written."""
+    """A callback carrying another state is refused; the wait ends with nothing written."""
     server, cfg, http = live
     browser = HeadlessBrowser(state="forged")
-    with pytest.raises(LoginError, match="different state"):
-        login(cfg, ca.FileStore(), http, opener=browser, timeout=10)
+    with pytest.raises(LoginError, match="No login arrived"):
+        login(cfg, ca.FileStore(), http, opener=browser, timeout=1)
     assert browser.pages[0][0] == 400
     assert _files(cfg) == {}
     assert server.count("POST", "/auth/api/v1/user/token") == 0
