@@ -112,16 +112,21 @@ def store_(token: str | None = OLD, **kwargs: Any) -> ca.MemoryStore:
 
 
 class Browser:
-    """A headless opener: plays the server's redirect and follows it with urllib."""
+    """A headless opener: reads the login page, plays the server's redirect, follows it.
+
+    ``opened`` holds the URLs it was handed, ``targets`` where each page sent it.
+    """
 
     def __init__(self, token: str | None = LOGIN, state: str | None = None) -> None:
         self.token = token
         self.state = state
         self.opened: list[str] = []
+        self.targets: list[str] = []
 
     def __call__(self, url: str) -> bool:
         self.opened.append(url)
-        authorize = urllib.parse.urlsplit(login_page_target(url))
+        self.targets.append(login_page_target(url))
+        authorize = urllib.parse.urlsplit(self.targets[-1])
         redirect = urllib.parse.parse_qs(authorize.query)["redirect"][0]
         if self.state is not None:
             redirect = redirect.split("?")[0] + "?state=" + self.state

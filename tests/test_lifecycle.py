@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
+from chromium import Chromium
 from lifecycle_support import (
     DEFAULT_FILE,
     LOGIN,
@@ -27,6 +29,7 @@ from lifecycle_support import (
 import cave_auth as ca
 from cave_auth.errors import LoginError
 from cave_auth.lifecycle import default_description, login, logout_token, rotate_token
+from cave_auth.loopback import LoopbackListener
 from cave_auth.testing import (
     FakeAuthServer,
     FakeRequest,
@@ -380,6 +383,46 @@ def test_live_login_with_a_wrong_state_saves_nothing(live):
     assert browser.pages[0][0] == 400
     assert _files(cfg) == {}
     assert server.count("POST", "/auth/api/v1/user/token") == 0
+
+
+def _processes_showing(text: str) -> list[str]:
+    """``<pid>/cmdline`` or ``<pid>/environ`` of every process whose one holds ``text``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        for part in ("cmdline", "environ") if proc.name.isdigit() else ():
+            with contextlib.suppress(OSError):
+                if text.encode() in (proc / part).read_bytes():
+                    found.append(f"{proc.name}/{part}")
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_live_login_through_chromium_keeps_the_state_off_every_command_line(
+    live, tmp_path
+):
+    """Real Chromium follows the local page to the login; no process shows the state."""
+    server, cfg, http = live
+    chromium = Chromium(tmp_path)
+    pages: list[str] = []
+
+    def opener(url: str) -> bool:
+        pages.append(url)
+        return chromium.open(url)
+
+    try:
+        with LoopbackListener() as listener:
+            result = login(
+                cfg, ca.FileStore(), http, opener=opener, timeout=60, listener=listener
+            )
+            showing_state = _processes_showing(listener.state)
+            showing_page = _processes_showing(pages[0])
+    finally:
+        chromium.stop()
+    assert result.user.name == "Norm User"
+    assert _works(server, http, result.config.token or "")
+    assert showing_state == []
+    # The scan did see the browser's own command line, which holds the page.
+    assert {int(entry.split("/")[0]) for entry in showing_page} >= set(chromium.pids)
 
 
 def test_live_login_timeout_saves_nothing(live):
