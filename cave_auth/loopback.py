@@ -23,8 +23,10 @@ The reasoning behind the shape:
   environment, where other local users can read it (``/proc/<pid>/cmdline``):
   the opener is handed the ``file://`` URL of a page that sends the browser
   on with ``<meta http-equiv="refresh">``, as Jupyter hides its token. The
-  page is mode 0600 in a fresh directory only the user can enter, and is
-  removed when the login ends, however it ends.
+  page is mode 0600 in a fresh directory of the system's temporary directory
+  that only the user can enter (0700), and is removed when the login ends,
+  however it ends. A person who opens a browser by hand is shown the address
+  in the terminal.
 * A callback with a wrong or missing state is answered 400 and ignored; the
   login goes on waiting for the browser. Ending the login there would let
   anyone who can reach the port break every login.
