@@ -1,8 +1,9 @@
 """The loopback end of a browser login: a one-shot listener on 127.0.0.1.
 
-This module is an edge: it listens on a loopback socket. It reads no
-environment, prints nothing and opens no browser; the caller hands in an
-``opener`` (``webbrowser.open`` in the CLI, a headless URL follower in tests).
+This module is an edge: it listens on a loopback socket and writes one
+short-lived file. It prints nothing and opens no browser; the caller hands in
+an ``opener`` (``webbrowser.open`` in the CLI,
+:class:`~cave_auth.testing.HeadlessBrowser` in tests and the demo).
 
 The real server's sticky instance sends a browser to
 ``{server}/sticky_auth/api/v1/authorize?redirect=<URL>``; after the Google
@@ -17,8 +18,22 @@ The reasoning behind the shape:
   that), so the callback is served on another thread and the result handed
   over through a lock-guarded slot and an event.
 * ``state`` is 32 random bytes, URL-safe, compared with
-  :func:`hmac.compare_digest`. A callback with the wrong state ends the
-  login with an error instead of accepting a token someone else chose.
+  :func:`hmac.compare_digest`. Whoever knows it can send the listener a token
+  of their own choosing, so it never appears on a command line or in an
+  environment, where other local users can read it (``/proc/<pid>/cmdline``):
+  the opener is handed the ``file://`` URL of a page that sends the browser
+  on with ``<meta http-equiv="refresh">``, as Jupyter hides its token. The
+  page is mode 0600 in a fresh directory of the system's temporary directory
+  that only the user can enter (0700), and is removed when the login ends,
+  however it ends. A person who opens a browser by hand is shown the address
+  in the terminal.
+* A callback with a wrong or missing state is answered 400 and ignored; the
+  login goes on waiting for the browser. Ending the login there would let
+  anyone who can reach the port break every login.
+* A connection that sends nothing must not keep the callback out: each one
+  gets :data:`CONNECTION_TIMEOUT` seconds to deliver its request, and at
+  most :data:`MAX_CONNECTIONS` are served at once; more wait in the listen
+  queue for a free slot, so a flood of connections starts no more threads.
 * The browser gets a short 200 page saying to return to the terminal. It
   never shows the token, and it is sent with ``Cache-Control: no-store`` and
   ``Referrer-Policy: no-referrer``; a script drops the query from the
@@ -31,11 +46,19 @@ The reasoning behind the shape:
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import html
+import os
+import pathlib
 import secrets
+import socket
+import string
+import sys
+import tempfile
 import threading
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -44,6 +67,8 @@ from .errors import LoginError
 
 __all__ = [
     "CALLBACK_PATH",
+    "CONNECTION_TIMEOUT",
+    "MAX_CONNECTIONS",
     "LoopbackListener",
     "authorize_url",
     "new_state",
@@ -53,6 +78,12 @@ __all__ = [
 
 CALLBACK_PATH = "/callback"
 """The path of the loopback URL the server redirects the browser to."""
+
+CONNECTION_TIMEOUT = 10.0
+"""Seconds a connection to the listener has to deliver its request."""
+
+MAX_CONNECTIONS = 16
+"""How many connections the listener serves at once; more wait their turn."""
 
 _TOKEN_PARAMETERS = ("middle_auth_token", "token")
 
@@ -64,6 +95,25 @@ _DONE_PAGE = b"""<!doctype html>
 <p>cave-auth received your login. You can close this tab and return to the
 terminal.</p></body></html>
 """
+
+_IGNORED_PAGE = b"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>cave-auth: ignored</title>
+<script>history.replaceState(null, "", "/callback");</script></head>
+<body style="font-family: sans-serif; margin: 3em">
+<h1>Not this login</h1>
+<p>This address does not carry the state of the login cave-auth is waiting
+for, so it was ignored. To log in, finish the sign-in in the tab cave-auth
+opened.</p></body></html>
+"""
+
+_LOGIN_PAGE = string.Template("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="refresh" content="0;url=$url">
+<title>cave-auth: log in</title></head>
+<body style="font-family: sans-serif; margin: 3em">
+<p>Taking you to the login page. If nothing happens,
+<a href="$url">continue to the login page</a>.</p></body></html>
+""")
 
 _GONE_PAGE = b"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>cave-auth</title></head>
@@ -104,17 +154,13 @@ def authorize_url(server_address: str, redirect: str) -> str:
     return f"{server_address}/sticky_auth/api/v1/authorize?{query}"
 
 
-def _token_from_query(query: str, state: str) -> str:
-    """Check the state in a callback's query and return the token it carries."""
-    params = urllib.parse.parse_qs(query, keep_blank_values=True)
-    got_state = params.get("state", [""])[-1]
-    if not hmac.compare_digest(got_state.encode(), state.encode()):
-        raise LoginError(
-            "The login callback carried a different state than this login "
-            "started with, so its token was not accepted (an old browser tab, "
-            "or another program's login). Run the login again and finish it in "
-            "the browser tab it opens."
-        )
+def _state_matches(params: dict[str, list[str]], state: str) -> bool:
+    got = params.get("state", [""])[-1]
+    return hmac.compare_digest(got.encode(), state.encode())
+
+
+def _token_in(params: dict[str, list[str]]) -> str:
+    """Return the token a callback with the right state carries."""
     for name in _TOKEN_PARAMETERS:
         values = params.get(name)
         if values:
@@ -132,6 +178,19 @@ def _token_from_query(query: str, state: str) -> str:
         "username or accept terms of service. Finish that in the browser, then "
         "run the login again."
     )
+
+
+def _token_from_query(query: str, state: str) -> str:
+    """Check the state in a pasted callback's query and return its token."""
+    params = urllib.parse.parse_qs(query, keep_blank_values=True)
+    if not _state_matches(params, state):
+        raise LoginError(
+            "The address carries a different state than this login started "
+            "with, so its token was not accepted (an old browser tab, or another "
+            "login's address). Paste the address the browser ended on after "
+            "signing in for this login."
+        )
+    return _token_in(params)
 
 
 def token_from_reply(text: str, state: str) -> str:
@@ -173,13 +232,60 @@ def token_from_reply(text: str, state: str) -> str:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # Connections beyond MAX_CONNECTIONS wait here; the callback among them.
+    request_queue_size = 64
     listener: LoopbackListener
+
+    def __init__(self, address: tuple[str, int]) -> None:
+        super().__init__(address, _Handler)
+        self.slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self.closing = threading.Event()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        # Accept no more until a slot is free: each slot comes back within
+        # CONNECTION_TIMEOUT, so the callback queued behind silent
+        # connections is served within that time.
+        while not self.slots.acquire(timeout=0.05):
+            if self.closing.is_set():
+                self.shutdown_request(request)
+                return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client hanging up mid-answer is no news; anything else is a bug.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
     server_version = "cave-auth"
     sys_version = ""
+    timeout = CONNECTION_TIMEOUT  # for each read from the socket
+
+    def handle(self) -> None:
+        # The socket timeout bounds each read; this bounds the whole request,
+        # so that a client sending a byte now and then cannot keep its slot.
+        deadline = threading.Timer(CONNECTION_TIMEOUT, self._hang_up)
+        deadline.start()
+        try:
+            super().handle()
+        finally:
+            deadline.cancel()
+
+    def _hang_up(self) -> None:
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def do_GET(self) -> None:
         path, _, query = self.path.partition("?")
@@ -190,14 +296,22 @@ class _Handler(BaseHTTPRequestHandler):
         if listener.finished:
             self._answer(410, _GONE_PAGE, "text/html; charset=utf-8")
             return
+        params = urllib.parse.parse_qs(query, keep_blank_values=True)
+        if not _state_matches(params, listener.state):
+            # Not this login's callback (forged, or an old tab): the browser
+            # this login opened may still come back.
+            self._answer(400, _IGNORED_PAGE, "text/html; charset=utf-8")
+            return
         try:
-            token = _token_from_query(query, listener.state)
+            token = _token_in(params)
         except LoginError as error:
             self._answer(400, _FAILED_PAGE, "text/html; charset=utf-8")
             listener._finish(error=error)
             return
-        self._answer(200, _DONE_PAGE, "text/html; charset=utf-8")
-        listener._finish(token=token)
+        try:
+            self._answer(200, _DONE_PAGE, "text/html; charset=utf-8")
+        finally:  # a browser that hangs up early still brought the token
+            listener._finish(token=token)
 
     def _answer(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
@@ -267,7 +381,7 @@ class LoopbackListener:
             LoginError: If the port cannot be bound (in use, or not allowed).
         """
         try:
-            server = _Server(("127.0.0.1", self._port), _Handler)
+            server = _Server(("127.0.0.1", self._port))
         except OSError as exc:
             raise LoginError(
                 f"Cannot listen on 127.0.0.1 port {self._port}: {exc.strerror}. "
@@ -332,8 +446,8 @@ class LoopbackListener:
             The token the browser brought back.
 
         Raises:
-            LoginError: On a timeout, a wrong state or a callback without a
-                token; the message says what to do next.
+            LoginError: On a timeout or a callback without a token; the
+                message says what to do next.
         """
         if not self._done.wait(timeout):
             self._finish(
@@ -356,6 +470,7 @@ class LoopbackListener:
         if server is None:
             return
         self._finish(error=LoginError("The login listener was closed"))
+        server.closing.set()
         server.shutdown()
         server.server_close()
         if self._thread is not None:
@@ -368,6 +483,22 @@ class LoopbackListener:
         self.close()
 
 
+@contextlib.contextmanager
+def _login_page(url: str) -> Iterator[str]:
+    """Write a page that sends the browser to ``url``; yield its ``file://`` URL.
+
+    The page is removed on exit, with the directory that holds it.
+    """
+    # mkdtemp makes the directory 0700; O_EXCL in a directory no one else can
+    # enter leaves no room for a planted file or link.
+    with tempfile.TemporaryDirectory(prefix="cave-auth-login-") as directory:
+        path = os.path.join(directory, "login.html")
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as page:
+            page.write(_LOGIN_PAGE.substitute(url=html.escape(url, quote=True)))
+        yield pathlib.Path(path).as_uri()
+
+
 def receive_token(
     server_address: str,
     opener: Callable[[str], object],
@@ -378,13 +509,15 @@ def receive_token(
 ) -> str:
     """Run a whole browser login and return the login token it brings back.
 
-    The listener is bound first, then ``opener`` is called with the login URL
-    (it may block until the browser is back), then the callback is awaited.
+    The listener is bound first, then ``opener`` is called with the
+    ``file://`` URL of a page that sends the browser on to the login URL (it
+    may block until the browser is back), then the callback is awaited. The
+    page is removed when this returns or raises.
 
     Args:
         server_address: A normalized server address.
-        opener: Opens a URL in a browser (``webbrowser.open`` or a headless
-            follower).
+        opener: Opens a URL in a browser (``webbrowser.open`` or a
+            :class:`~cave_auth.testing.HeadlessBrowser`).
         port: The loopback port; 0 picks a free one.
         timeout: Seconds to wait for the callback.
         listener: A started listener to use instead of a new one (``port``
@@ -396,11 +529,11 @@ def receive_token(
         The login token.
 
     Raises:
-        LoginError: On a wrong state, a timeout or a callback without a token.
+        LoginError: On a timeout or a callback without a token.
     """
-    if listener is not None:
-        opener(authorize_url(server_address, listener.redirect_url))
+    if listener is None:
+        with LoopbackListener(port=port) as own:
+            return receive_token(server_address, opener, timeout=timeout, listener=own)
+    with _login_page(authorize_url(server_address, listener.redirect_url)) as page:
+        opener(page)
         return listener.wait(timeout)
-    with LoopbackListener(port=port) as own:
-        opener(authorize_url(server_address, own.redirect_url))
-        return own.wait(timeout)

@@ -3,16 +3,16 @@
 Shared by the lifecycle workflow tests and the ``cave-auth`` lifecycle
 command tests: ``TokenServer`` answers ``/user/me``, ``/user/token``
 (create, list, delete) and ``/logout`` on a ``FakeTransport``, keeping which
-API keys and login tokens are alive; ``Browser`` plays the server's redirect
-back to the loopback listener with urllib. ``HeadlessBrowser`` is the real
-thing for a ``FakeAuthServer``: it opens the login URL and follows the
-server's 302 to the loopback callback, as a browser would.
+API keys and login tokens are alive; ``Browser`` reads the local login page it
+is handed and plays the server's redirect back to the loopback listener with
+urllib. ``HeadlessBrowser`` is ``cave_auth.testing``'s, for a
+``FakeAuthServer``, with two ways to go astray: another login's state, or a
+browser on another machine.
 """
 
 from __future__ import annotations
 
 import contextlib
-import http.client
 import itertools
 import urllib.error
 import urllib.parse
@@ -20,7 +20,14 @@ import urllib.request
 from typing import Any
 
 import cave_auth as ca
-from cave_auth.testing import FakeRequest, FakeTransport, json_response, text_response
+from cave_auth.testing import (
+    FakeRequest,
+    FakeTransport,
+    json_response,
+    login_page_target,
+    text_response,
+)
+from cave_auth.testing import HeadlessBrowser as _HeadlessBrowser
 
 SERVER = "https://cave.example.org"
 SECRETS = "/secrets"
@@ -105,18 +112,22 @@ def store_(token: str | None = OLD, **kwargs: Any) -> ca.MemoryStore:
 
 
 class Browser:
-    """A headless opener: plays the server's redirect and follows it with urllib."""
+    """A headless opener: reads the login page, plays the server's redirect, follows it.
+
+    ``opened`` holds the URLs it was handed, ``targets`` where each page sent it.
+    """
 
     def __init__(self, token: str | None = LOGIN, state: str | None = None) -> None:
         self.token = token
         self.state = state
         self.opened: list[str] = []
+        self.targets: list[str] = []
 
     def __call__(self, url: str) -> bool:
         self.opened.append(url)
-        redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect"][
-            0
-        ]
+        self.targets.append(login_page_target(url))
+        authorize = urllib.parse.urlsplit(self.targets[-1])
+        redirect = urllib.parse.parse_qs(authorize.query)["redirect"][0]
         if self.state is not None:
             redirect = redirect.split("?")[0] + "?state=" + self.state
         if self.token is not None:
@@ -136,8 +147,8 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-class HeadlessBrowser:
-    """An opener that opens the login URL with urllib and follows its redirects.
+class HeadlessBrowser(_HeadlessBrowser):
+    """``cave_auth.testing.HeadlessBrowser``, which can also go astray.
 
     Args:
         state: If given, the ``state`` of the callback address is replaced by
@@ -145,26 +156,21 @@ class HeadlessBrowser:
         remote: Do not go to the callback at all, as a browser on another
             machine whose loopback page cannot load; ``landed`` still gets
             the address it would have shown.
-
-    Attributes:
-        landed: The address each visit ended on (the callback, with the token).
-        pages: Status and body of each final page.
     """
 
     def __init__(self, *, state: str | None = None, remote: bool = False) -> None:
+        super().__init__()
         self.state = state
         self.remote = remote
-        self.landed: list[str] = []
-        self.pages: list[tuple[int, str]] = []
-        self._follow = urllib.request.build_opener(urllib.request.ProxyHandler({}))
         self._stay = urllib.request.build_opener(
             urllib.request.ProxyHandler({}), _NoRedirect()
         )
 
     def __call__(self, url: str) -> bool:
         if self.state is None and not self.remote:
-            self._open(self._follow, url)
-            return True
+            return super().__call__(url)
+        if url.startswith("file:"):
+            url = login_page_target(url)
         try:
             self._stay.open(url, timeout=10).close()
         except urllib.error.HTTPError as error:
@@ -181,21 +187,8 @@ class HeadlessBrowser:
             location = parts._replace(query=urllib.parse.urlencode(query)).geturl()
         if self.remote:
             self.landed.append(location)
-        else:
-            self._open(self._follow, location)
-        return True
-
-    def _open(self, opener: urllib.request.OpenerDirector, url: str) -> None:
-        try:
-            with opener.open(url, timeout=10) as answer:
-                self.landed.append(answer.geturl())
-                self.pages.append((answer.status, answer.read().decode()))
-        except urllib.error.HTTPError as error:
-            self.landed.append(error.geturl())
-            self.pages.append((error.code, error.read().decode()))
-        except (http.client.HTTPException, OSError):
-            self.landed.append(url)
-            self.pages.append((0, ""))
+            return True
+        return super().__call__(location)
 
     @property
     def login_token(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
+from chromium import Chromium
 from lifecycle_support import (
     DEFAULT_FILE,
     LOGIN,
@@ -33,6 +35,7 @@ from cave_auth.lifecycle import (
     rotate_token,
     token_expiry,
 )
+from cave_auth.loopback import LoopbackListener
 from cave_auth.testing import (
     FakeAuthServer,
     FakeRequest,
@@ -106,18 +109,18 @@ def test_login_with_overwrite_replaces_the_saved_token():
 
 
 @pytest.mark.parametrize(
-    ("browser", "error"),
+    ("browser", "timeout", "error"),
     [
-        (Browser(state="forged"), "different state"),
-        (Browser(token=None), "without a token"),
+        (Browser(state="forged"), 1, "No login arrived"),
+        (Browser(token=None), 10, "without a token"),
     ],
 )
-def test_failed_callback_saves_nothing_and_calls_no_server(browser, error):
-    """A wrong state or a tokenless callback is a LoginError; nothing changes."""
+def test_failed_callback_saves_nothing_and_calls_no_server(browser, timeout, error):
+    """A wrong state (ignored while the wait lasts) or no token: LoginError, nothing changes."""
     server = TokenServer()
     store = store_(None)
     with pytest.raises(LoginError, match=error):
-        login(config(), store, server.transport, opener=browser, timeout=10)
+        login(config(), store, server.transport, opener=browser, timeout=timeout)
     assert store.files == {}
     assert server.transport.requests == []
 
@@ -419,14 +422,54 @@ def test_live_login_keeping_the_login_token_saves_a_7_day_token(live):
 
 
 def test_live_login_with_a_wrong_state_saves_nothing(live):
-    """A callback carrying another state is refused and nothing is written."""
+    """A callback carrying another state is refused; the wait ends with nothing written."""
     server, cfg, http = live
     browser = HeadlessBrowser(state="forged")
-    with pytest.raises(LoginError, match="different state"):
-        login(cfg, ca.FileStore(), http, opener=browser, timeout=10)
+    with pytest.raises(LoginError, match="No login arrived"):
+        login(cfg, ca.FileStore(), http, opener=browser, timeout=1)
     assert browser.pages[0][0] == 400
     assert _files(cfg) == {}
     assert server.count("POST", "/auth/api/v1/user/token") == 0
+
+
+def _processes_showing(text: str) -> list[str]:
+    """``<pid>/cmdline`` or ``<pid>/environ`` of every process whose one holds ``text``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        for part in ("cmdline", "environ") if proc.name.isdigit() else ():
+            with contextlib.suppress(OSError):
+                if text.encode() in (proc / part).read_bytes():
+                    found.append(f"{proc.name}/{part}")
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
+def test_live_login_through_chromium_keeps_the_state_off_every_command_line(
+    live, tmp_path
+):
+    """Real Chromium follows the local page to the login; no process shows the state."""
+    server, cfg, http = live
+    chromium = Chromium(tmp_path)
+    pages: list[str] = []
+
+    def opener(url: str) -> bool:
+        pages.append(url)
+        return chromium.open(url)
+
+    try:
+        with LoopbackListener() as listener:
+            result = login(
+                cfg, ca.FileStore(), http, opener=opener, timeout=60, listener=listener
+            )
+            showing_state = _processes_showing(listener.state)
+            showing_page = _processes_showing(pages[0])
+    finally:
+        chromium.stop()
+    assert result.user.name == "Norm User"
+    assert _works(server, http, result.config.token or "")
+    assert showing_state == []
+    # The scan did see the browser's own command line, which holds the page.
+    assert {int(entry.split("/")[0]) for entry in showing_page} >= set(chromium.pids)
 
 
 def test_live_login_timeout_saves_nothing(live):

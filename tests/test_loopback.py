@@ -2,24 +2,32 @@
 
 from __future__ import annotations
 
+import os
+import select
 import socket
+import stat
 import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
+from html.parser import HTMLParser
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from cave_auth.errors import CaveAuthError, LoginError
 from cave_auth.loopback import (
+    CONNECTION_TIMEOUT,
+    MAX_CONNECTIONS,
     LoopbackListener,
     authorize_url,
     receive_token,
     token_from_reply,
 )
+from cave_auth.testing import login_page_target
 
 LOGIN_TOKEN = "3fea0d24afc04be0778c14c861c84362"
 
@@ -68,13 +76,15 @@ def _address(server: ThreadingHTTPServer) -> str:
 
 
 class HeadlessBrowser:
-    """An opener that follows the login URL with urllib, as a browser would."""
+    """An opener that follows the login page with urllib, as a browser would."""
 
     def __init__(self) -> None:
         self.pages: list[tuple[int, dict[str, str], str]] = []
         self._opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     def __call__(self, url: str) -> bool:
+        if url.startswith("file:"):
+            url = login_page_target(url)
         try:
             with self._opener.open(url, timeout=10) as answer:
                 status, headers, body = answer.status, answer.headers, answer.read()
@@ -103,7 +113,8 @@ def test_listener_is_bound_before_the_opener_runs(stand_in):
     seen: list[str] = []
 
     def opener(url: str) -> None:
-        redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)["redirect"]
+        target = urllib.parse.urlsplit(login_page_target(url))
+        redirect = urllib.parse.parse_qs(target.query)["redirect"]
         port = urllib.parse.urlsplit(redirect[0]).port
         with socket.create_connection(("127.0.0.1", port), timeout=5):
             seen.append(redirect[0])
@@ -124,17 +135,130 @@ def test_login_url_carries_the_encoded_redirect():
     )
 
 
-def test_wrong_state_is_refused_with_advice(stand_in):
-    """A callback with another state ends the login with an error, not a token."""
+@pytest.mark.parametrize(
+    "forged",
+    ["state=forged&", "", "state=&", "state=a&state=b&"],
+    ids=["wrong", "missing", "empty", "repeated"],
+)
+def test_a_callback_without_this_logins_state_is_ignored(stand_in, forged):
+    """A wrong or missing state is answered 400; the real callback still logs in."""
     browser = HeadlessBrowser()
+    attacker = "a77ac4e2" * 4
     with LoopbackListener() as listener:
-        wrong = listener.redirect_url.replace(listener.state, "forged")
-        browser(f"{wrong}&middle_auth_token={LOGIN_TOKEN}")
-        with pytest.raises(LoginError, match="different state") as caught:
-            listener.wait(5)
-    assert "Run the login again" in str(caught.value)
-    assert browser.pages[0][0] == 400
-    assert LOGIN_TOKEN not in browser.pages[0][2]
+        browser(f"http://127.0.0.1:{listener.port}/callback?{forged}token={attacker}")
+        browser(
+            f"http://127.0.0.1:{listener.port}/callback?{forged}"
+            f"middle_auth_token={attacker}"
+        )
+        assert not listener.finished
+        browser(authorize_url(_address(stand_in), listener.redirect_url))
+        assert listener.wait(5) == LOGIN_TOKEN
+    assert [page[0] for page in browser.pages] == [400, 400, 200]
+    assert "was ignored" in browser.pages[0][2]
+    assert attacker not in browser.pages[0][2]
+
+
+def _page_path(url: str) -> Path:
+    assert url.startswith("file:///")
+    return Path(urllib.request.url2pathname(urllib.parse.urlsplit(url).path))
+
+
+def test_the_opener_gets_a_private_local_page_not_the_state(stand_in):
+    """The opener's URL is a 0600 file in a 0700 directory; only the file holds the state."""
+    seen: list[tuple[str, int, int, list[str]]] = []
+
+    def opener(url: str) -> None:
+        path = _page_path(url)
+        seen.append(
+            (
+                url,
+                stat.S_IMODE(path.stat().st_mode),
+                stat.S_IMODE(path.parent.stat().st_mode),
+                os.listdir(path.parent),
+            )
+        )
+        HeadlessBrowser()(url)
+
+    with LoopbackListener() as listener:
+        assert receive_token(_address(stand_in), opener, listener=listener) == (
+            LOGIN_TOKEN
+        )
+        state = listener.state
+    [(url, file_mode, directory_mode, names)] = seen
+    assert state not in url
+    assert urllib.parse.quote(state) not in url
+    assert file_mode == 0o600
+    assert directory_mode == 0o700
+    assert names == ["login.html"]
+    assert not _page_path(url).parent.exists()
+
+
+def test_the_page_sends_the_browser_to_the_login_address_escaped():
+    """The refresh and the link both hold the authorize URL, HTML-escaped."""
+    server = "http://127.0.0.1:9/a\"b<c>&d'e"
+    pages: list[str] = []
+
+    def opener(url: str) -> None:
+        pages.append(_page_path(url).read_text(encoding="utf-8"))
+
+    with LoopbackListener() as listener:
+        expected = authorize_url(server, listener.redirect_url)
+        with pytest.raises(LoginError):
+            receive_token(server, opener, timeout=0.05, listener=listener)
+    [page] = pages
+    assert '"b<c>' not in page
+    assert "&d'" not in page
+    found = _Tags()
+    found.feed(page)
+    assert found.refresh == [f"0;url={expected}"]
+    assert found.links == [expected]
+
+
+class _Tags(HTMLParser):
+    """The refresh contents and link targets of a page, unescaped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refresh: list[str | None] = []
+        self.links: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "meta" and values.get("http-equiv") == "refresh":
+            self.refresh.append(values.get("content"))
+        if tag == "a":
+            self.links.append(values.get("href"))
+
+
+class _Interrupt(Exception):
+    """Stands in for Ctrl-C (a KeyboardInterrupt would stop pytest itself)."""
+
+
+@pytest.mark.parametrize("ending", ["timeout", "no token", "interrupted", "ctrl-c"])
+def test_the_page_is_removed_however_the_login_ends(stand_in, ending):
+    """After a failed or interrupted login, the page and its directory are gone."""
+    opened: list[str] = []
+    browser = HeadlessBrowser()
+
+    def opener(url: str) -> None:
+        opened.append(url)
+        if ending == "no token":
+            stand_in.extra = {}  # type: ignore[attr-defined]
+            browser(url)
+        elif ending == "interrupted":
+            raise _Interrupt
+        elif ending == "ctrl-c":
+            raise KeyboardInterrupt
+
+    expected: type[BaseException] = {
+        "interrupted": _Interrupt,
+        "ctrl-c": KeyboardInterrupt,
+    }.get(ending, LoginError)
+    with pytest.raises(expected):
+        receive_token(_address(stand_in), opener, timeout=0.2)
+    [url] = opened
+    assert not _page_path(url).exists()
+    assert not _page_path(url).parent.exists()
 
 
 def test_callback_without_token_is_an_error(stand_in):
@@ -264,3 +388,112 @@ def test_cancel_ends_the_wait_with_the_given_error():
         listener.cancel(LoginError("input closed"))
         with pytest.raises(LoginError, match="input closed"):
             listener.wait(5)
+
+
+# ------------------------------------------------ connections that hold on
+
+
+def _connect(listener: LoopbackListener) -> socket.socket:
+    return socket.create_connection(("127.0.0.1", listener.port), timeout=5)
+
+
+def _callback_request(listener: LoopbackListener) -> bytes:
+    target = f"{listener.redirect_url}&middle_auth_token={LOGIN_TOKEN}"
+    path = target.removeprefix(f"http://127.0.0.1:{listener.port}")
+    return f"GET {path} HTTP/1.0\r\n\r\n".encode()
+
+
+def _answer_of(sock: socket.socket) -> bytes:
+    """Read the whole answer, until the server closes the connection."""
+    chunks = []
+    while chunk := sock.recv(4096):
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _still_open(sock: socket.socket) -> bool:
+    """Whether the server has neither answered nor hung up on ``sock``."""
+    readable, _, _ = select.select([sock], [], [], 0)
+    return not readable
+
+
+def test_silent_connections_do_not_hold_up_the_callback():
+    """With all but one slot taken by silent connections, the callback is served at once."""
+    with LoopbackListener() as listener:
+        silent = [_connect(listener) for _ in range(MAX_CONNECTIONS - 1)]
+        try:
+            with _connect(listener) as callback:
+                callback.sendall(_callback_request(listener))
+                assert _answer_of(callback).startswith(b"HTTP/1.0 200")
+            assert listener.wait(5) == LOGIN_TOKEN
+            # Served while every silent connection was still held open.
+            assert all(_still_open(sock) for sock in silent)
+        finally:
+            for sock in silent:
+                sock.close()
+
+
+def test_at_most_max_connections_are_served_at_once():
+    """A connection beyond MAX_CONNECTIONS waits for a slot, then is served."""
+    with LoopbackListener() as listener:
+        silent = [_connect(listener) for _ in range(MAX_CONNECTIONS)]
+        try:
+            with _connect(listener) as callback:
+                callback.sendall(_callback_request(listener))
+                callback.settimeout(1)
+                with pytest.raises(socket.timeout):
+                    callback.recv(100)
+                assert not listener.finished
+                silent.pop().close()
+                callback.settimeout(CONNECTION_TIMEOUT)
+                assert _answer_of(callback).startswith(b"HTTP/1.0 200")
+            assert listener.wait(5) == LOGIN_TOKEN
+        finally:
+            for sock in silent:
+                sock.close()
+
+
+def _trickle(sock: socket.socket, cut: list[bool]) -> None:
+    """Send a request one byte at a time, never finishing it, until cut off."""
+    sock.sendall(b"GET /")
+    for _ in range(240):  # at most 2 minutes
+        readable, _, _ = select.select([sock], [], [], 0.5)
+        try:
+            if readable and sock.recv(100) == b"":
+                break
+            sock.sendall(b"a")
+        except OSError:
+            break
+    else:
+        return
+    cut.append(True)
+
+
+def test_silent_and_trickling_connections_are_cut_off_for_the_callback():
+    """Connections that send nothing, or a byte now and then, lose their slot in time."""
+    half = MAX_CONNECTIONS // 2
+    cut: list[bool] = []
+    with LoopbackListener() as listener:
+        silent = [_connect(listener) for _ in range(half)]
+        tricklers = [_connect(listener) for _ in range(MAX_CONNECTIONS - half)]
+        threads = [
+            threading.Thread(target=_trickle, args=(sock, cut), daemon=True)
+            for sock in tricklers
+        ]
+        for thread in threads:
+            thread.start()
+        try:
+            with _connect(listener) as callback:
+                callback.sendall(_callback_request(listener))
+                callback.settimeout(6 * CONNECTION_TIMEOUT)
+                assert _answer_of(callback).startswith(b"HTTP/1.0 200")
+            assert listener.wait(5) == LOGIN_TOKEN
+            for sock in silent:
+                sock.settimeout(6 * CONNECTION_TIMEOUT)
+                assert sock.recv(100) == b""  # hung up on, not answered
+            for thread in threads:
+                thread.join(6 * CONNECTION_TIMEOUT)
+            assert len(cut) == len(tricklers)
+        finally:
+            for sock in silent + tricklers:
+                sock.close()

@@ -2,9 +2,10 @@
 
 Starts a :class:`~cave_auth.testing.FakeAuthServer` on 127.0.0.1 and a
 temporary secrets directory (the user's own files are never touched), then
-logs in through the browser login (a headless opener follows the fake
-server's redirect to the loopback listener; the fake server stands in for
-Google), resolves the saved key, asks who it belongs to, lists keys, rotates
+logs in through the browser login (a
+:class:`~cave_auth.testing.HeadlessBrowser` follows the local login page and
+the fake server's redirect to the loopback listener; the fake server stands in
+for Google), resolves the saved key, asks who it belongs to, lists keys, rotates
 the key, lists group members, looks users up and shows a rejected token, all
 with real HTTP through :class:`~cave_auth.Urllib3Transport`. It runs offline,
 in about a second. The fake server is imported only when the demo runs, so no
@@ -48,16 +49,6 @@ def register(commands: Commands) -> None:
     )
 
 
-def _headless_browser(url: str) -> bool:
-    """Open ``url`` with urllib and follow its redirects, as a browser would."""
-    import urllib.request
-
-    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-    with opener.open(url, timeout=10) as page:
-        page.read()
-    return True
-
-
 def run(ctx: Context, args: argparse.Namespace) -> int:
     """Run ``cave-auth demo``.
 
@@ -77,7 +68,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     from ..api import get_group_users, get_tokens, get_user_information, whoami
     from ..errors import PermissionDeniedError
     from ..lifecycle import login, rotate_token
-    from ..testing import FakeAuthServer
+    from ..testing import FakeAuthServer, HeadlessBrowser
     from ..transport import Urllib3Transport
 
     steps = 8
@@ -108,7 +99,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             config,
             store,
             http,
-            opener=_headless_browser,
+            opener=HeadlessBrowser(),
             timeout=10,
             description="cave-auth demo",
         )

@@ -8,7 +8,10 @@ and CloudVolume look (see :func:`cave_auth.lifecycle.login`). Without a
 browser (``--no-browser``, or when none can be opened, as over SSH) the
 address is printed on a line of its own and the address the browser ended on
 (or the token) is read from stdin, while the listener keeps listening. The
-output names the user and the files, never the token.
+browser itself is opened on a local page that forwards to the login address,
+so that the address, whose ``state`` would let anyone log the user in as
+someone else, never appears on a command line; the terminal is the one place
+it is printed. The output names the user and the files, never the token.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import attrs
 from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError, LoginError
 from ..lifecycle import login
-from ..loopback import LoopbackListener
+from ..loopback import LoopbackListener, authorize_url
 from ..tokens import mask_token, resolve_token
 from .context import (
     EXIT_ERROR,
@@ -198,11 +201,14 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         print(text, file=ctx.stderr if args.json else ctx.stdout, flush=True)
 
     with LoopbackListener(port=args.port) as listener:
+        # What a person can paste into any browser; the browser we open gets
+        # the local page (``page``) instead.
+        url = authorize_url(config.server_address, listener.redirect_url)
 
-        def opener(url: str) -> None:
-            if not args.no_browser and ctx.opener(url):
+        def opener(page: str) -> None:
+            if not args.no_browser and ctx.opener(page):
                 say(f"Opened a browser to log in to {config.server_address}.")
-                say(f"If it did not open, visit:\n\n{url}\n")
+                say(f"If no login page appears, open this address:\n\n{url}\n")
                 say(f"Waiting for the browser (up to {wait:g} s)...")
                 return
             say("Open this address in a browser on any machine:\n")

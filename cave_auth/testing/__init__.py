@@ -1,6 +1,6 @@
 """Test doubles for code built on ``cave_auth``: no network, no real home.
 
-Two doubles, for two kinds of test:
+Two doubles, for two kinds of test, and a browser for the login:
 
 * :class:`FakeTransport` is an in-memory :class:`~cave_auth.Transport`, in the
   manner of httpx's ``MockTransport``: routes map ``(method, path)`` to canned
@@ -12,6 +12,9 @@ Two doubles, for two kinds of test:
   (:class:`FakeSeed` and its rows), with
   a request log and fault switches: for integration tests that want real
   sockets, retries and timeouts.
+* :class:`HeadlessBrowser` is an ``opener`` for :func:`cave_auth.login`: it
+  follows the local login page and the server's redirects with urllib, so a
+  login against a ``FakeAuthServer`` runs without a browser.
 
 Everything listed in ``__all__`` is importable from here; that is the public
 API. The modules behind it are split by concern, as moto splits a service and
@@ -31,16 +34,18 @@ pytest-httpserver keeps the server's lifecycle apart from request matching:
 * ``pages``: the HTML pages (token page, login start, ToS form);
 * ``messages``: the request and response values, built the way Flask builds
   them;
-* ``wire``: the sockets.
+* ``wire``: the sockets;
+* ``browser``: :class:`HeadlessBrowser` and :func:`login_page_target`.
 
-Only ``server`` and ``wire`` do I/O. The server side uses the standard library
-only and imports nothing from the rest of ``cave_auth``; ``transport`` uses the
-public :class:`~cave_auth.Response`.
+Only ``server``, ``wire`` and ``browser`` do I/O. The server side and the
+browser use the standard library only and import nothing from the rest of
+``cave_auth``; ``transport`` uses the public :class:`~cave_auth.Response`.
 """
 
 from __future__ import annotations
 
 from .async_transport import FakeAsyncTransport
+from .browser import HeadlessBrowser, login_page_target
 from .messages import RecordedRequest
 from .seed import (
     INVALID_TOKEN,
@@ -74,7 +79,9 @@ __all__ = [
     "FakeTos",
     "FakeTransport",
     "FakeUser",
+    "HeadlessBrowser",
     "RecordedRequest",
     "json_response",
+    "login_page_target",
     "text_response",
 ]

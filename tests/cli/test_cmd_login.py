@@ -33,9 +33,10 @@ from lifecycle_support import (
     store_,
 )
 
-from cave_auth import MemoryStore
+from cave_auth import Config, MemoryStore, whoami
 from cave_auth.cli import EXIT_ERROR, EXIT_OK, main
-from cave_auth.testing import FakeAuthServer
+from cave_auth.loopback import new_state
+from cave_auth.testing import FakeAuthServer, login_page_target
 from cave_auth.transport import Urllib3Transport
 
 
@@ -73,6 +74,27 @@ def test_login_json_reports_masked_key_andsecret_files():
     assert data["written"] == [SERVER_FILE, DEFAULT_FILE]
     assert "…" in data["token"]
     assert data["login_token_ended"] is True
+
+
+def test_the_browser_gets_a_local_page_and_only_the_terminal_the_address():
+    """The opener is handed a file:// page without the state; the address is printed."""
+    browser = Browser()
+    result = run(
+        "login", store=store_(None), transport=TokenServer().transport, opener=browser
+    )
+    assert result.code == EXIT_OK, result.err
+    [opened] = browser.opened
+    assert opened.startswith("file:///")
+    printed = re.search(r"^(https://\S+/authorize\?redirect=\S+)$", result.out, re.M)
+    assert printed is not None
+    assert "If no login page appears, open this address" in result.out
+    redirect = urllib.parse.parse_qs(urllib.parse.urlsplit(printed[1]).query)[
+        "redirect"
+    ]
+    state = urllib.parse.parse_qs(urllib.parse.urlsplit(redirect[0]).query)["state"][0]
+    assert len(state) >= 40
+    assert state not in opened
+    assert browser.targets == [printed[1]]
 
 
 def test_keep_login_token_saves_the_login_token():
@@ -268,6 +290,52 @@ def test_live_login_with_a_headless_browser(live, tmp_path):
     assert me_status(live, key) == 200
     assert me_status(live, browser.login_token) == 401
     _no_leak(result, key, browser.login_token)
+
+
+def _status(url: str) -> int:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        error.close()
+        return error.code
+
+
+def test_live_login_ignores_forged_callbacks_that_arrive_first(live, tmp_path):
+    """Another user's token sent first with a wrong or no state is refused; yours is saved."""
+    attacker = live.nokey_temp_token  # a login token of Tina Tokenless
+    browser = HeadlessBrowser()
+    forged: list[int] = []
+
+    def opener(url: str) -> bool:
+        # Another local user finds the port (ss, /proc/net/tcp), not the state,
+        # and races the browser to the callback.
+        redirect = urllib.parse.parse_qs(
+            urllib.parse.urlsplit(login_page_target(url)).query
+        )["redirect"][0]
+        port = urllib.parse.urlsplit(redirect).port
+        for state in (f"state={new_state()}&", "state=&", ""):
+            forged.append(
+                _status(
+                    f"http://127.0.0.1:{port}/callback?{state}"
+                    f"middle_auth_token={attacker}&token={attacker}"
+                )
+            )
+        return browser(url)
+
+    result = run_live(live, tmp_path, "login", opener=opener)
+    assert result.code == EXIT_OK, result.err
+    assert forged == [400, 400, 400]
+    assert f"Logged in to {live.url} as Norm User" in result.out
+    assert "Tina" not in result.both
+    saved_tokens = {v for f in secret_files(tmp_path).values() for v in f.values()}
+    assert attacker not in saved_tokens
+    [key] = saved_tokens
+    with Urllib3Transport() as http:
+        me = whoami(Config(server_address=live.url, token=key), http)
+    assert me.name == "Norm User"
+    _no_leak(result, key, attacker)
 
 
 class _RemotePaste(io.StringIO):

@@ -25,7 +25,7 @@ import pytest
 
 import cave_auth
 from cave_auth import Config, FileStore
-from cave_auth.testing import FakeAuthServer
+from cave_auth.testing import FakeAuthServer, HeadlessBrowser
 
 caveclient_auth = pytest.importorskip(
     "caveclient.auth",
@@ -382,21 +382,15 @@ def test_token_saved_by_login_is_caveclients_token(
     secrets_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The key `cave_auth.login` saves is what CAVEclient loads, and it works there."""
-    import urllib.request
-
-    def browser(url: str) -> bool:
-        """Follow the login URL's redirect back to the loopback listener."""
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-        opener.open(url, timeout=10).close()
-        return True
-
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     with FakeAuthServer() as server, cave_auth.Urllib3Transport(timeout=10) as http:
         config = Config(server_address=server.url)
-        result = cave_auth.login(config, FileStore(), http, opener=browser, timeout=10)
+        result = cave_auth.login(
+            config, FileStore(), http, opener=HeadlessBrowser(), timeout=10
+        )
         key = result.config.token
         assert (secrets_dir / "cave-secret.json").exists()
         client = theirs(server_address=server.url)

@@ -26,12 +26,14 @@ PUBLIC_API = [
     "FakeTos",
     "FakeTransport",
     "FakeUser",
+    "HeadlessBrowser",
     "RecordedRequest",
     "json_response",
+    "login_page_target",
     "text_response",
 ]
 
-DOES_IO = {"server.py", "wire.py"}
+DOES_IO = {"browser.py", "server.py", "wire.py"}
 IO_MODULES = {"socket", "socketserver", "http.server", "time", "ssl", "os", "pathlib"}
 
 
