@@ -325,7 +325,7 @@ def converter() -> cattrs.Converter:
     # keys). The hooks below only check, so a wrong type is refused instead.
     for kind in (int, str, bool):
         conv.register_structure_hook(kind, _strict(kind))
-        conv.register_structure_hook(kind | None, _or_none(_strict(kind)))
+        conv.register_structure_hook(kind | None, _strict(kind, optional=True))
     conv.register_structure_hook(_dt.datetime, _structure_datetime)
     conv.register_structure_hook(_dt.datetime | None, _or_none(_structure_datetime))
     conv.register_unstructure_hook(_dt.datetime, format_datetime)
@@ -341,11 +341,13 @@ def converter() -> cattrs.Converter:
     return conv
 
 
-def _strict(kind: type) -> Any:
+def _strict(kind: type, *, optional: bool = False) -> Any:
     def check(value: object, _: object) -> object:
-        if type(value) is kind or (
-            # Subclasses of int pass (numpy-free JSON never has them), bool not.
-            kind is int and isinstance(value, int) and not isinstance(value, bool)
+        if (
+            type(value) is kind
+            or (optional and value is None)
+            # An int subclass passes (an IntEnum, say); bool, also one, does not.
+            or (kind is int and isinstance(value, int) and not isinstance(value, bool))
         ):
             return value
         raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
@@ -394,7 +396,7 @@ def _sequence_hook(conv: cattrs.Converter, kind: Any) -> Any:
     item_hook = None if item_type is Any else conv.get_structure_hook(item_type)
 
     def structure_sequence(value: object, _: object) -> Any:
-        if not isinstance(value, list | tuple):
+        if not isinstance(value, (list, tuple)):
             raise TypeError(f"expected a list, got {type(value).__name__}")
         if item_hook is None:
             return container(value)
