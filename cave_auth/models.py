@@ -13,20 +13,16 @@ The converter is built once, on first use, so importing ``cave_auth`` does not
 import cattrs. It is strict about types: an ``int`` field refuses ``"1"`` and
 ``True``, a ``str`` field refuses ``5``, because a server that sends those is
 not the server we think it is; the error surfaces as
-:class:`~cave_auth.ResponseFormatError` from the endpoint call.
-
-Structuring is on every call's path, so each model's hook is generated once
-as source, as attrs writes ``__init__``: per field one straight-line block
-with the exact type check inline (``type(v) is int``); unknown keys found by
-one ``issuperset`` and gathered into ``extra`` only if there are some; the
-instance built once by filling its slots, all a plain frozen model's
-``__init__`` does (a model with validators or init hooks is refused).
+:class:`~cave_auth.ResponseFormatError` from the endpoint call. Each model is
+structured by cattrs's generated hook (``make_dict_structure_fn``), wrapped
+only to gather unknown keys into ``extra``.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import functools
+import types
 import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -267,12 +263,8 @@ _OMIT_NONE: frozenset[type] = frozenset({User, MissingTermsOfService})
 def parse_datetime(value: object) -> _dt.datetime:
     """Parse a date as the server writes it into an aware UTC datetime.
 
-    Args:
-        value: An RFC 1123 date (``"Sat, 28 Nov 2026 04:59:28 GMT"``) or an
-            ISO 8601 one; a date without offset is taken as UTC.
-
-    Returns:
-        The datetime, in UTC.
+    RFC 1123 (``"Sat, 28 Nov 2026 04:59:28 GMT"``) and ISO 8601 are accepted;
+    a date without offset is taken as UTC.
 
     Raises:
         ValueError: If ``value`` is not a date in either form, or falls outside
@@ -314,14 +306,7 @@ def parse_datetime(value: object) -> _dt.datetime:
 
 
 def format_datetime(value: _dt.datetime) -> str:
-    """Format a datetime the way the server does (RFC 1123, GMT).
-
-    Args:
-        value: A datetime; a naive one is taken as UTC.
-
-    Returns:
-        E.g. ``"Sat, 28 Nov 2026 04:59:28 GMT"``.
-    """
+    """Format a datetime as the server does (RFC 1123, GMT); naive means UTC."""
     if value.tzinfo is not None:
         value = value.astimezone(_dt.UTC)
     return (
@@ -330,26 +315,51 @@ def format_datetime(value: _dt.datetime) -> str:
     )
 
 
-def _strict(kind: type[T], *, optional: bool = False) -> Any:
-    def check(value: object, _: object) -> T:
-        if type(value) is not kind and not (
-            (optional and value is None)
+@functools.cache
+def converter() -> cattrs.Converter:
+    """Return the package's cattrs converter, built on first use."""
+    import cattrs
+
+    conv = cattrs.Converter(detailed_validation=False, forbid_extra_keys=False)
+    # cattrs's own hooks convert: int("1"), str(5), list("abc"), list({...}) (the
+    # keys). The hooks below only check, so a wrong type is refused instead.
+    for kind in (int, str, bool):
+        conv.register_structure_hook(kind, _strict(kind))
+        conv.register_structure_hook(kind | None, _strict(kind, optional=True))
+    conv.register_structure_hook(_dt.datetime, _structure_datetime)
+    conv.register_structure_hook(_dt.datetime | None, _or_none(_structure_datetime))
+    conv.register_unstructure_hook(_dt.datetime, format_datetime)
+    conv.register_structure_hook_factory(
+        _is_sequence, lambda kind: _sequence_hook(conv, kind)
+    )
+    conv.register_structure_hook_factory(
+        lambda kind: _is_sequence(_without_none(kind)),
+        lambda kind: _or_none(_sequence_hook(conv, _without_none(kind))),
+    )
+    for model in _MODELS:
+        _register_model(conv, model)
+    return conv
+
+
+def _strict(kind: type, *, optional: bool = False) -> Any:
+    def check(value: object, _: object) -> object:
+        if (
+            type(value) is kind
+            or (optional and value is None)
+            # An int subclass passes (an IntEnum, say); bool, also one, does not.
             or (kind is int and isinstance(value, int) and not isinstance(value, bool))
         ):
-            raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
-        return value  # type: ignore[return-value]
+            return value
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__}")
 
     return check
 
 
-def _structure_datetime(value: object, _: object) -> _dt.datetime:
-    return (
-        _parse_datetime_cached(value) if type(value) is str else parse_datetime(value)
-    )
+def _or_none(hook: Any) -> Any:
+    def structure_or_none(value: object, kind: object) -> object:
+        return None if value is None else hook(value, kind)
 
-
-def _structure_optional_datetime(value: object, _: object) -> _dt.datetime | None:
-    return None if value is None else _structure_datetime(value, _)
+    return structure_or_none
 
 
 @functools.lru_cache(maxsize=512)
@@ -357,218 +367,79 @@ def _parse_datetime_cached(value: str) -> _dt.datetime:
     return parse_datetime(value)
 
 
-def _is_sequence_type(kind: Any) -> bool:
+def _structure_datetime(value: object, _: object) -> _dt.datetime:
+    # A list of records repeats the same few dates; the cache takes only str keys.
+    return (
+        _parse_datetime_cached(value) if type(value) is str else parse_datetime(value)
+    )
+
+
+def _without_none(kind: Any) -> Any:
+    """Return ``X`` for ``X | None``, and None for any other type."""
+    arguments = typing.get_args(kind)
+    if (
+        typing.get_origin(kind) in (typing.Union, types.UnionType)
+        and len(arguments) == 2
+        and arguments[1] is type(None)
+    ):
+        return arguments[0]
+    return None
+
+
+def _is_sequence(kind: Any) -> bool:
     return typing.get_origin(kind) in (list, tuple)
 
 
-def _is_optional_sequence(kind: Any) -> bool:
-    base, optional = _split_optional(kind)
-    return optional and _is_sequence_type(base)
+def _sequence_hook(conv: cattrs.Converter, kind: Any) -> Any:
+    container = typing.get_origin(kind)
+    item_type = typing.get_args(kind)[0]
+    item_hook = None if item_type is Any else conv.get_structure_hook(item_type)
 
+    def structure_sequence(value: object, _: object) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise TypeError(f"expected a list, got {type(value).__name__}")
+        if item_hook is None:
+            return container(value)
+        items = [item_hook(item, item_type) for item in value]
+        return items if container is list else container(items)
 
-@functools.cache
-def converter() -> cattrs.Converter:
-    """Return the package's cattrs converter, built on first use.
-
-    It structures the server's JSON into the models of this module (strictly
-    typed, unknown keys kept in ``extra``) and unstructures models back into
-    the server's JSON shape.
-
-    Returns:
-        The shared :class:`cattrs.Converter`.
-    """
-    import cattrs
-
-    conv = cattrs.Converter(detailed_validation=False)
-    for kind in (int, str, bool):
-        conv.register_structure_hook(kind, _strict(kind))
-        conv.register_structure_hook(kind | None, _strict(kind, optional=True))
-    conv.register_structure_hook(_dt.datetime, _structure_datetime)
-    conv.register_structure_hook(_dt.datetime | None, _structure_optional_datetime)
-    conv.register_unstructure_hook(_dt.datetime, format_datetime)
-
-    def sequence_hook(kind: Any) -> Any:
-        container = typing.get_origin(kind)
-        item_type = typing.get_args(kind)[0]
-        item_hook = None if item_type is Any else conv.get_structure_hook(item_type)
-
-        def structure_sequence(value: object, _: object) -> Any:
-            if not isinstance(value, list | tuple):
-                raise TypeError(f"expected a list, got {type(value).__name__}")
-            if item_hook is None:
-                return container(value)
-            items = [item_hook(item, item_type) for item in value]
-            return items if container is list else container(items)
-
-        return structure_sequence
-
-    def optional_sequence_hook(kind: Any) -> Any:
-        structure_sequence = sequence_hook(typing.get_args(kind)[0])
-
-        def structure_optional(value: object, _: object) -> Any:
-            return None if value is None else structure_sequence(value, _)
-
-        return structure_optional
-
-    conv.register_structure_hook_factory(_is_sequence_type, sequence_hook)
-    conv.register_structure_hook_factory(_is_optional_sequence, optional_sequence_hook)
-    for model in _MODELS:
-        _register_model(conv, model)
-    return conv
+    return structure_sequence
 
 
 def _register_model(conv: cattrs.Converter, model: type) -> None:
-    from cattrs.gen import make_dict_unstructure_fn, override
+    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
-    base_unstructure: Any = make_dict_unstructure_fn(
+    known = frozenset(field.name for field in attrs.fields(model)) - {"extra"}
+    build: Any = make_dict_structure_fn(model, conv, extra=override(omit=True))
+    unstructure_known: Any = make_dict_unstructure_fn(
         model,
         conv,
         _cattrs_omit_if_default=model in _OMIT_NONE,
         extra=override(omit=True),
     )
 
+    # cattrs can drop unknown keys or refuse them, but not collect them: this
+    # wrapper keeps them in ``extra``, and says what it expected of a non-object.
+    def structure_model(data: object, _: object) -> Any:
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
+        instance = build(data, model)
+        if known.issuperset(data):
+            return instance
+        unknown = {key: value for key, value in data.items() if key not in known}
+        return attrs.evolve(instance, extra=unknown)
+
     def unstructure_model(instance: Any) -> dict[str, Any]:
-        data: dict[str, Any] = base_unstructure(instance)
-        if instance.extra:
-            data.update(instance.extra)
+        data: dict[str, Any] = unstructure_known(instance)
+        data.update(instance.extra)
         return data
 
-    conv.register_structure_hook(model, _make_structure_fn(conv, model))
+    conv.register_structure_hook(model, structure_model)
     conv.register_unstructure_hook(model, unstructure_model)
-
-
-def _wrong_type(expected: str, value: object) -> typing.NoReturn:
-    raise TypeError(f"expected {expected}, got {type(value).__name__}")
-
-
-_CHECKS = {
-    int: "type(v) is not int{none} and (type(v) is bool or not isinstance(v, int))",
-    str: "type(v) is not str{none}",
-    bool: "type(v) is not bool{none}",
-}
-
-
-def _split_optional(kind: Any) -> tuple[Any, bool]:
-    arguments = typing.get_args(kind)
-    if (
-        typing.get_origin(kind) in (typing.Union, type(int | None))
-        and len(arguments) == 2
-        and arguments[1] is type(None)
-    ):
-        return arguments[0], True
-    return kind, False
-
-
-def _field_lines(
-    conv: cattrs.Converter, namespace: dict[str, Any], index: int, kind: Any
-) -> list[str]:
-    """Return the lines that check and convert ``v``, a value of type ``kind``.
-
-    Types the generated code does not check inline (mappings, tuples of
-    models) go through the converter's hook, added to ``namespace``.
-    """
-    base, optional = _split_optional(kind)
-    none = " and v is not None" if optional else ""
-    if base is Any:
-        return []
-    if base in _CHECKS:
-        name = typing.cast(type, base).__name__
-        return [
-            f"if {_CHECKS[base].format(none=none)}:",
-            f"    _wrong_type({name!r}, v)",
-        ]
-    otherwise = "elif v is not None:" if optional else "else:"
-    if base is _dt.datetime:
-        return [
-            "if type(v) is str:",
-            "    v = _parse_cached(v)",
-            otherwise,
-            "    v = parse_datetime(v)",
-        ]
-    if base == tuple[Any, ...]:
-        return [
-            "if type(v) is list or isinstance(v, list | tuple):",
-            "    v = tuple(v)",
-            otherwise,
-            "    _wrong_type('a list', v)",
-        ]
-    namespace[f"_hook_{index}"] = conv.get_structure_hook(kind)
-    namespace[f"_type_{index}"] = kind
-    return [f"v = _hook_{index}(v, _type_{index})"]
-
-
-def _make_structure_fn(conv: cattrs.Converter, model: type) -> Any:
-    """Compile the function that structures a JSON object into ``model``."""
-    every = attrs.fields(model)
-    slots = set(model.__dict__.get("__slots__", ())) - {"__weakref__"}
-    if (
-        model.__bases__ != (object,)
-        or slots != {field.name for field in every}
-        or any(f.validator or f.converter or not f.init for f in every)
-        or hasattr(model, "__attrs_pre_init__")
-        or hasattr(model, "__attrs_post_init__")
-    ):
-        raise TypeError(f"{model.__name__} is not a plain slotted attrs class")
-    fields = [field for field in every if field.name != "extra"]
-    hints = typing.get_type_hints(model)
-    namespace: dict[str, Any] = {
-        "_cls": model,
-        "_new": object.__new__,
-        "_missing": attrs.NOTHING,
-        "_known": frozenset(field.name for field in fields),
-        "_wrong_type": _wrong_type,
-        "_parse_cached": _parse_datetime_cached,
-        "parse_datetime": parse_datetime,
-        "_set_extra": model.__dict__["extra"].__set__,
-    }
-    required = sum(field.default is attrs.NOTHING for field in fields)
-    lines = [
-        "def structure(d, _=None):",
-        "    if type(d) is not dict and not isinstance(d, dict):",
-        "        _wrong_type('a JSON object', d)",
-        "    o = _new(_cls)",
-    ]
-    for index, field in enumerate(fields):
-        convert = _field_lines(conv, namespace, index, hints[field.name])
-        default = field.default
-        takes_none = hints[field.name] is Any or _split_optional(hints[field.name])[1]
-        if default is attrs.NOTHING:
-            lines += [f"    v = d[{field.name!r}]", *("    " + x for x in convert)]
-        elif default is None and takes_none:
-            lines += [f"    v = d.get({field.name!r})", *("    " + x for x in convert)]
-        else:
-            factory = isinstance(default, attrs.Factory)  # type: ignore[arg-type]
-            namespace[f"_default_{index}"] = default.factory if factory else default
-            lines += [
-                f"    v = d.get({field.name!r}, _missing)",
-                "    if v is _missing:",
-                f"        v = _default_{index}{'()' if factory else ''}",
-                "    else:",
-                *("        " + x for x in convert or ["pass"]),
-            ]
-        namespace[f"_set_{index}"] = model.__dict__[field.name].__set__
-        lines.append(f"    _set_{index}(o, v)")
-    lines += [
-        f"    if len(d) == {required} or _known.issuperset(d):",
-        "        _set_extra(o, {})",
-        "    else:",
-        "        _set_extra(o, {k: x for k, x in d.items() if k not in _known})",
-        "    return o",
-    ]
-    source = "\n".join(lines) + "\n"
-    exec(compile(source, f"<cave_auth structure {model.__name__}>", "exec"), namespace)
-    return namespace["structure"]
 
 
 def structure(data: object, kind: type[T]) -> T:
     """Build a model (or a list of models) from the server's JSON.
-
-    Args:
-        data: Parsed JSON.
-        kind: The target type, e.g. ``User`` or ``list[User]``.
-
-    Returns:
-        The structured value.
 
     Raises:
         TypeError, ValueError, KeyError: If ``data`` does not have the shape
@@ -579,12 +450,5 @@ def structure(data: object, kind: type[T]) -> T:
 
 
 def unstructure(value: Any) -> Any:
-    """Turn models back into the server's JSON shape.
-
-    Args:
-        value: A model, or a list or tuple of them.
-
-    Returns:
-        Plain dicts and lists, dates formatted as the server formats them.
-    """
+    """Turn models (or lists of them) back into the server's JSON shape."""
     return converter().unstructure(value)

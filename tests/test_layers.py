@@ -235,3 +235,19 @@ def test_lazy_names_live_where_they_say() -> None:
     for name, module in lazy.items():
         value = importlib.import_module(f"cave_auth.{module}")
         assert hasattr(value, name), f"cave_auth.{module} has no {name}"
+
+
+def test_no_exec_or_compile_in_the_package() -> None:
+    """No module runs code built from strings: attrs and cattrs generate what is generated."""
+    builders = {"exec", "eval", "compile"}
+    found = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            named = (isinstance(node, ast.Name) and node.id in builders) or (
+                isinstance(node, ast.Attribute)
+                and node.attr in builders
+                and getattr(node.value, "id", None) == "builtins"
+            )
+            if named:
+                found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
+    assert found == []

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import cave_auth as ca
 from cave_auth.models import (
-    _make_structure_fn,
+    _register_model,
     converter,
     format_datetime,
     parse_datetime,
@@ -263,13 +263,18 @@ def test_a_wrong_typed_field_is_refused(data):
         structure(record, model)
 
 
-def test_models_with_init_logic_get_no_generated_hook():
-    """A model whose __init__ validates cannot get a hook that skips the check."""
+def test_a_model_validator_runs_when_structured():
+    """Structuring calls the model's own __init__, so its validators are not skipped."""
 
     @attrs.frozen(kw_only=True)
     class Checked:
         id: int = attrs.field(validator=attrs.validators.gt(0))
         extra: Mapping[str, Any] = attrs.field(factory=dict)
 
-    with pytest.raises(TypeError, match="not a plain"):
-        _make_structure_fn(converter(), Checked)
+    conv = converter().copy()
+    _register_model(conv, Checked)
+    assert conv.structure({"id": 1, "more": 2}, Checked) == Checked(
+        id=1, extra={"more": 2}
+    )
+    with pytest.raises(ValueError, match="must be > 0"):
+        conv.structure({"id": 0}, Checked)
