@@ -20,7 +20,7 @@ import cave_auth
 
 PACKAGE = pathlib.Path(cave_auth.__file__).parent
 
-BOTTOM, STORE, TOKENS, ROUTES, TRANSPORT, SHELLS, EDGES = range(7)
+BOTTOM, STORE, TOKENS, ROUTES, TRANSPORT, DRIVER, SHELLS, EDGES = range(8)
 
 LAYERS: dict[str, int] = {
     # Pure values, no cave_auth dependency but each other.
@@ -39,6 +39,8 @@ LAYERS: dict[str, int] = {
     "routes": ROUTES,
     # The HTTP layer.
     "transport": TRANSPORT,
+    # The one loop that runs a flow (a route's, the service decision's).
+    "_drive": DRIVER,
     # Endpoint calls, sync and async.
     "api": SHELLS,
     "aio": SHELLS,

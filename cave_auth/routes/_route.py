@@ -10,18 +10,20 @@ from __future__ import annotations
 import json as _json
 import operator
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import Any, Generic, TypeAlias, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
 
 from .._redact import headers_repr, scrub
-from ..config import Config, token_problem
-from ..errors import InvalidInputError, ResponseFormatError
+from ..config import token_problem
+from ..errors import InvalidInputError, ResponseFormatError, missing_token_error
 from ..models import converter
-from ..tokens import missing_token_error
 from ..urls import api_url
 from ._status import ResponseLike, raise_for_response
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 __all__ = [
     "ApiRequest",

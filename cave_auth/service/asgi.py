@@ -40,6 +40,7 @@ from collections.abc import Awaitable, Callable, Hashable, MutableMapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from .._drive import adrive
 from ._http import (
     OPTIONS_ALLOW,
     OptionsPolicy,
@@ -55,21 +56,13 @@ from ._http import (
 from .cache import MISSING
 from .checker import Checker
 from .decision import evaluate, unavailable
-from .lookups import AsyncLookups, AsyncTransportLookups, AuthServiceUnavailable
-from .values import (
-    Allow,
-    DatasetNeed,
-    Decision,
-    Deny,
-    Need,
-    Redirect,
-    RefreshNeed,
-    Request,
-    UserNeed,
-)
+from .lookups import AsyncTransportLookups, AuthServiceUnavailable, ask
+from .values import Allow, Deny, RefreshNeed, Request, UserNeed
 
 if TYPE_CHECKING:
     from ..transport import AsyncTransport
+    from .lookups import AsyncLookups
+    from .values import Decision, Need, Redirect
 
 __all__ = ["AuthASGIMiddleware", "request_from_scope"]
 
@@ -230,16 +223,14 @@ class AuthASGIMiddleware:
         """
         steps = evaluate(request, rule, self.checker.settings, check_options=True)
         try:
-            need = next(steps)
-            while True:
-                answer = self.checker.cached(need)
-                if answer is MISSING:
-                    answer = await self._flight(need)
-                need = steps.send(answer)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return await adrive(steps, self._answer)
         except AuthServiceUnavailable:
             return unavailable(self.checker.settings)
+
+    async def _answer(self, need: Need) -> Any:
+        """Answer a need from the checker's cache in the loop, or by a flight."""
+        answer = self.checker.cached(need)
+        return await self._flight(need) if answer is MISSING else answer
 
     async def _flight(self, need: Need) -> Any:
         key: Hashable = (isinstance(need, RefreshNeed), self.checker.key(need))
@@ -266,25 +257,14 @@ class AuthASGIMiddleware:
         user_need = isinstance(need, (UserNeed, RefreshNeed))
         if lookups is None or (user_need and checker.user_lookup is not None):
             return await asyncio.to_thread(checker.answer, need)
-        if isinstance(need, RefreshNeed):
-            key = checker.key(need)
-            if not checker.refresh.allow(key):
-                return None
-            checker.cache.invalidate(key)
-            need = UserNeed(need.token)
-        cached = checker.cached(need)
+        asked = checker.refreshed(need)
+        if asked is None:
+            return None
+        cached = checker.cached(asked)
         if cached is not MISSING:
             return cached
-        answer: Any
-        if isinstance(need, UserNeed):
-            answer = await lookups.user(need.token)
-        elif isinstance(need, DatasetNeed):
-            answer = await lookups.dataset(need.namespace, need.table_id, need.token)
-        else:
-            answer = await lookups.public(
-                need.kind, need.table_id, need.subject, need.token
-            )
-        checker.cache.put(checker.key(need), answer, checker.ttl(need, answer))
+        answer = await ask(lookups, asked)
+        checker.cache.put(checker.key(asked), answer, checker.ttl(asked, answer))
         return answer
 
 
