@@ -16,13 +16,14 @@ On the way through a transport, a failure is scrubbed of the request's token
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Generator, Iterator
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ._redact import scrub_bearer, scrub_url
 from .errors import TransportError
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Generator, Iterator
+
     from .routes import ApiRequest, Flow
     from .transport import AsyncTransport, Response, Transport
 
@@ -89,12 +90,7 @@ def run(flow: Flow[T], transport: Transport, timeout: float | None) -> T:
     def send(request: ApiRequest) -> Response:
         with _without_token(request):
             response = transport.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                params=request.params,
-                json=request.json,
-                timeout=timeout,
+                request.method, request.url, **_options(request, timeout)
             )
         return _log_warning(request, response)
 
@@ -107,16 +103,21 @@ async def arun(flow: Flow[T], transport: AsyncTransport, timeout: float | None) 
     async def send(request: ApiRequest) -> Response:
         with _without_token(request):
             response = await transport.request(
-                request.method,
-                request.url,
-                headers=request.headers,
-                params=request.params,
-                json=request.json,
-                timeout=timeout,
+                request.method, request.url, **_options(request, timeout)
             )
         return _log_warning(request, response)
 
     return await adrive(flow, send)
+
+
+def _options(request: ApiRequest, timeout: float | None) -> dict[str, Any]:
+    """The keyword arguments of ``Transport.request`` for ``request``."""
+    return {
+        "headers": request.headers,
+        "params": request.params,
+        "json": request.json,
+        "timeout": timeout,
+    }
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json as _json
 import operator
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 from urllib.parse import quote
 
@@ -23,6 +23,8 @@ from ..urls import api_url
 from ._status import ResponseLike, raise_for_response
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..config import Config
 
 __all__ = [

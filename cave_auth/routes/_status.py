@@ -9,10 +9,9 @@ server's explanation, trimmed and scrubbed of the token, in
 from __future__ import annotations
 
 import json as _json
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from .._redact import scrub, scrub_bytes
-from ..config import Config
 from ..errors import (
     AuthenticationError,
     HTTPError,
@@ -22,6 +21,9 @@ from ..errors import (
     TermsOfServiceRequired,
 )
 from ..urls import token_page_url
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 __all__ = ["ResponseLike", "raise_for_response"]
 

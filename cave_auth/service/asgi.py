@@ -36,15 +36,13 @@ coroutines with a new token make one lookup. A body the decision needs
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from .._drive import adrive
 from ._http import (
     OPTIONS_ALLOW,
-    OptionsPolicy,
-    Route,
     current_url,
     options_policy,
     parse_cookies,
@@ -54,13 +52,16 @@ from ._http import (
     route_method,
 )
 from .cache import MISSING
-from .checker import Checker
 from .decision import evaluate, unavailable
 from .lookups import AsyncTransportLookups, AuthServiceUnavailable, ask
 from .values import Allow, Deny, RefreshNeed, Request, UserNeed
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from ..transport import AsyncTransport
+    from ._http import OptionsPolicy, Route
+    from .checker import Checker
     from .lookups import AsyncLookups
     from .values import Decision, Need, Redirect
 

@@ -15,7 +15,7 @@ Cache keys hold a keyed digest of the token, never the token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Hashable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._drive import drive
@@ -25,6 +25,8 @@ from .lookups import AuthServiceUnavailable, ask
 from .values import DatasetNeed, PublicNeed, RefreshNeed, UserNeed
 
 if TYPE_CHECKING:
+    from collections.abc import Generator, Hashable
+
     from .lookups import Lookups
     from .values import Decision, Need, Request, Rule, Settings
 

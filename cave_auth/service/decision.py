@@ -40,7 +40,7 @@ answers 400, which it reads as an invalid token too).
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
 import attrs
@@ -61,11 +61,11 @@ from .values import (
     PublicNeed,
     Redirect,
     RefreshNeed,
-    Request,
-    Rule,
-    Settings,
     UserNeed,
 )
+
+if TYPE_CHECKING:
+    from .values import Request, Rule, Settings
 
 __all__ = [
     "PERMISSIONS_KEY",

@@ -41,12 +41,13 @@ from ..errors import (
     ServerError,
 )
 from ..transport import AsyncTransport, Transport
-from .values import MAX_TOKEN_LENGTH, DatasetNeed, PublicNeed, UserNeed
+from .values import MAX_TOKEN_LENGTH, DatasetNeed, UserNeed
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from ..routes import Flow
+    from .values import PublicNeed
 
 __all__ = [
     "AsyncLookups",

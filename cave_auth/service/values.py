@@ -11,12 +11,14 @@ by :mod:`~cave_auth.service.rendering`.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeAlias
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import attrs
 
 from .rendering import cookie_value, redirect_body
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
 
 __all__ = [
     "ANONYMOUS_USER",
