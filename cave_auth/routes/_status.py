@@ -56,11 +56,8 @@ class ResponseLike(Protocol):
 def raise_for_response(config: Config, method: str, response: ResponseLike) -> None:
     """Raise the error an answer stands for, or return if it is a success.
 
-    Args:
-        config: The settings the request was made with (for the token page
-            URL, and to keep the token out of messages).
-        method: The HTTP method of the request.
-        response: The answer.
+    ``config`` is what the request was made with: it gives the token page
+    URL, and the token to keep out of messages.
 
     Raises:
         AuthenticationError: 401, or a redirect towards a login page.
