@@ -15,14 +15,13 @@ On the way through a transport, a failure is scrubbed of the request's token
 
 from __future__ import annotations
 
-import contextlib
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ._redact import scrub_bearer, scrub_url
 from .errors import TransportError
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable, Generator, Iterator
+    from collections.abc import Awaitable, Callable, Generator
 
     from .routes import ApiRequest, Flow
     from .transport import AsyncTransport, Response, Transport
@@ -45,34 +44,36 @@ def drive(flow: Generator[Q, A, T], answer: Callable[[Q], A]) -> T:
     Returns:
         What ``flow`` returns.
     """
-    with contextlib.closing(flow):
-        try:
-            question = next(flow)
-            while True:
-                try:
-                    reply = answer(question)
-                except Exception as error:  # the flow decides what it means
-                    question = flow.throw(error)
-                else:
-                    question = flow.send(reply)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+    try:
+        question = next(flow)
+        while True:
+            try:
+                reply = answer(question)
+            except Exception as error:  # the flow decides what it means
+                question = flow.throw(error)
+            else:
+                question = flow.send(reply)
+    except StopIteration as done:
+        return cast("T", done.value)
+    finally:
+        flow.close()
 
 
 async def adrive(flow: Generator[Q, A, T], answer: Callable[[Q], Awaitable[A]]) -> T:
     """Async twin of :func:`drive`: ``answer`` is awaited."""
-    with contextlib.closing(flow):
-        try:
-            question = next(flow)
-            while True:
-                try:
-                    reply = await answer(question)
-                except Exception as error:  # cancellation is no answer: not thrown
-                    question = flow.throw(error)
-                else:
-                    question = flow.send(reply)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+    try:
+        question = next(flow)
+        while True:
+            try:
+                reply = await answer(question)
+            except Exception as error:  # cancellation is no answer: not thrown
+                question = flow.throw(error)
+            else:
+                question = flow.send(reply)
+    except StopIteration as done:
+        return cast("T", done.value)
+    finally:
+        flow.close()
 
 
 def run(flow: Flow[T], transport: Transport, timeout: float | None) -> T:
@@ -88,10 +89,11 @@ def run(flow: Flow[T], transport: Transport, timeout: float | None) -> T:
     """
 
     def send(request: ApiRequest) -> Response:
-        with _without_token(request):
-            response = transport.request(
-                request.method, request.url, **_options(request, timeout)
-            )
+        try:
+            response = _request(transport, request, timeout)
+        except TransportError as error:
+            _forget_token(error, request)
+            raise
         return _log_warning(request, response)
 
     return drive(flow, send)
@@ -101,27 +103,31 @@ async def arun(flow: Flow[T], transport: AsyncTransport, timeout: float | None) 
     """Async twin of :func:`run`."""
 
     async def send(request: ApiRequest) -> Response:
-        with _without_token(request):
-            response = await transport.request(
-                request.method, request.url, **_options(request, timeout)
-            )
+        try:
+            response = await _request(transport, request, timeout)
+        except TransportError as error:
+            _forget_token(error, request)
+            raise
         return _log_warning(request, response)
 
     return await adrive(flow, send)
 
 
-def _options(request: ApiRequest, timeout: float | None) -> dict[str, Any]:
-    """The keyword arguments of ``Transport.request`` for ``request``."""
-    return {
-        "headers": request.headers,
-        "params": request.params,
-        "json": request.json,
-        "timeout": timeout,
-    }
+def _request(
+    transport: Transport | AsyncTransport, request: ApiRequest, timeout: float | None
+) -> Any:
+    """Ask ``transport`` for ``request``: a response, or a coroutine of one."""
+    return transport.request(
+        request.method,
+        request.url,
+        headers=request.headers,
+        params=request.params,
+        json=request.json,
+        timeout=timeout,
+    )
 
 
-@contextlib.contextmanager
-def _without_token(request: ApiRequest) -> Iterator[None]:
+def _forget_token(error: TransportError, request: ApiRequest) -> None:
     """Take the token of ``request`` out of a transport's error, whoever made it.
 
     :class:`~cave_auth.Urllib3Transport` makes clean errors; an adapter may
@@ -130,16 +136,12 @@ def _without_token(request: ApiRequest) -> Iterator[None]:
     in ``__context__`` despite ``from None``. The error is changed in place,
     so that its type and other attributes are kept.
     """
-    try:
-        yield
-    except TransportError as error:
-        error.args = tuple(
-            scrub_url(arg, request.headers) if isinstance(arg, str) else arg
-            for arg in error.args
-        )
-        error.url = scrub_url(error.url, request.headers)
-        error.__cause__ = error.__context__ = None
-        raise
+    error.args = tuple(
+        scrub_url(arg, request.headers) if isinstance(arg, str) else arg
+        for arg in error.args
+    )
+    error.url = scrub_url(error.url, request.headers)
+    error.__cause__ = error.__context__ = None
 
 
 def _log_warning(request: ApiRequest, response: Response) -> Response:

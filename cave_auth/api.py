@@ -291,12 +291,8 @@ def get_user_permissions_data(
 ) -> dict[str, Any]:
     """Return another user's record as sent (``GET /user/{id}/permissions``).
 
-    The raw twin of :func:`get_user_permissions`, as
+    The raw twin of :func:`get_user_permissions`, with its errors, as
     :func:`get_user_cache_data` is of :func:`get_user_cache`.
-
-    Raises:
-        PermissionDeniedError: If the caller administers nothing.
-        NotFoundError: If there is no such (normal) user.
     """
     return run(routes.get_user_permissions_data(config, user_id), transport, timeout)
 
