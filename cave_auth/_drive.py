@@ -77,16 +77,7 @@ async def adrive(flow: Generator[Q, A, T], answer: Callable[[Q], Awaitable[A]]) 
 
 
 def run(flow: Flow[T], transport: Transport, timeout: float | None) -> T:
-    """Drive a route flow over a sync transport.
-
-    Args:
-        flow: The flow.
-        transport: Sends each request.
-        timeout: The time budget of each request, in seconds.
-
-    Returns:
-        What the flow returns.
-    """
+    """Drive a route flow over a sync transport, each request within ``timeout``."""
 
     def send(request: ApiRequest) -> Response:
         try:

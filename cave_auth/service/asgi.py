@@ -21,9 +21,9 @@ application does not understand.
 
 The event loop never blocks: each fact the decision needs is taken from the
 checker's cache in the loop, and only a miss is looked up. Given an
-:class:`~cave_auth.AsyncTransport`, the lookup is a coroutine of
-:mod:`cave_auth.aio` (through
-:class:`~cave_auth.service.lookups.AsyncTransportLookups`) and its answer is
+:class:`~cave_auth.AsyncTransport`, the lookup is a coroutine
+(:class:`~cave_auth.service.lookups.AsyncTransportLookups`, the same route
+flows as the checker's sync lookups) and its answer is
 kept in the checker's cache with the checker's TTLs; without one, the
 checker's own (blocking) lookup runs in a worker thread
 (:func:`asyncio.to_thread`). A ``user_lookup`` override of the checker is a
@@ -125,8 +125,8 @@ class AuthASGIMiddleware:
         checker: The checker (settings, lookups, cache).
         route: Which rule each ``(method, path)`` needs (a WebSocket is
             asked as ``GET``); every request needs a valid token if omitted.
-        transport: An async transport to look facts up with, through
-            :mod:`cave_auth.aio`, at the checker's ``auth_url``; without
+        transport: An async transport to look facts up with, at the
+            checker's ``auth_url``; without
             one, the checker's lookups run in a worker thread.
         timeout: The time budget of each async lookup, in seconds.
         options: What an ``OPTIONS`` request gets, as for

@@ -167,7 +167,7 @@ class _RouteLookups(Generic[TransportT]):
 
 
 class TransportLookups(_RouteLookups[Transport]):
-    """:class:`Lookups` through the routes of :mod:`cave_auth.api`, over a transport.
+    """:class:`Lookups` through the routes of the auth server, over a transport.
 
     Args:
         auth_url: The auth service, with scheme, ending in ``/auth``.
