@@ -27,6 +27,11 @@ they name files, keys, URLs and the server's own words, never a secret.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
+
 __all__ = [
     "AuthenticationError",
     "CaveAuthError",
@@ -44,6 +49,7 @@ __all__ = [
     "TokenFileError",
     "TokenKeyExistsError",
     "TransportError",
+    "missing_token_error",
 ]
 
 
@@ -115,6 +121,36 @@ class MissingTokenError(CaveAuthError):
     def __init__(self, message: str, token_page_url: str | None = None) -> None:
         self.token_page_url = token_page_url
         super().__init__(message)
+
+
+def missing_token_error(config: Config) -> MissingTokenError:
+    """Build the error for a search that found no token: where, and how to get one.
+
+    It names the files searched, the ``CAVE_TOKEN`` variable and the token
+    page of the server, which it also carries as ``token_page_url``.
+    """
+    # A stand-in of branch core-structure, so that routes need not import
+    # tokens; branch core-budget moves the search paths below tokens and
+    # brings the version to keep.
+    import os
+
+    from .config import normalize_server_address
+    from .urls import token_page_url
+
+    host = normalize_server_address(config.server_address).partition("://")[2]
+    names = (f"{host.partition('/')[0]}-cave-secret.json", "cave-secret.json")
+    paths = [os.path.join(config.secrets_dir, name) for name in names]
+    paths.append(os.path.join(config.secrets_dir, "chunkedgraph-secret.json"))
+    if config.token_file is not None:
+        paths.insert(0, config.token_file)
+    url = token_page_url(config.server_address)
+    return MissingTokenError(
+        f"No auth token for {config.server_address}: none given, none in "
+        f"CAVE_TOKEN, and no key {config.token_key!r} in "
+        f"{', '.join(dict.fromkeys(paths))}. Get a token at {url} and save it "
+        "with `cave-auth setup` or cave_auth.save_token().",
+        token_page_url=url,
+    )
 
 
 class LoginError(CaveAuthError):

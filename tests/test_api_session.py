@@ -55,9 +55,34 @@ def test_ttl_without_a_token_makes_no_request():
     assert fake.requests == []
 
 
-def test_urllib3_debug_lines_do_not_show_the_ttl_token(caplog):
-    """After a TTL call, urllib3's connection-pool log masks the token in the path."""
+HTTP_LOGGERS = ("urllib3.connectionpool", "httpx")
+
+
+@pytest.fixture
+def bare_http_loggers(monkeypatch):
+    """Give the HTTP libraries' loggers no filters for one test."""
+    for name in HTTP_LOGGERS:
+        monkeypatch.setattr(logging.getLogger(name), "filters", [])
+
+
+def test_endpoint_calls_leave_the_process_loggers_alone(bare_http_loggers):
+    """A TTL call, sync or async, changes no logger's configuration."""
+    import asyncio
+
+    from cave_auth import aio
+    from cave_auth.testing import FakeAsyncTransport
+
+    loggers = [logging.getLogger(), *map(logging.getLogger, HTTP_LOGGERS)]
+    before = [(list(one.filters), list(one.handlers), one.level) for one in loggers]
     get_token_ttl(CONFIG, FakeTransport({("GET", TTL): -1}))
+    asyncio.run(aio.get_token_ttl(CONFIG, FakeAsyncTransport({("GET", TTL): -1})))
+    after = [(list(one.filters), list(one.handlers), one.level) for one in loggers]
+    assert after == before
+
+
+def test_urllib3_debug_lines_do_not_show_the_ttl_token(bare_http_loggers, caplog):
+    """Once a Urllib3Transport exists, urllib3's request log masks the TTL token."""
+    ca.Urllib3Transport()
     caplog.set_level(logging.DEBUG, logger="urllib3.connectionpool")
     logging.getLogger("urllib3.connectionpool").debug(
         '%s://%s:%s "%s %s %s" %s %s',

@@ -20,7 +20,7 @@ import cave_auth
 
 PACKAGE = pathlib.Path(cave_auth.__file__).parent
 
-BOTTOM, STORE, TOKENS, ROUTES, TRANSPORT, SHELLS, EDGES = range(7)
+BOTTOM, STORE, TOKENS, ROUTES, TRANSPORT, DRIVER, SHELLS, EDGES = range(8)
 
 LAYERS: dict[str, int] = {
     # Pure values, no cave_auth dependency but each other.
@@ -39,6 +39,8 @@ LAYERS: dict[str, int] = {
     "routes": ROUTES,
     # The HTTP layer.
     "transport": TRANSPORT,
+    # The one loop that runs a flow (a route's, the service decision's).
+    "_drive": DRIVER,
     # Endpoint calls, sync and async.
     "api": SHELLS,
     "aio": SHELLS,
@@ -251,3 +253,103 @@ def test_no_exec_or_compile_in_the_package() -> None:
             if named:
                 found.append(f"{path.relative_to(PACKAGE)}:{node.lineno}")
     assert found == []
+
+
+def _trees() -> dict[str, ast.Module]:
+    return {
+        path.relative_to(PACKAGE).as_posix(): ast.parse(path.read_text())
+        for path in _modules()
+    }
+
+
+def _catches_stop_iteration(handler: ast.ExceptHandler) -> bool:
+    caught = handler.type
+    names = caught.elts if isinstance(caught, ast.Tuple) else [caught]
+    return any(isinstance(n, ast.Name) and n.id == "StopIteration" for n in names)
+
+
+def _steps_a_generator(node: ast.AST) -> bool:
+    if isinstance(node, ast.ExceptHandler):
+        return _catches_stop_iteration(node)
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("send", "throw")
+    )
+
+
+def _generator_loops(tree: ast.AST) -> list[int]:
+    """Return the lines that step a generator by hand: .send/.throw, except StopIteration."""
+    return sorted(node.lineno for node in ast.walk(tree) if _steps_a_generator(node))
+
+
+def test_one_sync_and_one_async_driver() -> None:
+    """Only _drive steps a generator, in one function and its async twin."""
+    trees = _trees()
+    elsewhere = {
+        name: lines
+        for name, tree in trees.items()
+        if name != "_drive.py" and (lines := _generator_loops(tree))
+    }
+    assert elsewhere == {}, "drive a flow with cave_auth._drive, not by hand"
+    drivers = [
+        (type(node).__name__, node.name)
+        for node in ast.walk(trees["_drive.py"])
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and _generator_loops(node)
+    ]
+    assert drivers == [("FunctionDef", "drive"), ("AsyncFunctionDef", "adrive")]
+
+
+def test_the_driver_pin_sees_a_hand_written_loop() -> None:
+    """A next/send loop ending in except StopIteration is what the pin finds."""
+    source = (
+        "def run(flow, answer):\n"
+        "    try:\n"
+        "        need = next(flow)\n"
+        "        while True:\n"
+        "            need = flow.send(answer(need))\n"
+        "    except StopIteration as stop:\n"
+        "        return stop.value\n"
+    )
+    assert _generator_loops(ast.parse(source)) == [5, 6]
+
+
+FILE_MODULES = {"os", "pathlib", "shutil", "tempfile", "io", "fcntl", "glob"}
+
+
+def test_routes_build_on_the_bottom_layer_and_touch_no_file() -> None:
+    """routes/ imports no token, store or file module, and opens nothing."""
+    for path in sorted((PACKAGE / "routes").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for line, target in _imports_of_file(path):
+            where = _top(target)
+            assert where == "routes" or LAYERS[where] == BOTTOM, (
+                f"routes/{path.name}:{line} imports {'.'.join(target)}"
+            )
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                named = {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                named = {(node.module or "").split(".")[0]}
+            else:
+                named = set()
+            assert not named & FILE_MODULES, f"routes/{path.name}:{node.lineno}"
+            if isinstance(node, ast.Name):
+                assert node.id != "open", f"routes/{path.name}:{node.lineno} opens"
+
+
+def test_importing_routes_loads_no_token_or_store_module() -> None:
+    """A fresh process that imports cave_auth.routes has not loaded tokens or a store."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, cave_auth.routes\n"
+        "print(sorted(m for m in sys.modules if m.startswith('cave_auth.')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    for module in ("tokens", "store", "_secret_files", "saved"):
+        assert f"'cave_auth.{module}'" not in loaded, loaded

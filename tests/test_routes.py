@@ -45,7 +45,7 @@ class BareAnswer:
 def test_every_endpoint_has_one_route_and_one_flow():
     """Each endpoint of cave_auth.api is described by a route and a flow of the same name."""
     endpoints = set(api.__all__) - {"raise_for_response"}
-    assert set(routes.ROUTES) == endpoints
+    assert set(routes.ENDPOINT_ROUTES) == endpoints
     for name in endpoints:
         assert callable(getattr(routes, name))
 

@@ -22,7 +22,8 @@ from cave_auth.service import (
     UserNeed,
     decide,
 )
-from cave_auth.service.values import MAX_TOKEN_LENGTH, strip_query_token
+from cave_auth.service.rendering import strip_query_token
+from cave_auth.service.values import MAX_TOKEN_LENGTH
 
 S = Settings("auth.example.org/auth", "auth.example.org/sticky_auth")
 R = "https://auth.example.org/sticky_auth/api/v1/authorize"

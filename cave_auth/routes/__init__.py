@@ -53,13 +53,11 @@ of service still to accept; each gets its ``accept_url``,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
-from ..config import Config
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, missing_token_error
 from ..models import (
     Group,
     GroupMember,
@@ -69,7 +67,6 @@ from ..models import (
     User,
     UserName,
 )
-from ..tokens import missing_token_error
 from ._route import (
     ApiRequest,
     Flow,
@@ -81,10 +78,16 @@ from ._route import (
 )
 from ._status import ResponseLike, raise_for_response
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from ..config import Config
+
 __all__ = [
     "ARE_ROOTS_PUBLIC",
     "CREATE_TOKEN",
     "DELETE_TOKEN",
+    "ENDPOINT_ROUTES",
     "GET_GROUP_USERS",
     "GET_MISSING_TOS",
     "GET_MY_PERMISSIONS",
@@ -103,7 +106,6 @@ __all__ = [
     "LOGOUT",
     "LOGOUT_ALL",
     "MAX_DESCRIPTION_LENGTH",
-    "ROUTES",
     "TABLE_HAS_PUBLIC",
     "WHOAMI",
     "ApiRequest",
@@ -213,7 +215,7 @@ ARE_ROOTS_PUBLIC: Route[bool] = Route(
     "POST", "/table/{table_id}/root_all_public", _BOOL
 )
 
-ROUTES: Mapping[str, Route[Any]] = {
+ENDPOINT_ROUTES: Mapping[str, Route[Any]] = {
     "are_roots_public": ARE_ROOTS_PUBLIC,
     "create_token": CREATE_TOKEN,
     "delete_token": DELETE_TOKEN,
@@ -237,7 +239,7 @@ ROUTES: Mapping[str, Route[Any]] = {
     "table_has_public": TABLE_HAS_PUBLIC,
     "whoami": WHOAMI,
 }
-"""Every route, under the name of its endpoint function."""
+"""Every route, under the name of its endpoint function (in :mod:`cave_auth.api`)."""
 
 
 def _by_ids(config: Config, route: Route[list[T]], user_ids: object) -> Flow[list[T]]:
@@ -248,135 +250,55 @@ def _by_ids(config: Config, route: Route[list[T]], user_ids: object) -> Flow[lis
 
 
 def get_tokens(config: Config) -> Flow[list[TokenInfo]]:
-    """Describe ``GET /user/token``; see :func:`cave_auth.api.get_tokens`.
-
-    Args:
-        config: The settings, with a token.
-
-    Returns:
-        The flow, which returns the user's keys.
-    """
+    """The flow of :func:`cave_auth.api.get_tokens`."""
     return (yield from GET_TOKENS.exchange(config))
 
 
 def get_user_information(config: Config, user_ids: Iterable[int]) -> Flow[list[User]]:
-    """Describe ``GET /user?id=``; see :func:`cave_auth.api.get_user_information`.
-
-    Args:
-        config: The settings, with a token.
-        user_ids: The ids; an empty collection makes a flow without request.
-
-    Returns:
-        The flow, which returns the users found.
-    """
+    """The flow of :func:`cave_auth.api.get_user_information`."""
     return (yield from _by_ids(config, GET_USER_INFORMATION, user_ids))
 
 
 def get_group_users(config: Config, group_id: int) -> Flow[list[GroupMember]]:
-    """Describe ``GET /group/{id}/user``; see :func:`cave_auth.api.get_group_users`.
-
-    Args:
-        config: The settings, with a token.
-        group_id: The group id.
-
-    Returns:
-        The flow, which returns the members.
-    """
+    """The flow of :func:`cave_auth.api.get_group_users`."""
     gid = validate_id(group_id, "group_id")
     return (yield from GET_GROUP_USERS.exchange(config, group_id=gid))
 
 
 def whoami(config: Config) -> Flow[User]:
-    """Describe ``GET /user/me``; see :func:`cave_auth.api.whoami`.
-
-    Args:
-        config: The settings, with a token.
-
-    Returns:
-        The flow, which returns the token's user.
-    """
+    """The flow of :func:`cave_auth.api.whoami`."""
     return (yield from WHOAMI.exchange(config))
 
 
 def get_user_cache(config: Config) -> Flow[Permissions]:
-    """Describe ``GET /user/cache``; see :func:`cave_auth.api.get_user_cache`.
-
-    Args:
-        config: The settings, with a token.
-
-    Returns:
-        The flow, which returns the token user's permission view.
-    """
+    """The flow of :func:`cave_auth.api.get_user_cache`."""
     return (yield from GET_USER_CACHE.exchange(config))
 
 
 def get_my_permissions(config: Config) -> Flow[Permissions]:
-    """Describe ``GET /my_permissions``; see :func:`cave_auth.api.get_my_permissions`.
-
-    Args:
-        config: The settings, with a token.
-
-    Returns:
-        The flow, which returns the token user's permission view.
-    """
+    """The flow of :func:`cave_auth.api.get_my_permissions`."""
     return (yield from GET_MY_PERMISSIONS.exchange(config))
 
 
 def get_user_permissions(config: Config, user_id: int) -> Flow[Permissions]:
-    """Describe ``GET /user/{id}/permissions``; see the function in ``api``.
-
-    Args:
-        config: The settings, with a token.
-        user_id: The user to look at.
-
-    Returns:
-        The flow, which returns that user's permission view.
-    """
+    """The flow of :func:`cave_auth.api.get_user_permissions`."""
     uid = validate_id(user_id, "user_id")
     return (yield from GET_USER_PERMISSIONS.exchange(config, user_id=uid))
 
 
 def get_user_groups(config: Config, user_id: int) -> Flow[list[Group]]:
-    """Describe ``GET /user/{id}/group``; see :func:`cave_auth.api.get_user_groups`.
-
-    Args:
-        config: The settings, with a token.
-        user_id: The user to look at.
-
-    Returns:
-        The flow, which returns the user's groups.
-    """
+    """The flow of :func:`cave_auth.api.get_user_groups`."""
     uid = validate_id(user_id, "user_id")
     return (yield from GET_USER_GROUPS.exchange(config, user_id=uid))
 
 
 def get_usernames(config: Config, user_ids: Iterable[int]) -> Flow[list[UserName]]:
-    """Describe ``GET /username?id=``; see :func:`cave_auth.api.get_usernames`.
-
-    Args:
-        config: The settings, with a token.
-        user_ids: The ids; an empty collection makes a flow without request.
-
-    Returns:
-        The flow, which returns ids and public names.
-    """
+    """The flow of :func:`cave_auth.api.get_usernames`."""
     return (yield from _by_ids(config, GET_USERNAMES, user_ids))
 
 
 def create_token(config: Config, description: str | None = None) -> Flow[str]:
-    """Describe ``POST /user/token``; see :func:`cave_auth.api.create_token`.
-
-    Args:
-        config: The settings, with a token.
-        description: A note stored with the key (at most 120 characters).
-
-    Returns:
-        The flow, which returns the new token.
-
-    Raises:
-        InvalidInputError: If ``description`` is not a str of at most 120
-            characters (when the flow starts).
-    """
+    """The flow of :func:`cave_auth.api.create_token`."""
     if description is not None and (
         not isinstance(description, str) or len(description) > MAX_DESCRIPTION_LENGTH
     ):
@@ -388,41 +310,18 @@ def create_token(config: Config, description: str | None = None) -> Flow[str]:
 
 
 def delete_token(config: Config, token_id: int) -> Flow[None]:
-    """Describe ``DELETE /user/token/{id}``; see :func:`cave_auth.api.delete_token`.
-
-    Args:
-        config: The settings, with a token.
-        token_id: The key's id, not the token.
-
-    Returns:
-        The flow, which returns ``None`` once the key is deleted.
-    """
+    """The flow of :func:`cave_auth.api.delete_token`."""
     tid = validate_id(token_id, "token_id")
     return (yield from DELETE_TOKEN.exchange(config, token_id=tid))
 
 
 def tos_accept_url(server_address: str, tos_id: int) -> str:
-    """Return the page where a user accepts one terms of service.
-
-    Args:
-        server_address: A normalized server address.
-        tos_id: The id of the terms of service.
-
-    Returns:
-        ``{server}/sticky_auth/api/v1/tos/<id>/accept``.
-    """
+    """Return the page accepting a terms of service: ``.../tos/<id>/accept``."""
     return f"{server_address}/sticky_auth/api/v1/tos/{tos_id}/accept"
 
 
 def get_token_ttl(config: Config) -> Flow[int | None]:
-    """Describe ``GET /user/token/<token>/ttl``; see :func:`.api.get_token_ttl`.
-
-    Args:
-        config: The settings, with the token to ask about.
-
-    Returns:
-        The flow, which returns the seconds left, or ``None`` for no expiry.
-    """
+    """The flow of :func:`cave_auth.api.get_token_ttl`."""
     if config.token is None:
         raise missing_token_error(config)
     ttl = yield from GET_TOKEN_TTL.exchange(config, token=config.token)
@@ -430,38 +329,17 @@ def get_token_ttl(config: Config) -> Flow[int | None]:
 
 
 def logout(config: Config) -> Flow[None]:
-    """Describe ``GET /logout``; see :func:`cave_auth.api.logout`.
-
-    Args:
-        config: The settings, with a login token.
-
-    Returns:
-        The flow, which returns ``None`` once the token is ended.
-    """
+    """The flow of :func:`cave_auth.api.logout`."""
     return (yield from LOGOUT.exchange(config))
 
 
 def logout_all(config: Config) -> Flow[None]:
-    """Describe ``GET /logout_all``; see :func:`cave_auth.api.logout_all`.
-
-    Args:
-        config: The settings, with a token.
-
-    Returns:
-        The flow, which returns ``None`` once every login token is ended.
-    """
+    """The flow of :func:`cave_auth.api.logout_all`."""
     return (yield from LOGOUT_ALL.exchange(config))
 
 
 def get_missing_tos(config: Config) -> Flow[list[MissingTermsOfService]]:
-    """Describe ``GET /user/missing``; see :func:`cave_auth.api.get_missing_tos`.
-
-    Args:
-        config: The settings, with a token.
-
-    Returns:
-        The flow, which returns the terms to accept, each with its accept URL.
-    """
+    """The flow of :func:`cave_auth.api.get_missing_tos`."""
     found = yield from GET_MISSING_TOS.exchange(config)
     return [
         attrs.evolve(
@@ -472,86 +350,37 @@ def get_missing_tos(config: Config) -> Flow[list[MissingTermsOfService]]:
 
 
 def get_user_cache_data(config: Config) -> Flow[dict[str, Any]]:
-    """Describe ``GET /user/cache`` as sent; see the function in ``api``.
-
-    Args:
-        config: The settings, with a token.
-
-    Returns:
-        The flow, which returns the token user's record, every key kept.
-    """
+    """The flow of :func:`cave_auth.api.get_user_cache_data`."""
     return (yield from GET_USER_CACHE_DATA.exchange(config))
 
 
 def get_user_permissions_data(config: Config, user_id: int) -> Flow[dict[str, Any]]:
-    """Describe ``GET /user/{id}/permissions`` as sent; see the function in ``api``.
-
-    Args:
-        config: The settings, with a token.
-        user_id: The user to look at.
-
-    Returns:
-        The flow, which returns that user's record, every key kept.
-    """
+    """The flow of :func:`cave_auth.api.get_user_permissions_data`."""
     uid = validate_id(user_id, "user_id")
     return (yield from GET_USER_PERMISSIONS_DATA.exchange(config, user_id=uid))
 
 
 def get_table_dataset(config: Config, namespace: str, table_id: str) -> Flow[str]:
-    """Describe ``GET /service/{ns}/table/{t}/dataset``; see the function in ``api``.
-
-    Args:
-        config: The settings, with a token.
-        namespace: The service namespace, e.g. ``"datastack"``.
-        table_id: The table.
-
-    Returns:
-        The flow, which returns the dataset name.
-    """
+    """The flow of :func:`cave_auth.api.get_table_dataset`."""
     ns = validate_name(namespace, "namespace")
     table = validate_name(table_id, "table_id")
     return (yield from GET_TABLE_DATASET.exchange(config, namespace=ns, table_id=table))
 
 
 def table_has_public(config: Config, table_id: str) -> Flow[bool]:
-    """Describe ``GET /table/{t}/has_public``; see the function in ``api``.
-
-    Args:
-        config: The settings, with a token.
-        table_id: The table.
-
-    Returns:
-        The flow, which returns whether the table has a public root.
-    """
+    """The flow of :func:`cave_auth.api.table_has_public`."""
     table = validate_name(table_id, "table_id")
     return (yield from TABLE_HAS_PUBLIC.exchange(config, table_id=table))
 
 
 def get_public_roots(config: Config, table_id: str) -> Flow[list[int]]:
-    """Describe ``GET /table/{t}/get_public_roots``; see the function in ``api``.
-
-    Args:
-        config: The settings, with a token.
-        table_id: The table.
-
-    Returns:
-        The flow, which returns the public root ids.
-    """
+    """The flow of :func:`cave_auth.api.get_public_roots`."""
     table = validate_name(table_id, "table_id")
     return (yield from GET_PUBLIC_ROOTS.exchange(config, table_id=table))
 
 
 def is_root_public(config: Config, table_id: str, root_id: int) -> Flow[bool]:
-    """Describe ``GET /table/{t}/root/{r}/is_public``; see the function in ``api``.
-
-    Args:
-        config: The settings, with a token.
-        table_id: The table.
-        root_id: The root id.
-
-    Returns:
-        The flow, which returns whether the root is public.
-    """
+    """The flow of :func:`cave_auth.api.is_root_public`."""
     table = validate_name(table_id, "table_id")
     root = validate_id(root_id, "root_id")
     return (yield from IS_ROOT_PUBLIC.exchange(config, table_id=table, root_id=root))
@@ -560,17 +389,7 @@ def is_root_public(config: Config, table_id: str, root_id: int) -> Flow[bool]:
 def are_roots_public(
     config: Config, table_id: str, root_ids: Iterable[int]
 ) -> Flow[bool]:
-    """Describe ``POST /table/{t}/root_all_public``; see the function in ``api``.
-
-    Args:
-        config: The settings, with a token.
-        table_id: The table.
-        root_ids: The root ids; an empty collection makes a flow without
-            request, which returns ``False``.
-
-    Returns:
-        The flow, which returns whether every root is public.
-    """
+    """The flow of :func:`cave_auth.api.are_roots_public`."""
     table = validate_name(table_id, "table_id")
     roots = validate_ids(root_ids, "root_ids")
     if not roots:

@@ -9,19 +9,23 @@ from __future__ import annotations
 
 import json as _json
 import operator
-from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import Any, Generic, TypeAlias, TypeVar, cast
+from collections.abc import Generator, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar, cast
 from urllib.parse import quote
 
 import attrs
 
 from .._redact import headers_repr, scrub
-from ..config import Config, token_problem
-from ..errors import InvalidInputError, ResponseFormatError
+from ..config import token_problem
+from ..errors import InvalidInputError, ResponseFormatError, missing_token_error
 from ..models import converter
-from ..tokens import missing_token_error
 from ..urls import api_url
 from ._status import ResponseLike, raise_for_response
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from ..config import Config
 
 __all__ = [
     "ApiRequest",
@@ -106,15 +110,8 @@ class Route(Generic[T]):
     ) -> ApiRequest:
         """Build the request for this route, carrying the config's token.
 
-        Args:
-            config: The settings, with a token.
-            params: Query parameters.
-            json: A JSON body.
-            **ids: The values of the path's fields, already validated; each
-                is percent-encoded as one path segment.
-
-        Returns:
-            The request.
+        ``ids`` are the values of the path's fields, already validated; each
+        is percent-encoded as one path segment.
 
         Raises:
             MissingTokenError: If ``config.token`` is None.
@@ -138,15 +135,7 @@ class Route(Generic[T]):
         )
 
     def parse(self, config: Config, request: ApiRequest, response: ResponseLike) -> T:
-        """Turn the answer to ``request`` into this route's result.
-
-        Args:
-            config: The settings the request was built from.
-            request: The request.
-            response: Its answer.
-
-        Returns:
-            The structured result.
+        """Turn the answer to ``request`` (built from ``config``) into the result.
 
         Raises:
             HTTPError: Or a subclass, for an error status (see
@@ -196,17 +185,7 @@ class Route(Generic[T]):
         json: Any = None,
         **ids: int | str,
     ) -> Flow[T]:
-        """Build the request, yield it, and parse the answer sent back.
-
-        Args:
-            config: The settings, with a token.
-            params: Query parameters.
-            json: A JSON body.
-            **ids: The values of the path's fields, already validated.
-
-        Returns:
-            The flow of one request.
-        """
+        """The flow of one request: build it, yield it, parse the answer sent back."""
         request = self.build(config, params=params, json=json, **ids)
         response = yield request
         return self.parse(config, request, response)
@@ -231,15 +210,11 @@ class Route(Generic[T]):
 
 
 def validate_id(value: object, name: str) -> int:
-    """Check that ``value`` is an id the server accepts, and return it as int.
+    """Check that ``value`` is an id the server accepts, and return it as an int.
 
-    Args:
-        value: An int ≥ 0 (an integer-like object such as ``numpy.int64`` is
-            fine, a bool or a float is not).
-        name: The argument's name, for the error message.
-
-    Returns:
-        ``value`` as a plain int.
+    An id is an int ≥ 0: an integer-like object such as ``numpy.int64`` is
+    fine, a bool or a float is not. ``name`` is the argument's name, for the
+    error message.
 
     Raises:
         InvalidInputError: If ``value`` is not a non-negative integer.
@@ -260,14 +235,7 @@ def validate_id(value: object, name: str) -> int:
 
 
 def validate_ids(values: object, name: str) -> list[int]:
-    """Check a collection of ids and return it as a list of ints.
-
-    Args:
-        values: A non-string iterable of ids.
-        name: The argument's name, for error messages.
-
-    Returns:
-        The ids, in order, as plain ints.
+    """Check a non-string iterable of ids and return them, in order, as ints.
 
     Raises:
         InvalidInputError: If ``values`` is a string, not iterable, or holds
@@ -283,14 +251,7 @@ def validate_ids(values: object, name: str) -> list[int]:
 
 
 def validate_name(value: object, name: str) -> str:
-    """Check that ``value`` is a name for a path segment, and return it.
-
-    Args:
-        value: A non-empty str (a table, dataset or service namespace).
-        name: The argument's name, for the error message.
-
-    Returns:
-        ``value``.
+    """Check that ``value`` is a non-empty str for a path segment, and return it.
 
     Raises:
         InvalidInputError: If ``value`` is not a non-empty str.

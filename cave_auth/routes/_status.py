@@ -9,10 +9,9 @@ server's explanation, trimmed and scrubbed of the token, in
 from __future__ import annotations
 
 import json as _json
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from .._redact import scrub, scrub_bytes
-from ..config import Config
 from ..errors import (
     AuthenticationError,
     HTTPError,
@@ -22,6 +21,9 @@ from ..errors import (
     TermsOfServiceRequired,
 )
 from ..urls import token_page_url
+
+if TYPE_CHECKING:
+    from ..config import Config
 
 __all__ = ["ResponseLike", "raise_for_response"]
 
@@ -54,11 +56,8 @@ class ResponseLike(Protocol):
 def raise_for_response(config: Config, method: str, response: ResponseLike) -> None:
     """Raise the error an answer stands for, or return if it is a success.
 
-    Args:
-        config: The settings the request was made with (for the token page
-            URL, and to keep the token out of messages).
-        method: The HTTP method of the request.
-        response: The answer.
+    ``config`` is what the request was made with: it gives the token page
+    URL, and the token to keep out of messages.
 
     Raises:
         AuthenticationError: 401, or a redirect towards a login page.

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from typing import Any, Literal, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias, cast
 from urllib.parse import quote, unquote, unquote_plus
 
 from ..errors import InvalidInputError
-from .values import Deny, Redirect, Rule
+from .values import Deny, Rule
+
+if TYPE_CHECKING:
+    from .values import Redirect
 
 __all__ = [
     "OPTIONS_ALLOW",

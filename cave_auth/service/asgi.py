@@ -21,9 +21,9 @@ application does not understand.
 
 The event loop never blocks: each fact the decision needs is taken from the
 checker's cache in the loop, and only a miss is looked up. Given an
-:class:`~cave_auth.AsyncTransport`, the lookup is a coroutine of
-:mod:`cave_auth.aio` (through
-:class:`~cave_auth.service.lookups.AsyncTransportLookups`) and its answer is
+:class:`~cave_auth.AsyncTransport`, the lookup is a coroutine
+(:class:`~cave_auth.service.lookups.AsyncTransportLookups`, the same route
+flows as the checker's sync lookups) and its answer is
 kept in the checker's cache with the checker's TTLs; without one, the
 checker's own (blocking) lookup runs in a worker thread
 (:func:`asyncio.to_thread`). A ``user_lookup`` override of the checker is a
@@ -36,14 +36,13 @@ coroutines with a new token make one lookup. A body the decision needs
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from .._drive import adrive
 from ._http import (
     OPTIONS_ALLOW,
-    OptionsPolicy,
-    Route,
     current_url,
     options_policy,
     parse_cookies,
@@ -53,23 +52,18 @@ from ._http import (
     route_method,
 )
 from .cache import MISSING
-from .checker import Checker
 from .decision import evaluate, unavailable
-from .lookups import AsyncLookups, AsyncTransportLookups, AuthServiceUnavailable
-from .values import (
-    Allow,
-    DatasetNeed,
-    Decision,
-    Deny,
-    Need,
-    Redirect,
-    RefreshNeed,
-    Request,
-    UserNeed,
-)
+from .lookups import AsyncTransportLookups, AuthServiceUnavailable, ask
+from .values import Allow, Deny, RefreshNeed, Request, UserNeed
 
 if TYPE_CHECKING:
+    from collections.abc import Hashable
+
     from ..transport import AsyncTransport
+    from ._http import OptionsPolicy, Route
+    from .checker import Checker
+    from .lookups import AsyncLookups
+    from .values import Decision, Need, Redirect
 
 __all__ = ["AuthASGIMiddleware", "request_from_scope"]
 
@@ -131,8 +125,8 @@ class AuthASGIMiddleware:
         checker: The checker (settings, lookups, cache).
         route: Which rule each ``(method, path)`` needs (a WebSocket is
             asked as ``GET``); every request needs a valid token if omitted.
-        transport: An async transport to look facts up with, through
-            :mod:`cave_auth.aio`, at the checker's ``auth_url``; without
+        transport: An async transport to look facts up with, at the
+            checker's ``auth_url``; without
             one, the checker's lookups run in a worker thread.
         timeout: The time budget of each async lookup, in seconds.
         options: What an ``OPTIONS`` request gets, as for
@@ -230,16 +224,14 @@ class AuthASGIMiddleware:
         """
         steps = evaluate(request, rule, self.checker.settings, check_options=True)
         try:
-            need = next(steps)
-            while True:
-                answer = self.checker.cached(need)
-                if answer is MISSING:
-                    answer = await self._flight(need)
-                need = steps.send(answer)
-        except StopIteration as stop:
-            return stop.value  # type: ignore[no-any-return]
+            return await adrive(steps, self._answer)
         except AuthServiceUnavailable:
             return unavailable(self.checker.settings)
+
+    async def _answer(self, need: Need) -> Any:
+        """Answer a need from the checker's cache in the loop, or by a flight."""
+        answer = self.checker.cached(need)
+        return await self._flight(need) if answer is MISSING else answer
 
     async def _flight(self, need: Need) -> Any:
         key: Hashable = (isinstance(need, RefreshNeed), self.checker.key(need))
@@ -266,25 +258,14 @@ class AuthASGIMiddleware:
         user_need = isinstance(need, (UserNeed, RefreshNeed))
         if lookups is None or (user_need and checker.user_lookup is not None):
             return await asyncio.to_thread(checker.answer, need)
-        if isinstance(need, RefreshNeed):
-            key = checker.key(need)
-            if not checker.refresh.allow(key):
-                return None
-            checker.cache.invalidate(key)
-            need = UserNeed(need.token)
-        cached = checker.cached(need)
+        asked = checker.refreshed(need)
+        if asked is None:
+            return None
+        cached = checker.cached(asked)
         if cached is not MISSING:
             return cached
-        answer: Any
-        if isinstance(need, UserNeed):
-            answer = await lookups.user(need.token)
-        elif isinstance(need, DatasetNeed):
-            answer = await lookups.dataset(need.namespace, need.table_id, need.token)
-        else:
-            answer = await lookups.public(
-                need.kind, need.table_id, need.subject, need.token
-            )
-        checker.cache.put(checker.key(need), answer, checker.ttl(need, answer))
+        answer = await ask(lookups, asked)
+        checker.cache.put(checker.key(asked), answer, checker.ttl(asked, answer))
         return answer
 
 

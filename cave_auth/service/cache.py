@@ -24,8 +24,10 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Hashable
 
 __all__ = ["MISSING", "LookupCache", "RefreshLimiter", "token_key"]
 

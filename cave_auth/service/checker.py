@@ -15,27 +15,26 @@ Cache keys hold a keyed digest of the token, never the token.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Generator, Hashable, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from .._drive import drive
 from .cache import MISSING, LookupCache, RefreshLimiter
 from .decision import evaluate, unavailable
-from .lookups import AuthServiceUnavailable, Lookups
-from .values import (
-    DatasetNeed,
-    Decision,
-    Need,
-    PublicNeed,
-    RefreshNeed,
-    Request,
-    Rule,
-    Settings,
-    UserNeed,
-)
+from .lookups import AuthServiceUnavailable, ask
+from .values import DatasetNeed, PublicNeed, RefreshNeed, UserNeed
+
+if TYPE_CHECKING:
+    from collections.abc import Generator, Hashable
+
+    from .lookups import Lookups
+    from .values import Decision, Need, Request, Rule, Settings
 
 __all__ = ["Checker"]
 
 _log = logging.getLogger("cave_auth.service")
+
+T = TypeVar("T")
 
 UserLookup = Callable[[str], Mapping[str, Any] | None]
 
@@ -101,29 +100,18 @@ class Checker:
             check_options=check_options,
         )
         try:
-            return self.run(steps)  # type: ignore[no-any-return]
+            return self.run(steps)
         except AuthServiceUnavailable as error:
             _log.warning("%s", error)
             return unavailable(settings or self.settings)
 
-    def run(self, steps: Generator[Need, Any, Any]) -> Any:
+    def run(self, steps: Generator[Need, Any, T]) -> T:
         """Drive a generator of needs (e.g. :func:`ask_public`) to its result.
-
-        Args:
-            steps: The generator.
-
-        Returns:
-            What it returns.
 
         Raises:
             AuthServiceUnavailable: If the auth service could not answer.
         """
-        try:
-            need = next(steps)
-            while True:
-                need = steps.send(self.answer(need))
-        except StopIteration as stop:
-            return stop.value
+        return drive(steps, self.answer)
 
     def key(self, need: Need) -> Hashable:
         """Return the cache key of a need (holding a digest, not a token).
@@ -160,27 +148,32 @@ class Checker:
     def answer(self, need: Need) -> Any:
         """Answer a need from the cache or, once for all callers, by a lookup.
 
-        Args:
-            need: The need.
-
-        Returns:
-            The answer the decision expects.
-
         Raises:
             AuthServiceUnavailable: If the auth service could not answer.
         """
-        if isinstance(need, RefreshNeed):
-            if not self.refresh.allow(self.key(need)):
-                return None
-            if self.user_lookup is None:
-                self.cache.invalidate(self.key(need))
-            return self.answer(UserNeed(need.token))
-        if isinstance(need, UserNeed):
-            if self.user_lookup is not None:
-                return self.user_lookup(need.token)
-            token = need.token
-            return self.cache.get_or_load(self.key(need), lambda: self._user(token))
-        return self.cache.get_or_load(self.key(need), lambda: self._load(need))
+        asked = self.refreshed(need)
+        if asked is None:
+            return None
+        if isinstance(asked, UserNeed) and self.user_lookup is not None:
+            return self.user_lookup(asked.token)
+        return self.cache.get_or_load(self.key(asked), lambda: self._load(asked))
+
+    def refreshed(self, need: Need) -> UserNeed | DatasetNeed | PublicNeed | None:
+        """Return the need to look up: a refresh allowed now becomes a user need.
+
+        A :class:`~cave_auth.service.RefreshNeed` counts against the
+        :class:`RefreshLimiter`: within the limit, the user's cached record
+        is dropped and the user looked up again; beyond it, ``None`` (the
+        decision answers from what it has). Any other need is itself.
+        """
+        if not isinstance(need, RefreshNeed):
+            return need
+        key = self.key(need)
+        if not self.refresh.allow(key):
+            return None
+        if self.user_lookup is None:
+            self.cache.invalidate(key)
+        return UserNeed(need.token)
 
     def ttl(self, need: Need, answer: Any) -> float | None:
         """Return how long the answer to a need is kept (``None``: not at all).
@@ -200,17 +193,8 @@ class Checker:
             return None if answer is None else self.cache.ttl
         return self.cache.ttl if answer else self.cache.rejected_ttl
 
-    def _user(self, token: str) -> tuple[Any, float | None]:
-        user = self.lookups.user(token)
-        return user, self.ttl(UserNeed(token), user)
-
-    def _load(self, need: DatasetNeed | PublicNeed) -> tuple[Any, float | None]:
-        if isinstance(need, DatasetNeed):
-            answer: Any = self.lookups.dataset(
-                need.namespace, need.table_id, need.token
-            )
-        else:
-            answer = self.lookups.public(
-                need.kind, need.table_id, need.subject, need.token
-            )
+    def _load(
+        self, need: UserNeed | DatasetNeed | PublicNeed
+    ) -> tuple[Any, float | None]:
+        answer = ask(self.lookups, need)
         return answer, self.ttl(need, answer)

@@ -40,11 +40,13 @@ answers 400, which it reads as an invalid token too).
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from urllib.parse import quote
 
 import attrs
 
+from .._drive import drive
+from .rendering import jsonify_bytes, strip_query_token
 from .values import (
     ANONYMOUS_USER,
     APPLICATION_JSON,
@@ -59,13 +61,11 @@ from .values import (
     PublicNeed,
     Redirect,
     RefreshNeed,
-    Request,
-    Rule,
-    Settings,
     UserNeed,
-    jsonify_bytes,
-    strip_query_token,
 )
+
+if TYPE_CHECKING:
+    from .values import Request, Rule, Settings
 
 __all__ = [
     "PERMISSIONS_KEY",
@@ -467,6 +467,12 @@ def decide(
         The decision, or the first need ``facts`` has no answer for.
     """
     known = facts or {}
+
+    def answer(need: Need) -> Any:
+        if need not in known:
+            raise _Unanswered(need)
+        return known[need]
+
     steps = evaluate(
         request,
         rule,
@@ -475,11 +481,13 @@ def decide(
         check_options=check_options,
     )
     try:
-        need = next(steps)
-        while True:
-            if need not in known:
-                steps.close()
-                return need
-            need = steps.send(known[need])
-    except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return drive(steps, answer)
+    except _Unanswered as unanswered:
+        return unanswered.need
+
+
+class _Unanswered(Exception):
+    """A need :func:`decide` was given no answer for; it ends the walk."""
+
+    def __init__(self, need: Need) -> None:
+        self.need = need

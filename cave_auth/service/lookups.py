@@ -1,21 +1,21 @@
 """The lookups a checker makes, answered by the auth server's routes.
 
-:class:`Lookups` is the small protocol the checker depends on;
-:class:`TransportLookups` answers it through the endpoint functions of
-:mod:`cave_auth.api` (``get_user_cache_data``, ``get_table_dataset``,
-``is_root_public``, ``are_roots_public``, ``table_has_public``) over any
-:class:`~cave_auth.Transport`, and :class:`AsyncTransportLookups` answers
-its coroutine twin :class:`AsyncLookups` through the same functions of
-:mod:`cave_auth.aio` over an :class:`~cave_auth.AsyncTransport`. Both sort
-every failure into one of three
-outcomes: the token or table was rejected (``None``; a token lookup
-answered 400, 413, 414 or 431 counts as a rejection, and a token over
+:class:`Lookups` is the small protocol the checker depends on, and
+:class:`AsyncLookups` its coroutine twin. :class:`TransportLookups` and
+:class:`AsyncTransportLookups` answer them with the same flows: each lookup
+composes a flow of :mod:`cave_auth.routes` (``get_user_cache_data``,
+``get_table_dataset``, ``is_root_public``, ``are_roots_public``,
+``table_has_public``) with the rules that sort its failures, and is driven
+over a :class:`~cave_auth.Transport` or an :class:`~cave_auth.AsyncTransport`.
+Every failure is one of three outcomes: the token or table was rejected
+(``None``; a token lookup answered 400, 413, 414 or 431 counts as a
+rejection, and a token over
 :data:`~cave_auth.service.values.MAX_TOKEN_LENGTH` characters is rejected
-without asking), the question cannot be
-asked or was answered with a 4xx (``None`` for a public check: not public,
-never cached), or the auth service is unavailable
-(:class:`AuthServiceUnavailable`: a 5xx after retries, a timeout, a refused
-connection or a malformed answer; the caller answers 503 and caches nothing).
+without asking), the question cannot be asked or was answered with a 4xx
+(``None`` for a public check: not public, never cached), or the auth service
+is unavailable (:class:`AuthServiceUnavailable`: a 5xx after retries, a
+timeout, a refused connection or a malformed answer; the caller answers 503
+and caches nothing).
 
 A root id from a request may be a string (a path segment, a JSON body): a
 string of ASCII digits is sent as the integer it spells, as the server reads
@@ -25,12 +25,12 @@ answer 404 or 500 and ``middle_auth_client`` a 500).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import attrs
 
-from .. import aio, api
+from .. import routes
+from .._drive import arun, run
 from ..config import Config
 from ..errors import (
     AuthenticationError,
@@ -41,7 +41,13 @@ from ..errors import (
     ServerError,
 )
 from ..transport import AsyncTransport, Transport
-from .values import MAX_TOKEN_LENGTH
+from .values import MAX_TOKEN_LENGTH, DatasetNeed, UserNeed
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ..routes import Flow
+    from .values import PublicNeed
 
 __all__ = [
     "AsyncLookups",
@@ -49,8 +55,11 @@ __all__ = [
     "AuthServiceUnavailable",
     "Lookups",
     "TransportLookups",
+    "ask",
     "config_for_auth_url",
 ]
+
+TransportT = TypeVar("TransportT")
 
 
 class AuthServiceUnavailable(CaveAuthError):
@@ -99,8 +108,66 @@ class Lookups(Protocol):
         ...
 
 
-class TransportLookups:
-    """:class:`Lookups` through the endpoint functions of :mod:`cave_auth.api`.
+class _RouteLookups(Generic[TransportT]):
+    """The lookups as flows of :mod:`cave_auth.routes`; a subclass drives them."""
+
+    def __init__(
+        self, auth_url: str, transport: TransportT, timeout: float | None = 5.0
+    ) -> None:
+        self.auth_url = auth_url
+        self.transport = transport
+        self.timeout = timeout
+        self.config = config_for_auth_url(auth_url)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(auth_url={self.auth_url!r})"
+
+    def _user(self, token: str) -> Flow[Mapping[str, Any] | None]:
+        config = _with_user_token(self.config, token)
+        if config is None:
+            return None
+        try:
+            return (yield from routes.get_user_cache_data(config))
+        except CaveAuthError as error:
+            _unless_token_rejected(error)
+            return None
+
+    def _dataset(
+        self, namespace: str, table_id: Any, token: str | None
+    ) -> Flow[str | None]:
+        config = _with_token(self.config, token)
+        if config is None:
+            return None
+        try:
+            return (
+                yield from routes.get_table_dataset(config, namespace, str(table_id))
+            )
+        except CaveAuthError as error:
+            _unless_question_refused(error)
+            return None
+
+    def _public(
+        self, kind: str, table_id: Any, subject: Any, token: str
+    ) -> Flow[bool | None]:
+        config = _with_token(self.config, token)
+        if config is None:
+            return None
+        table = str(table_id)
+        try:
+            if kind == "root":
+                root = _root_id(subject)
+                return (yield from routes.is_root_public(config, table, root))
+            if kind == "roots":
+                roots = [_root_id(one) for one in subject]
+                return (yield from routes.are_roots_public(config, table, roots))
+            return (yield from routes.table_has_public(config, table))
+        except CaveAuthError as error:
+            _unless_question_refused(error)
+            return None
+
+
+class TransportLookups(_RouteLookups[Transport]):
+    """:class:`Lookups` through the routes of the auth server, over a transport.
 
     Args:
         auth_url: The auth service, with scheme, ending in ``/auth``.
@@ -111,95 +178,46 @@ class TransportLookups:
         config: The token-less :class:`~cave_auth.Config` of the server.
     """
 
-    def __init__(
-        self, auth_url: str, transport: Transport, timeout: float | None = 5.0
-    ) -> None:
-        self.auth_url = auth_url
-        self.transport = transport
-        self.timeout = timeout
-        self.config = config_for_auth_url(auth_url)
-
-    def __repr__(self) -> str:
-        return f"TransportLookups(auth_url={self.auth_url!r})"
-
     def user(self, token: str) -> Mapping[str, Any] | None:
         """Return the ``/user/cache`` record of ``token``, or ``None`` if rejected.
 
-        Args:
-            token: The caller's token.
-
-        Returns:
-            The record, or ``None`` when the server rejects the token (401,
-            403, a redirect to the login page, or a 400, 413, 414 or 431: a
-            request the server or its proxy will not take, because of the
-            token) or it is no usable token (empty, malformed, or over
-            ``MAX_TOKEN_LENGTH`` characters: then nothing is sent).
+        ``None`` when the server rejects the token (401, 403, a redirect to
+        the login page, or a 400, 413, 414 or 431: a request the server or
+        its proxy will not take, because of the token) or it is no usable
+        token (empty, malformed, or over ``MAX_TOKEN_LENGTH`` characters:
+        then nothing is sent).
 
         Raises:
             AuthServiceUnavailable: For any other failure.
         """
-        config = _with_user_token(self.config, token)
-        if config is None:
-            return None
-        try:
-            return api.get_user_cache_data(config, self.transport, timeout=self.timeout)
-        except CaveAuthError as error:
-            _unless_token_rejected(error)
-            return None
+        return run(self._user(token), self.transport, self.timeout)
 
     def dataset(self, namespace: str, table_id: Any, token: str | None) -> str | None:
-        """Return the dataset of a table, or ``None`` if the server says no.
+        """Return the dataset of a table (asked about as its text), or ``None``.
 
-        Args:
-            namespace: The service namespace.
-            table_id: The table (asked about as its text).
-            token: The token to ask with.
-
-        Returns:
-            The dataset name, or ``None`` for any 4xx or no token.
+        ``None`` for any 4xx, or without a token.
 
         Raises:
             AuthServiceUnavailable: For a 5xx, a transport failure or a
                 malformed answer.
         """
-        config = _with_token(self.config, token)
-        if config is None:
-            return None
-        try:
-            return api.get_table_dataset(
-                config, self.transport, namespace, str(table_id), timeout=self.timeout
-            )
-        except CaveAuthError as error:
-            _unless_question_refused(error)
-            return None
+        return run(
+            self._dataset(namespace, table_id, token), self.transport, self.timeout
+        )
 
     def public(self, kind: str, table_id: Any, subject: Any, token: str) -> bool | None:
         """Answer a public check, or ``None`` when the server gave no answer.
 
-        Args:
-            kind: ``root``, ``roots`` or ``table``.
-            table_id: The table (asked about as its text).
-            subject: The root id, or the collection of root ids.
-            token: The service token to ask with.
-
-        Returns:
-            The answer, or ``None`` for a 4xx or a subject that is no root id
-            (not public, not cached).
+        ``kind`` is ``root``, ``roots`` or ``table``; ``subject`` the root id,
+        the collection of root ids, or nothing. ``None`` for a 4xx or a
+        subject that is no root id (not public, not cached).
 
         Raises:
             AuthServiceUnavailable: For a 5xx, a transport failure or a
                 malformed answer.
         """
-        config = _with_token(self.config, token)
-        if config is None:
-            return None
-        try:
-            return _ask_public(  # type: ignore[no-any-return]
-                api, config, self.transport, kind, table_id, subject, self.timeout
-            )
-        except CaveAuthError as error:
-            _unless_question_refused(error)
-            return None
+        flow = self._public(kind, table_id, subject, token)
+        return run(flow, self.transport, self.timeout)
 
 
 class AsyncLookups(Protocol):
@@ -222,111 +240,44 @@ class AsyncLookups(Protocol):
         ...
 
 
-class AsyncTransportLookups:
-    """:class:`AsyncLookups` through :mod:`cave_auth.aio` and an async transport.
+class AsyncTransportLookups(_RouteLookups[AsyncTransport]):
+    """Async twin of :class:`TransportLookups`, over an async transport.
 
-    Each answer and each failure is sorted exactly as by
-    :class:`TransportLookups`; only the I/O differs.
-
-    Args:
-        auth_url: The auth service, with scheme, ending in ``/auth``.
-        transport: The async HTTP transport.
-        timeout: The time budget of each lookup, in seconds (retries included).
-
-    Attributes:
-        config: The token-less :class:`~cave_auth.Config` of the server.
+    The same flows sort each answer and each failure; only the I/O differs.
     """
 
-    def __init__(
-        self, auth_url: str, transport: AsyncTransport, timeout: float | None = 5.0
-    ) -> None:
-        self.auth_url = auth_url
-        self.transport = transport
-        self.timeout = timeout
-        self.config = config_for_auth_url(auth_url)
-
-    def __repr__(self) -> str:
-        return f"AsyncTransportLookups(auth_url={self.auth_url!r})"
-
     async def user(self, token: str) -> Mapping[str, Any] | None:
-        """Return the ``/user/cache`` record of ``token``, or ``None`` if rejected.
-
-        Args:
-            token: The caller's token.
-
-        Returns:
-            As :meth:`TransportLookups.user`.
-
-        Raises:
-            AuthServiceUnavailable: For any failure but a rejection.
-        """
-        config = _with_user_token(self.config, token)
-        if config is None:
-            return None
-        try:
-            return await aio.get_user_cache_data(
-                config, self.transport, timeout=self.timeout
-            )
-        except CaveAuthError as error:
-            _unless_token_rejected(error)
-            return None
+        """Async twin of :meth:`TransportLookups.user`."""
+        return await arun(self._user(token), self.transport, self.timeout)
 
     async def dataset(
         self, namespace: str, table_id: Any, token: str | None
     ) -> str | None:
-        """Return the dataset of a table, or ``None`` if the server says no.
-
-        Args:
-            namespace: The service namespace.
-            table_id: The table (asked about as its text).
-            token: The token to ask with.
-
-        Returns:
-            As :meth:`TransportLookups.dataset`.
-
-        Raises:
-            AuthServiceUnavailable: For a 5xx, a transport failure or a
-                malformed answer.
-        """
-        config = _with_token(self.config, token)
-        if config is None:
-            return None
-        try:
-            return await aio.get_table_dataset(
-                config, self.transport, namespace, str(table_id), timeout=self.timeout
-            )
-        except CaveAuthError as error:
-            _unless_question_refused(error)
-            return None
+        """Async twin of :meth:`TransportLookups.dataset`."""
+        flow = self._dataset(namespace, table_id, token)
+        return await arun(flow, self.transport, self.timeout)
 
     async def public(
         self, kind: str, table_id: Any, subject: Any, token: str
     ) -> bool | None:
-        """Answer a public check, or ``None`` when the server gave no answer.
+        """Async twin of :meth:`TransportLookups.public`."""
+        flow = self._public(kind, table_id, subject, token)
+        return await arun(flow, self.transport, self.timeout)
 
-        Args:
-            kind: ``root``, ``roots`` or ``table``.
-            table_id: The table (asked about as its text).
-            subject: The root id, or the collection of root ids.
-            token: The service token to ask with.
 
-        Returns:
-            As :meth:`TransportLookups.public`.
+def ask(
+    lookups: Lookups | AsyncLookups, need: UserNeed | DatasetNeed | PublicNeed
+) -> Any:
+    """Call the method of ``lookups`` that answers ``need``.
 
-        Raises:
-            AuthServiceUnavailable: For a 5xx, a transport failure or a
-                malformed answer.
-        """
-        config = _with_token(self.config, token)
-        if config is None:
-            return None
-        try:
-            return await _ask_public(  # type: ignore[no-any-return]
-                aio, config, self.transport, kind, table_id, subject, self.timeout
-            )
-        except CaveAuthError as error:
-            _unless_question_refused(error)
-            return None
+    :class:`Lookups` and :class:`AsyncLookups` name their methods alike, so
+    one dispatch serves both; for the latter the result is awaited.
+    """
+    if isinstance(need, UserNeed):
+        return lookups.user(need.token)
+    if isinstance(need, DatasetNeed):
+        return lookups.dataset(need.namespace, need.table_id, need.token)
+    return lookups.public(need.kind, need.table_id, need.subject, need.token)
 
 
 def _with_token(config: Config, token: str | None) -> Config | None:
@@ -344,28 +295,6 @@ def _with_user_token(config: Config, token: str) -> Config | None:
     if len(token) > MAX_TOKEN_LENGTH:
         return None
     return _with_token(config, token)
-
-
-def _ask_public(
-    endpoints: Any,
-    config: Config,
-    transport: Any,
-    kind: str,
-    table_id: Any,
-    subject: Any,
-    timeout: float | None,
-) -> Any:
-    """Call the public-root endpoint of ``kind`` in ``api`` or ``aio``."""
-    table = str(table_id)
-    if kind == "root":
-        root = _root_id(subject)
-        return endpoints.is_root_public(config, transport, table, root, timeout=timeout)
-    if kind == "roots":
-        roots = [_root_id(one) for one in subject]
-        return endpoints.are_roots_public(
-            config, transport, table, roots, timeout=timeout
-        )
-    return endpoints.table_has_public(config, transport, table, timeout=timeout)
 
 
 _REQUEST_REFUSED = frozenset({400, 413, 414, 431})

@@ -27,13 +27,11 @@ Example:
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 from ._http import (
     OPTIONS_ALLOW,
-    OptionsPolicy,
-    Route,
     current_url,
     options_policy,
     parse_cookies,
@@ -42,8 +40,13 @@ from ._http import (
     route_all,
     route_method,
 )
-from .checker import Checker
 from .values import Allow, Request
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from ._http import OptionsPolicy, Route
+    from .checker import Checker
 
 __all__ = ["AuthMiddleware", "request_from_environ"]
 

@@ -51,7 +51,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._redact import scrub_url
+from .._redact import mask_token_paths_in_logs, scrub_url
 from ..errors import InsecureTransportError, InvalidInputError, TransportError
 from .base import (
     IDEMPOTENT_METHODS,
@@ -188,6 +188,7 @@ class Urllib3Transport:
             self._ssl = make_ssl_context(ca_certs, ca_cert_dir)
         import urllib3
 
+        mask_token_paths_in_logs()  # urllib3 logs the TTL route's path, token and all
         self._urllib3 = urllib3
         self._no_retry = urllib3.Retry(False, redirect=False)
         self._pool_classes = pool_classes()
