@@ -16,10 +16,13 @@ anywhere or replace it (the ``cave-auth`` command, :func:`cave_auth.login`,
 
 Saving for server B (:func:`save_for_server`) always writes B's own file. The
 shared file is written only when it holds no token under the key, already
-holds this token, holds a token of B's, when B is the default server, or when
-the caller says so (``make_default``; or ``overwrite`` when the token there is
-also saved in its own server's file, so nothing is lost). Otherwise it is left
-alone, and :class:`SharedFile` says why.
+holds this token, holds B's previous token, or another server's token that
+that server keeps in its own file (nothing is lost) when B is the default
+server or the caller says so (``make_default``, ``overwrite``). A token saved
+in no server's own file is its only copy, and whose it was is unknown: it is
+replaced only with ``overwrite`` (and ``make_default`` when B is not the
+default server), never because a server rejected it. Otherwise the shared
+file is left alone, and :class:`SharedFile` says why.
 
 Everything here goes through a :class:`~cave_auth.TokenStore`; nothing reads
 the environment or prints.
@@ -58,6 +61,7 @@ __all__ = [
     "ServerSave",
     "Servers",
     "SharedFile",
+    "claimed",
     "forget_copies",
     "netloc_of",
     "owner_of",
@@ -143,6 +147,23 @@ def _holders(config: Config, store: TokenStore, token: str) -> list[str]:
         if token in secrets.values():
             holders.append(netloc)
     return holders
+
+
+def claimed(config: Config, store: TokenStore, token: str) -> bool:
+    """Whether some server's own file holds ``token`` (under any key).
+
+    A token of the shared file that none holds is its only copy, and whose it
+    was is unknown: a server's verdict on it never replaces it.
+
+    Args:
+        config: The settings (``secrets_dir`` is where to look).
+        store: Where secrets files live.
+        token: The token.
+
+    Returns:
+        ``True`` if a ``{netloc}-cave-secret.json`` holds it.
+    """
+    return bool(_holders(config, store, token))
 
 
 def owner_of(config: Config, store: TokenStore, token: str, servers: Servers) -> str:
@@ -244,7 +265,7 @@ class SharedFile:
         reason: Why, for people (``"it held no token under key 'token'"``).
         owner: The server its current token belongs to, or ``None``.
         guarded: Whether writing replaces a token that only ``overwrite``
-            may replace (this server's, or the only copy of another's).
+            may replace (this server's, or one saved in no server's own file).
     """
 
     path: str
@@ -299,26 +320,33 @@ def plan_shared(
         return SharedFile(path, True, f"it held no token under key {key!r}")
     if current == token:
         return SharedFile(path, True, "it already holds this token")
-    owner = owner_of(config, store, current, servers)
     server = config.server_address
+    holders = _holders(config, store, current)
+    if not holders:
+        # Saved in no server's own file: the default server's by the rule,
+        # but whose it really was is unknown, and this is its only copy; so
+        # only the user's word replaces it, never a server's verdict.
+        owner = servers.default
+        if make_default or (overwrite and _same_server(server, owner)):
+            reason = "asked to replace the token saved in no server's own file"
+            return SharedFile(path, True, reason, owner, guarded=True)
+        reason = "it holds a token saved in no server's own file (its only copy)"
+        return SharedFile(path, False, reason, owner, guarded=True)
+    owner = owner_of(config, store, current, servers)
     if _same_server(owner, server):
         reason = "it held this server's previous token"
         return SharedFile(path, True, reason, owner, guarded=True)
-    # The owner is another server; is its token also in its own file?
-    only_copy = netloc_of(owner) not in _holders(config, store, current)
+    # Another server's token, which that server keeps in its own file too:
+    # nothing is lost by replacing it here.
     if make_default:
         reason = "asked to make this the shared token"
-        return SharedFile(path, True, reason, owner, guarded=only_copy)
-    if _same_server(server, servers.default):
+    elif _same_server(server, servers.default):
         reason = f"{server} is the default server"
-        return SharedFile(path, True, reason, owner, guarded=only_copy)
-    if overwrite and not only_copy:
+    elif overwrite:
         reason = f"--overwrite, and {owner} keeps its token in its own file"
-        return SharedFile(path, True, reason, owner)
-    reason = f"it holds the token of {owner}"
-    return SharedFile(
-        path, False, reason + (" (its only copy)" if only_copy else ""), owner
-    )
+    else:
+        return SharedFile(path, False, f"it holds the token of {owner}", owner)
+    return SharedFile(path, True, reason, owner)
 
 
 def save_for_server(

@@ -25,7 +25,7 @@ from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError, LoginError, MissingTokenError
 from ..lifecycle import login
 from ..loopback import LoopbackListener, authorize_url
-from ..ownership import ServerSave, resolve_for_server
+from ..ownership import ServerSave, claimed, resolve_for_server
 from ..tokens import mask_token
 from .cmd_tokens import offer_to_delete
 from .context import (
@@ -142,12 +142,16 @@ def _may_replace(
     try:
         user = fetch_user(ctx, attrs.evolve(config, token=saved))
     except AuthenticationError:
+        # A server's verdict replaces its own token, never a shared token that
+        # no server's file holds (its only copy, whosever it was).
+        replaced = claimed(config, ctx.store, saved)
         print(
             f"The token {mask_token(saved)} saved for {config.server_address} is "
-            "rejected by the server; it will be replaced.",
+            "rejected by the server; "
+            + ("it will be replaced." if replaced else "a new one is saved beside it."),
             file=ctx.stderr if args.json else ctx.stdout,
         )
-        return True
+        return replaced
     except CaveAuthError as exc:
         raise CommandError(
             f"could not check the token already saved ({explain(ctx.environ, exc)}); "

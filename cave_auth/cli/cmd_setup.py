@@ -22,8 +22,8 @@ import attrs
 
 from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError, MissingTokenError
-from ..ownership import resolve_for_server
-from ..tokens import mask_token, setup_instructions
+from ..ownership import claimed, resolve_for_server
+from ..tokens import ResolvedToken, mask_token, setup_instructions
 from .cmd_tokens import offer_to_delete
 from .context import (
     EXIT_AUTH_REJECTED,
@@ -143,17 +143,20 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             ) from None
     elif not saving and not args.json:
         ctx.out("Not verifying the token with the server (--no-verify).")
-    previous = _previous_token(ctx, config, token)
+    found = _previous_token(ctx, config, token)
+    previous = None if found is None else found.token
     rejected = (
         verify
         and not args.overwrite
         and previous is not None
         and _rejected(ctx, config, previous)
     )
-    if rejected:
+    # A server's verdict replaces its own token, never a shared token that no
+    # server's file holds (its only copy, whosever it was).
+    if rejected and previous is not None and claimed(config, ctx.store, previous):
         args.overwrite = True
     done = save_as_asked(ctx, args, config, token)
-    changed = previous is not None and bool(done.saved.written)
+    changed = found is not None and found.path in done.saved.written
     offer = None
     if changed and verify and not rejected and previous is not None:
         offer = offer_to_delete(
@@ -196,7 +199,7 @@ def _instructions(ctx: Context, args: argparse.Namespace, config: Config) -> Non
         ctx.out("   (use --open to open the page in your browser)")
 
 
-def _previous_token(ctx: Context, config: Config, token: str) -> str | None:
+def _previous_token(ctx: Context, config: Config, token: str) -> ResolvedToken | None:
     """Return the different token already saved for this server, if any."""
     try:
         found = resolve_for_server(
@@ -205,7 +208,7 @@ def _previous_token(ctx: Context, config: Config, token: str) -> str | None:
     except MissingTokenError:
         return None
     ctx.remember(found.token)
-    return None if found.token == token else found.token
+    return None if found.token == token else found
 
 
 def _rejected(ctx: Context, config: Config, saved: str) -> bool:

@@ -502,8 +502,9 @@ def report_saved(ctx: Context, done: ServerSave, token: str) -> None:
         why = f" ({shared.reason})" if path == shared.path else ""
         ctx.out(f"  {path}{why}")
     if not shared.write:
+        options = "--default --overwrite" if shared.guarded else "--default"
         ctx.out(
-            f"Left {shared.path} as it was: {shared.reason}. Add --default to make "
+            f"Left {shared.path} as it was: {shared.reason}. Add {options} to make "
             "this token the one CAVEclient uses for servers without a file of "
             "their own."
         )

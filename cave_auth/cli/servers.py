@@ -112,12 +112,12 @@ def explain(environ: Mapping[str, str], error: Exception) -> str:
         )
         set_ = [f"{name}={environ[name]}" for name in names if environ.get(name)]
         trusted = (
-            f"the CAs trusted are those of {set_[0]}"
+            f"The CAs trusted are those of {set_[0]}"
             if set_
-            else "no CA variable is set, so the system's CAs are trusted"
+            else "No CA variable is set, so the system's CAs are trusted"
         )
         return (
-            f"{text}. {trusted.capitalize()}; if the server's certificate comes "
+            f"{text}. {trusted}; if the server's certificate comes "
             "from a CA of your own, point REQUESTS_CA_BUNDLE at it: "
             "export REQUESTS_CA_BUNDLE=/path/to/ca.pem"
         )

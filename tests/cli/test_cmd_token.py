@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from cli_support import (
-    DEFAULT_FILE,
     OTHER,
     SERVER_FILE,
     TOKEN,
