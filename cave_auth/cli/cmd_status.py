@@ -33,11 +33,13 @@ from ..errors import (
     MissingTokenError,
     TokenFileError,
 )
-from ..ownership import netloc_of, resolve_for_server
+from ..ownership import netloc_of, owner_of, resolve_for_server
 from ..store import TokenStore
 from ..tokens import (
     ResolvedToken,
     mask_token,
+    read_token,
+    server_token_path,
     setup_instructions,
     token_search_paths,
 )
@@ -105,6 +107,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         _inspect_file(ctx.store, path, config.token_key)
         for path in token_search_paths(config)
     ]
+    _note_owners(ctx, config, files)
     unsafe_directories = (
         ctx.store.directory_problem(path) for path in token_search_paths(config)
     )
@@ -288,6 +291,24 @@ def _lifetime_and_terms(
     ]
 
 
+def _note_owners(ctx: Context, config: Config, files: list[dict[str, Any]]) -> None:
+    """Name the server each shared file's token belongs to, when not this one."""
+    servers = ctx.servers(config)
+    own = server_token_path(config)
+    for info in files:
+        info["belongs_to"] = None
+        if info["path"] in (own, config.token_file) or not info["has_key"]:
+            continue
+        try:
+            token = read_token(ctx.store, info["path"], config.token_key)
+        except TokenFileError:
+            continue
+        if token is not None:
+            owner = owner_of(config, ctx.store, token, servers)
+            if netloc_of(owner) != netloc_of(config.server_address):
+                info["belongs_to"] = owner
+
+
 def _readable_expiry(expires: str | None) -> str:
     """Return ``never``, ``unknown`` or a local date and time for people."""
     import datetime as _dt
@@ -332,6 +353,8 @@ def _file_line(info: Mapping[str, Any], key: str) -> str:
         return f"[ ] {info['path']} (missing)"
     mark = "[x]" if info["has_key"] else "[ ]"
     has = f"has key {key!r}" if info["has_key"] else f"no key {key!r}"
+    if info.get("belongs_to"):
+        has += f", the token of {info['belongs_to']}"
     keys = ", ".join(info["keys"]) or "none"
     mode = f"; mode {info['mode']}" if info["mode"] is not None else ""
     return f"{mark} {info['path']} ({has}; keys: {keys}{mode})"
