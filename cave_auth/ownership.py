@@ -12,7 +12,7 @@ anywhere or replace it (the ``cave-auth`` command, :func:`cave_auth.login`,
 * A token in ``{netloc}-cave-secret.json`` belongs to that server.
 * A token in the shared file belongs to the server whose own file holds the
   same token (under any key); if none does, to the *default server*: the one
-  used when no server is named (:attr:`Servers.default`).
+  used when no server is named (``Servers.default``).
 
 Saving for server B (:func:`save_for_server`) always writes B's own file. The
 shared file is written only when it holds no token under the key, already

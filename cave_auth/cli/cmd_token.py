@@ -1,4 +1,4 @@
-"""``cave-auth token``: print the token that would be used, for scripts.
+"""``cave-auth token [SERVER]``: print the token saved for the server, for scripts.
 
 The one command that prints a token in full (with ``tokens --show``), like
 ``gh auth token``: ``export CAVE_TOKEN=$(cave-auth token)``.

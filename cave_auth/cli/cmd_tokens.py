@@ -10,7 +10,7 @@ parse without knowing HTTP dates.
 ``tokens delete ID...`` deletes API keys on the server (``DELETE
 /user/token/<id>``), after asking at a terminal (``--yes`` for scripts), and
 then forgets every saved copy of a deleted key, which no server accepts any
-more. :func:`offer_to_delete` is the same offer made by ``setup`` and
+more. ``offer_to_delete`` is the same offer made by ``setup`` and
 ``login`` for a key they replaced.
 """
 

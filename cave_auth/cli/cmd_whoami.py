@@ -1,4 +1,4 @@
-"""``cave-auth whoami``: the user the token belongs to.
+"""``cave-auth whoami [SERVER]``: the user the token saved for the server belongs to.
 
 Asks the server (``GET /user/me``); with ``--json`` prints the user record as
 the server sent it.
