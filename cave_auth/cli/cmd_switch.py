@@ -21,11 +21,11 @@ from typing import Any
 
 import attrs
 
-from ..config import Config
+from ..config import DEFAULT_SERVER_ADDRESS, Config
 from ..errors import MissingTokenError, TokenKeyExistsError
 from ..ownership import Servers, netloc_of, owner_of, resolve_for_server
 from ..tokens import default_token_path, server_token_path
-from .context import EXIT_OK, PROG, Context, build_config
+from .context import EXIT_OK, PROG, CommandError, Context, build_config
 from .options import add_server_argument, common_options, json_option
 from .parser import Commands
 from .settings import read_settings, settings_path, write_settings
@@ -73,13 +73,22 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     Returns:
         0 once the default is shown or changed.
     """
-    config = build_config(ctx, args)
     path = settings_path(ctx.environ)
+    if args.unset:
+        try:
+            read_settings(ctx.environ)
+        except CommandError:
+            write_settings(ctx.environ, {})  # what --unset is for: a fresh file
+    config = build_config(ctx, args)
     given = ctx.server_origin == "the command line"
     pinned: list[str] = []
     if args.unset or given:
-        old, _ = ctx.default_server()
-        settings = read_settings(ctx.environ)
+        try:
+            old, _ = ctx.default_server()
+            settings = read_settings(ctx.environ)
+        except CommandError:
+            # A broken settings file is what a new switch replaces.
+            old, settings = DEFAULT_SERVER_ADDRESS, {}
         settings.pop("server", None)
         if given:
             settings["server"] = config.server_address
@@ -127,8 +136,6 @@ def _has_token(ctx: Context, config: Config) -> bool:
 
 def _pin_shared(ctx: Context, config: Config, old: str, new: str | None) -> list[str]:
     """Save each shared token the old default owns alone into its own file."""
-    from ..config import DEFAULT_SERVER_ADDRESS
-
     if netloc_of(old) == netloc_of(new or DEFAULT_SERVER_ADDRESS):
         return []
     before = Servers(old, (old,))

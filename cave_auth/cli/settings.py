@@ -59,11 +59,20 @@ def read_settings(environ: Mapping[str, str]) -> dict[str, Any]:
             settings = json.load(file)
     except FileNotFoundError:
         return {}
-    except (OSError, ValueError) as error:
-        problem = getattr(error, "strerror", None) or "it is not valid JSON"
+    except OSError as error:
+        # A home this process may not enter (a service account's, say) hides
+        # the file: nothing was remembered that this process could use.
+        if not os.path.lexists(path):
+            return {}
+        problem = error.strerror or str(error)
         raise CommandError(
             f"cannot read the cave-auth settings {path}: {problem}; fix or delete "
             "it (cave-auth switch --unset writes a fresh one)"
+        ) from None
+    except ValueError:
+        raise CommandError(
+            f"cannot read the cave-auth settings {path}: it is not valid JSON; fix "
+            "or delete it (cave-auth switch --unset writes a fresh one)"
         ) from None
     if not isinstance(settings, dict):
         raise CommandError(

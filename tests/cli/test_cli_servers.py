@@ -459,3 +459,17 @@ def test_a_rejected_verdict_comes_only_from_the_tokens_own_server(two: Two) -> N
     status = two.cli("status", two.b.url, "--check")
     assert status.code == EXIT_OK, status.err
     assert status.out.count("REJECTED") == 0
+
+
+def test_a_broken_settings_file_is_named_and_switch_replaces_it(two: Two) -> None:
+    """Unparseable settings make commands fail naming the file; switch --unset writes a fresh one."""
+    two.settings.parent.mkdir(parents=True)
+    two.settings.write_text("{oops")
+    broken = two.cli("status")
+    assert broken.code == EXIT_ERROR
+    assert f"cannot read the cave-auth settings {two.settings}" in broken.err
+    assert "switch --unset" in broken.err
+    fixed = two.cli("switch", "--unset")
+    assert fixed.code == EXIT_OK, fixed.err
+    assert json.loads(two.settings.read_text()) == {}
+    assert two.cli("status").code == EXIT_NO_TOKEN
