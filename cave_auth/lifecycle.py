@@ -11,11 +11,15 @@ off than before:
   opened, verifies the login token, exchanges it for an API key, verifies
   the key, ends the login token and only then saves. A key made but not
   saved is deleted again, a login token that could not be exchanged is
-  ended (best effort); nothing is saved on failure.
+  ended (best effort); nothing is saved on failure. The key goes to the
+  server's own file, and to the shared ``cave-secret.json`` only as
+  :mod:`cave_auth.ownership` allows (never over another server's token).
 * :func:`rotate_token` creates the new key with the current token, verifies
-  it, saves it over the old one, and only then deletes the old key (found by
+  it, saves it in the server's own file and over every saved copy of the old
+  one (every file, every key), and only then deletes the old key (found by
   matching :func:`~cave_auth.get_tokens`). Until the save the old token is
-  untouched; a new key that was made but not saved is deleted again.
+  untouched; a new key that was made but not saved is deleted again, and an
+  old key with a copy that could not be replaced is kept.
 * :func:`logout_token` deletes an API key on the server (or ends a login
   token with ``/logout``) and then forgets it locally, also when the server
   no longer knows it.
@@ -50,14 +54,21 @@ from .errors import (
 )
 from .loopback import LoopbackListener, receive_token
 from .models import User
+from .ownership import (
+    Servers,
+    SharedFile,
+    plan_shared,
+    replace_copies,
+    save_for_server,
+)
 from .routes import MAX_DESCRIPTION_LENGTH
 from .saved import ForgetResult, forget_token
 from .store import TokenStore
 from .tokens import (
     SaveResult,
-    default_token_path,
     mask_token,
     missing_token_error,
+    read_token,
     save_token,
     server_token_path,
     with_token,
@@ -108,6 +119,7 @@ class LoginResult:
         exchanged: Whether the login token was exchanged for an API key
             (else the 7-day login token itself was saved).
         login_token_ended: Whether the login token was ended on the server.
+        shared: What was done with the shared ``cave-secret.json``, and why.
     """
 
     config: Config
@@ -115,6 +127,7 @@ class LoginResult:
     saved: SaveResult
     exchanged: bool
     login_token_ended: bool
+    shared: SharedFile | None = None
 
 
 @attrs.frozen
@@ -128,6 +141,7 @@ class RotateResult:
         old_token_ended: Whether the old token was deleted (or ended) on the
             server; ``False`` with ``keep_old`` or when that failed.
         problem: Why the old token could not be ended, or ``None``.
+        copies: The other copies of the old token replaced (``path#key``).
     """
 
     config: Config
@@ -135,6 +149,7 @@ class RotateResult:
     saved: SaveResult
     old_token_ended: bool
     problem: str | None = None
+    copies: tuple[str, ...] = ()
 
 
 @attrs.frozen
@@ -155,17 +170,27 @@ class LogoutResult:
     forgotten: ForgetResult
 
 
-def _check_save_allowed(config: Config, store: TokenStore, overwrite: bool) -> None:
+def _check_save_allowed(
+    config: Config,
+    store: TokenStore,
+    overwrite: bool,
+    servers: Servers,
+    make_default: bool,
+) -> None:
     """Raise now, before a browser is opened, if the final save would be refused."""
-    paths = [server_token_path(config), config.token_file or default_token_path(config)]
+    shared = plan_shared(
+        config, store, None, servers, overwrite=overwrite, make_default=make_default
+    )
+    own = server_token_path(config)
+    paths = [own, shared.path] if shared.write else [own]
     for path in dict.fromkeys(paths):
         problem = store.directory_problem(path)
         if problem is not None:
             raise TokenFileError(path, f"not written: {problem}")
-        if overwrite:
+        guarded = path == own or shared.guarded
+        if overwrite or not guarded:
             continue
-        secrets = store.read_secrets(path)
-        held = None if secrets is None else secrets.get(config.token_key)
+        held = read_token(store, path, config.token_key)
         if held is not None and store.is_writable(path):
             raise TokenKeyExistsError(path, config.token_key)
 
@@ -241,6 +266,8 @@ def login(
     description: str | None = None,
     overwrite: bool = False,
     listener: LoopbackListener | None = None,
+    servers: Servers | None = None,
+    make_default: bool = False,
 ) -> LoginResult:
     """Log in through the browser and save the resulting token.
 
@@ -263,6 +290,10 @@ def login(
         listener: A started :class:`~cave_auth.loopback.LoopbackListener` to
             use (``port`` is then ignored), for a caller that also feeds it
             pasted replies; the caller closes it.
+        servers: The default server (whose token the shared file holds when
+            no server's own file does) and the known addresses; the library
+            default when ``None``.
+        make_default: Also make the key the shared file's token.
 
     Returns:
         The new Config, the user, and where the token was saved.
@@ -275,7 +306,8 @@ def login(
             and a key already made is deleted again.
         TokenFileError: If the save fails; the key made is deleted again.
     """
-    _check_save_allowed(config, store, overwrite)
+    servers = Servers() if servers is None else servers
+    _check_save_allowed(config, store, overwrite, servers, make_default)
     if description is None:
         description = default_description()
     login_token = receive_token(
@@ -299,24 +331,26 @@ def login(
             raise
         ended = _end_login_token(login_config, transport)
     try:
-        saved = save_token(
+        done = save_for_server(
             config,
             store,
             token,
-            token_key=config.token_key,
+            servers,
             overwrite=overwrite,
-            ignore_readonly=False,
+            make_default=make_default,
+            local_server=True,
         )
     except BaseException:
         if exchange:
             _delete_key(attrs.evolve(config, token=token), transport, token)
         raise
     return LoginResult(
-        config=saved.config,
+        config=done.saved.config,
         user=user,
-        saved=saved,
+        saved=done.saved,
         exchanged=exchange,
         login_token_ended=ended,
+        shared=done.shared,
     )
 
 
@@ -330,9 +364,12 @@ def rotate_token(
 ) -> RotateResult:
     """Replace the saved token with a new API key, never leaving none working.
 
-    Steps: create a new key with the current token; verify it; save it over
-    the old one; only then delete the old key (found by matching
-    :func:`~cave_auth.get_tokens`; a login token is ended with ``/logout``).
+    Steps: create a new key with the current token; verify it; save it in
+    the server's own file (or ``config.token_file``) and over every saved
+    copy of the old one (every file and key of the secrets directory); only
+    then delete the old key (found by matching :func:`~cave_auth.get_tokens`;
+    a login token is ended with ``/logout``). If a copy cannot be replaced,
+    the old key is kept, and ``problem`` says where.
 
     Args:
         config: The settings; the current token is ``config.token`` or the
@@ -372,14 +409,27 @@ def rotate_token(
             new,
             token_key=config.token_key,
             overwrite=True,
-            token_file=config.token_file,
+            # The server's own file, and the token file the old one came from.
+            token_file=config.token_file or server_token_path(config),
             ignore_readonly=False,
         )
     except BaseException:
         _delete_key(config, transport, new)
         raise
+    saved = attrs.evolve(
+        saved, config=attrs.evolve(saved.config, token_file=config.token_file)
+    )
+    copies, failed = replace_copies(config, store, old, new)
+    written = dict.fromkeys([*saved.written, *(path for path, _ in copies)])
+    saved = attrs.evolve(saved, written=tuple(written))
+    where = tuple(f"{path}#{key}" for path, key in copies)
+    done = RotateResult(saved.config, user, saved, old_token_ended=False, copies=where)
+    if failed:
+        path, problem = failed[0]
+        kept = f"the old token {mask_token(old)} stays valid: its copy in {path}"
+        return attrs.evolve(done, problem=f"{kept} could not be replaced ({problem})")
     if keep_old:
-        return RotateResult(saved.config, user, saved, old_token_ended=False)
+        return done
     try:
         old_id = _key_id(new_config, transport, old)
         if old_id is not None:
@@ -387,14 +437,9 @@ def rotate_token(
         else:
             logout(config, transport)
     except CaveAuthError as error:
-        return RotateResult(
-            saved.config,
-            user,
-            saved,
-            old_token_ended=False,
-            problem=f"the old token {mask_token(old)} is still valid: {error}",
-        )
-    return RotateResult(saved.config, user, saved, old_token_ended=True)
+        problem = f"the old token {mask_token(old)} is still valid: {error}"
+        return attrs.evolve(done, problem=problem)
+    return attrs.evolve(done, old_token_ended=True)
 
 
 def logout_token(

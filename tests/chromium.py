@@ -11,26 +11,17 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
 import subprocess
 from pathlib import Path
 
-import pytest
-
-INSTALL = (
-    "chromium is not installed; the real-browser login test needs it: "
-    "'apt-get install -y chromium' (Debian/Ubuntu)"
-)
+INSTALL = "sudo apt-get install -y chromium"
 
 
 class Chromium:
     """Headless Chromium processes, each in its own process group."""
 
-    def __init__(self, workdir: Path) -> None:
-        binary = shutil.which("chromium")
-        if binary is None:
-            pytest.skip(INSTALL)
+    def __init__(self, workdir: Path, binary: str) -> None:
         self.binary = binary
         self.workdir = workdir
         self._processes: list[subprocess.Popen[bytes]] = []

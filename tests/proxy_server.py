@@ -1,10 +1,16 @@
-"""A real tinyproxy on loopback, and a capture socket, for the proxy tests.
+"""Real proxies on loopback, and a capture socket, for the proxy tests.
 
-Debian's ``tinyproxy`` runs with a config and log of its own, on a free port,
-until the test stops it; :meth:`TinyProxy.requests` reads from its log which
+Two proxies, each in a process of its own on a free port with a log of its
+own, until the test stops it; ``requests()`` reads from the log which
 requests went through it: ``GET http://...`` for plain http (forwarding),
-``CONNECT host:port`` for https (a tunnel). A missing tinyproxy fails the
-test with the command that installs it; ``.ci/run`` installs it.
+``CONNECT host:port`` for https (a tunnel).
+
+* :class:`ProxyPy` runs ``proxy.py``, which pip installs with the test extra,
+  so the proxy tests run on any machine with Python.
+* :class:`TinyProxy` runs Debian's ``tinyproxy``, a second, independent
+  implementation; the ``system_binary`` fixture of ``conftest.py`` skips it
+  where it is missing, with the command that installs it (and fails instead
+  under ``.ci/run``, which installs it).
 
 :class:`Capture` stands for a proxy on another machine: a socket that records
 what reaches it and answers nothing, so a test can assert that nothing did.
@@ -13,19 +19,17 @@ what reaches it and answers nothing, so a test can assert that nothing did.
 from __future__ import annotations
 
 import ipaddress
-import shutil
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 
-INSTALL = (
-    "tinyproxy is not installed; the proxy tests need it: "
-    "'apt-get install -y tinyproxy' (Debian/Ubuntu) or 'brew install tinyproxy'"
-)
+TINYPROXY_INSTALL = "sudo apt-get install -y tinyproxy (or: brew install tinyproxy)"
 
 
 def free_port() -> int:
@@ -34,13 +38,98 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+class ProxyPy:
+    """A proxy.py process on loopback, its request log readable by the test."""
+
+    kind = "proxy.py"
+    refused = "(407 Proxy Authentication Required)"
+    """How the proxy's refusal of wrong credentials on a tunnel reads."""
+
+    def __init__(self, workdir: Path, basic_auth: tuple[str, str] | None = None):
+        self.log = workdir / "requests.log"
+        self.log.touch()
+        port_file = workdir / "port"
+        argv = [
+            sys.executable,
+            "-m",
+            "proxy",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            "0",
+            "--port-file",
+            str(port_file),
+            "--num-acceptors",
+            "1",
+            "--num-workers",
+            "1",
+            "--log-level",
+            "WARNING",
+            "--plugins",
+            "proxy_plugin.RequestLog",
+        ]
+        if basic_auth:
+            argv += ["--basic-auth", ":".join(basic_auth)]
+        environ = {
+            **os.environ,
+            "CAVE_AUTH_PROXY_LOG": str(self.log),
+            "PYTHONPATH": os.pathsep.join(
+                [str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]
+            ),
+        }
+        self._output = (workdir / "proxy.out").open("wb")
+        self._process = subprocess.Popen(
+            argv, env=environ, stdout=self._output, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()):
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                output = (workdir / "proxy.out").read_text(errors="replace")
+                pytest.fail(f"proxy.py did not start:\n{output}")
+            time.sleep(0.02)
+        self.port = int(port_file.read_text())
+        while True:  # the port file is written just before the socket listens
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail("proxy.py does not accept connections")
+                time.sleep(0.02)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def requests(self) -> list[str]:
+        """The request lines the proxy logged, e.g. ``CONNECT 127.0.0.1:443``."""
+        return self.log.read_text().splitlines()
+
+    def stop(self) -> None:
+        self._process.terminate()
+        try:
+            self._process.wait(10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(10)
+        self._output.close()
+
+
 class TinyProxy:
     """A tinyproxy process on loopback, its log readable by the test."""
 
-    def __init__(self, workdir: Path, basic_auth: tuple[str, str] | None = None):
-        binary = shutil.which("tinyproxy")
-        if binary is None:
-            pytest.fail(INSTALL)
+    kind = "tinyproxy"
+    refused = "(401 Unauthorized)"
+
+    def __init__(
+        self,
+        workdir: Path,
+        basic_auth: tuple[str, str] | None = None,
+        *,
+        binary: str,
+    ):
         self.port = free_port()
         self.log = workdir / "tinyproxy.log"
         config = workdir / "tinyproxy.conf"
@@ -150,3 +239,7 @@ class Capture:
         self._stopping.set()
         self._thread.join(5)
         self._server.close()
+
+
+Proxy = ProxyPy | TinyProxy
+"""Either proxy; the tests run against each."""

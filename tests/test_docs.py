@@ -38,11 +38,6 @@ SKIPPED: dict[tuple[str, int], tuple[str, str]] = {
         "ca.Urllib3Transport() (whoami, get_group_users) and needs a real token "
         "and the network",
     ),
-    ("README.md", 1): (
-        'ca.save_token(ca.Config(), ca.FileStore(), "my_shiny_new_token")',
-        "shows how to save a real token into the reader's ~/.cloudvolume/secrets; "
-        "run as is it would write a placeholder token there",
-    ),
 }
 """(file relative to the repository root, 0-based index among its ```python
 blocks) -> (a snippet the block must contain, why the block is not run). The

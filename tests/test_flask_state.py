@@ -26,7 +26,7 @@ from pathlib import Path
 import flask
 import pytest
 import trustme
-from proxy_server import TinyProxy
+from proxy_server import Proxy
 
 from cave_auth import flask as caf
 from cave_auth.flask import state as flask_state
@@ -75,15 +75,6 @@ def tls_server(ca: trustme.CA) -> Iterator[FakeAuthServer]:
     ca.issue_cert("127.0.0.1").configure_cert(context)
     with FakeAuthServer(ssl_context=context) as server:
         yield server
-
-
-@pytest.fixture
-def proxy(tmp_path: Path) -> Iterator[TinyProxy]:
-    workdir = tmp_path / "proxy"
-    workdir.mkdir()
-    proxy = TinyProxy(workdir)
-    yield proxy
-    proxy.stop()
 
 
 def guarded_app() -> tuple[flask.Flask, dict[str, object]]:
@@ -147,7 +138,7 @@ def test_an_http_auth_url_from_the_environment_allows_plain_http(
 def test_checks_go_through_the_environment_proxy_and_trust_its_ca_bundle(
     monkeypatch: pytest.MonkeyPatch,
     tls_server: FakeAuthServer,
-    proxy: TinyProxy,
+    proxy: Proxy,
     bundle: str,
 ) -> None:
     """A check tunnels through HTTPS_PROXY and trusts REQUESTS_CA_BUNDLE."""

@@ -52,6 +52,7 @@ LAYERS: dict[str, int] = {
     "flask": EDGES,
     "lifecycle": EDGES,
     "loopback": EDGES,
+    "ownership": EDGES,
     "service": EDGES,
     "testing": EDGES,
 }

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import pytest
+from chromium import INSTALL as CHROMIUM_INSTALL
 from chromium import Chromium
 from lifecycle_support import (
     DEFAULT_FILE,
@@ -445,11 +446,11 @@ def _processes_showing(text: str) -> list[str]:
 
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc")
 def test_live_login_through_chromium_keeps_the_state_off_every_command_line(
-    live, tmp_path
+    live, tmp_path, system_binary
 ):
     """Real Chromium follows the local page to the login; no process shows the state."""
     server, cfg, http = live
-    chromium = Chromium(tmp_path)
+    chromium = Chromium(tmp_path, system_binary("chromium", CHROMIUM_INSTALL))
     pages: list[str] = []
 
     def opener(url: str) -> bool:

@@ -52,14 +52,16 @@ from ..errors import (
 from ..store import FileStore, TokenStore
 from ..transport import Transport
 from . import (
+    cmd_completion,
     cmd_demo,
+    cmd_help,
     cmd_list,
     cmd_login,
     cmd_logout,
     cmd_rotate,
-    cmd_save,
     cmd_setup,
     cmd_status,
+    cmd_switch,
     cmd_token,
     cmd_tokens,
     cmd_whoami,
@@ -85,6 +87,7 @@ from .parser import (
     ParserExit,
     VersionAction,
 )
+from .servers import explain
 
 __all__ = [
     "COMMANDS",
@@ -103,29 +106,34 @@ COMMANDS: tuple[Command, ...] = (
     cmd_login,
     cmd_logout,
     cmd_list,
+    cmd_switch,
     cmd_rotate,
     cmd_setup,
     cmd_status,
     cmd_whoami,
     cmd_tokens,
     cmd_token,
-    cmd_save,
     cmd_demo,
+    cmd_completion,
+    cmd_help,
 )
-"""The command modules, in the order ``cave-auth --help`` lists them."""
+"""The command modules, in the order ``cave-auth --help`` lists them
+(``cmd_setup`` adds ``setup`` and its alias ``save``)."""
 
 _ENVIRONMENT_HELP = """\
 environment:
   CAVE_TOKEN           a token to use instead of the secrets files
                        (ignored when --key or --token-file is given)
-  CAVE_SERVER_ADDRESS  the default for --server
+  CAVE_SERVER_ADDRESS  the default for --server (before `cave-auth switch`)
   CAVE_TOKEN_KEY       the default for --key
   CLOUD_VOLUME_DIR     secrets live in $CLOUD_VOLUME_DIR/secrets (CloudVolume's
                        rule); the default for --secrets-dir
   HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY
                        the proxy to reach the server through, as for curl
   REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE, SSL_CERT_FILE, SSL_CERT_DIR
-                       the CAs to trust instead of the system's"""
+                       the CAs to trust instead of the system's
+  XDG_CONFIG_HOME      where cave-auth/config.json (the server of
+                       `cave-auth switch`) lives; default ~/.config"""
 
 
 def build_parser(
@@ -149,9 +157,10 @@ def build_parser(
         "services, in the files CAVEclient and CloudVolume read.",
         epilog=f"""\
 examples:
-  {PROG} setup                      get, verify and save a token for the global server
-  {PROG} setup minnie.microns-daf.com
-  {PROG} status --check             which token is used, from where, and does it work
+  {PROG} login                      log in through the browser and save an API key
+  {PROG} login minnie.microns-daf.com
+  {PROG} switch minnie.microns-daf.com   use that server when none is given
+  {PROG} status --check             every server's token, and does it work
   {PROG} whoami --json
   export CAVE_TOKEN=$({PROG} token)
   {PROG} demo                       see the whole flow against a local fake server
@@ -271,7 +280,7 @@ def main(
         ctx.error(str(exc))
         return EXIT_USAGE
     except CaveAuthError as exc:
-        ctx.error(str(exc))
+        ctx.error(explain(ctx.environ, exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
         ctx.error("interrupted")

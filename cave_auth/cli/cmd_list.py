@@ -1,29 +1,26 @@
-"""``cave-auth list``: every saved token, masked, and the file it is in.
+"""``cave-auth list``: every saved token, masked, by the server it belongs to.
 
 Like ``gh auth status`` across hosts: each ``{netloc}-cave-secret.json``,
 ``cave-secret.json`` and deprecated file of the secrets directory is read
 (lock and temporary files ignored; see
-:func:`cave_auth.saved.list_saved_tokens`). With ``--check`` each token is
-asked about at its server, a few at a time: whose it is, whether it is
-accepted, and when it expires ("never" for API keys, which are recognised
-without putting them in a URL: see :func:`cave_auth.lifecycle.token_expiry`).
-A token of the default file is checked at the ``--server`` (default: the
-global server). A secrets directory that other users could change gets a
-warning with the fix, on stderr and, in ``--json``, under each entry's
-``warning``.
+:func:`cave_auth.saved.list_saved_tokens`), and each token is shown under the
+server it belongs to (see :mod:`cave_auth.ownership`): the server of its own
+file; for the shared file, the server whose own file holds the same token,
+else the default server. With ``--check`` each token is asked about at that
+server and no other, a few at a time: whose it is, whether it is accepted,
+and when it expires ("never" for API keys, which are recognised without
+putting them in a URL: see :func:`cave_auth.lifecycle.token_expiry`). A
+server is reached over ``https://`` unless its address is known with another
+scheme (``--server``, ``CAVE_SERVER_ADDRESS``, ``cave-auth switch``). A
+secrets directory that other users could change gets a warning with the
+fix, on stderr and, in ``--json``, under each entry's ``warning``.
 """
 
 from __future__ import annotations
 
 import argparse
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import attrs
-
-from ..config import Config
-from ..errors import AuthenticationError, CaveAuthError
-from ..saved import SavedToken, list_saved_tokens
 from ..tokens import default_token_path
 from .context import (
     EXIT_AUTH_REJECTED,
@@ -35,10 +32,9 @@ from .context import (
 )
 from .options import common_options, json_option
 from .parser import Commands
+from .servers import check_all, saved_tokens
 
 __all__ = ["register", "run"]
-
-_CONCURRENCY = 4
 
 
 def register(commands: Commands) -> None:
@@ -51,8 +47,10 @@ def register(commands: Commands) -> None:
         "list",
         summary="list every saved token (masked), optionally checking each",
         description="List the tokens saved in every secrets file of the secrets "
-        "directory, masked. With --check, ask each token's server who it belongs "
-        "to, whether it is accepted, and when it expires.",
+        "directory, masked, under the server each belongs to. With --check, ask "
+        "each token's server (and no other) who it belongs to, whether it is "
+        "accepted, and when it expires. --server names a server whose scheme "
+        "is not https (e.g. --server http://127.0.0.1:5055).",
         examples=[f"{PROG} list", f"{PROG} list --check", f"{PROG} list --json"],
         run=run,
         parents=[common_options(), json_option()],
@@ -60,33 +58,6 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--check", action="store_true", help="ask each token's server about it"
     )
-
-
-def _check(ctx: Context, config: Config, token: str) -> dict[str, Any]:
-    from ..lifecycle import token_expiry
-
-    checked = attrs.evolve(config, token=token)
-    http = ctx.http()
-    try:
-        from ..api import whoami
-
-        user = whoami(checked, http)
-    except AuthenticationError:
-        return {"valid": False, "user": None, "expires": None, "error": "rejected"}
-    except CaveAuthError as exc:
-        return {
-            "valid": None,
-            "user": None,
-            "expires": None,
-            "error": ctx.scrub(str(exc)),
-        }
-    try:
-        ends = token_expiry(checked, http)
-    except CaveAuthError:
-        expires = "unknown"
-    else:
-        expires = "never" if ends is None else ends.isoformat(timespec="seconds")
-    return {"valid": True, "user": user.name, "expires": expires, "error": None}
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
@@ -101,12 +72,12 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         any is rejected; 1 when a file is unreadable or a check failed.
     """
     config = build_config(ctx, args)
-    saved = list_saved_tokens(config, ctx.store)
-    for entry in saved:
+    saved = saved_tokens(config, ctx.store, ctx.servers(config))
+    for entry, _ in saved:
         ctx.remember(entry.token)
     unsafe = {
         path: ctx.store.directory_problem(path)
-        for path in [default_token_path(config), *(entry.path for entry in saved)]
+        for path in [default_token_path(config), *(entry.path for entry, _ in saved)]
     }
     for problem in dict.fromkeys(unsafe.values()):
         if problem is not None:
@@ -114,29 +85,13 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     checks: dict[tuple[str, str], dict[str, Any]] = {}
     if args.check:
         wanted = {
-            (entry.server or config.server_address, entry.token)
-            for entry in saved
-            if entry.token is not None
+            (owner, entry.token)
+            for entry, owner in saved
+            if entry.token is not None and owner is not None
         }
-        with ThreadPoolExecutor(max_workers=_CONCURRENCY) as pool:
-            futures = {
-                pair: pool.submit(
-                    _check,
-                    ctx,
-                    attrs.evolve(config, server_address=pair[0], token=None),
-                    pair[1],
-                )
-                for pair in sorted(wanted)
-            }
-        checks = {pair: future.result() for pair, future in futures.items()}
-
-    def check_of(entry: SavedToken) -> dict[str, Any] | None:
-        if entry.token is None:
-            return None
-        return checks.get((entry.server or config.server_address, entry.token))
-
+        checks = check_all(ctx, config, wanted)
     status = EXIT_OK
-    if any(entry.problem for entry in saved) or any(
+    if any(entry.problem for entry, _ in saved) or any(
         c["valid"] is None for c in checks.values()
     ):
         status = EXIT_ERROR
@@ -147,35 +102,40 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             [
                 {
                     "server": entry.server,
+                    "belongs_to": owner,
                     "path": entry.path,
                     "key": entry.key,
                     "token": entry.display or None,
                     "problem": entry.problem,
-                    "check": check_of(entry),
+                    "check": checks.get((owner, entry.token or "")) if owner else None,
                     "warning": unsafe[entry.path],
                 }
-                for entry in saved
+                for entry, owner in saved
             ]
         )
         return status
     if not saved:
         ctx.out(f"No saved tokens in {config.secrets_dir}. Run `{PROG} login`.")
         return status
-    for entry in saved:
-        server = (
-            entry.server
-            or f"default file (any server; checked at {config.server_address})"
-        )
-        line = f"{entry.display or '-':12} {entry.key:16} {entry.path}"
-        if entry.problem:
+    by_server: dict[str, list[str]] = {}
+    for entry, owner in saved:
+        if entry.problem or owner is None:
             line = f"{'!':12} {entry.key or '-':16} {entry.path}: {entry.problem}"
-        check = check_of(entry)
+            by_server.setdefault("unreadable", []).append(line)
+            continue
+        shared = "" if entry.server else " (shared)"
+        line = f"{entry.display:12} {entry.key:16} {entry.path}{shared}"
+        check = checks.get((owner, entry.token or ""))
         if check is not None:
             if check["valid"]:
                 line += f"\n{'':12} valid, {check['user']}, expires {check['expires']}"
             elif check["valid"] is False:
-                line += f"\n{'':12} REJECTED by {entry.server or config.server_address}"
+                line += f"\n{'':12} REJECTED by {owner}"
             else:
                 line += f"\n{'':12} not checked: {check['error']}"
-        ctx.out(f"{server}:\n  {line}" if args.check else f"{line}")
+        by_server.setdefault(owner, []).append(line)
+    for server, lines in by_server.items():
+        ctx.out(server)
+        for line in lines:
+            ctx.out("  " + line.replace("\n", "\n  "))
     return status

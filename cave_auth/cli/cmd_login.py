@@ -22,10 +22,12 @@ import threading
 import attrs
 
 from ..config import Config
-from ..errors import AuthenticationError, CaveAuthError, LoginError
+from ..errors import AuthenticationError, CaveAuthError, LoginError, MissingTokenError
 from ..lifecycle import login
 from ..loopback import LoopbackListener, authorize_url
-from ..tokens import mask_token, resolve_token
+from ..ownership import ServerSave, claimed, resolve_for_server
+from ..tokens import mask_token
+from .cmd_tokens import offer_to_delete
 from .context import (
     EXIT_ERROR,
     EXIT_OK,
@@ -36,9 +38,17 @@ from .context import (
     build_config,
     describe_user,
     fetch_user,
+    report_saved,
+    saved_json,
 )
-from .options import common_options, json_option
+from .options import (
+    add_default_option,
+    add_server_argument,
+    common_options,
+    json_option,
+)
 from .parser import Commands
+from .servers import explain
 
 __all__ = ["register", "run"]
 
@@ -61,7 +71,8 @@ def register(commands: Commands) -> None:
         summary="log in through the browser and save an API key",
         description="Open the server's login page in a browser, receive the login "
         "on 127.0.0.1, exchange it for an API key, and save the key in the "
-        "server's own file and in cave-secret.json. On a machine without a "
+        "server's own file (and in cave-secret.json when that holds no other "
+        "server's token, or with --default). On a machine without a "
         "browser, paste the address the browser ended on. For login, --timeout is "
         "how long to wait for the browser to come back (default: 300 s); each call "
         "to the server still gives up after 30 s.",
@@ -74,12 +85,7 @@ def register(commands: Commands) -> None:
         run=run,
         parents=[common_options(timeout_help=_TIMEOUT_HELP), json_option()],
     )
-    parser.add_argument(
-        "server_positional",
-        nargs="?",
-        metavar="SERVER",
-        help="auth server address (same as --server)",
-    )
+    add_server_argument(parser)
     parser.add_argument(
         "--no-browser",
         action="store_true",
@@ -106,33 +112,50 @@ def register(commands: Commands) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace a different token already saved under the key, without asking",
+        help="replace a different token already saved for this server under the "
+        "key, without asking",
     )
+    add_default_option(parser)
 
 
 def _saved_token(ctx: Context, config: Config) -> str | None:
-    found = resolve_token(attrs.evolve(config, token=None), ctx.store)
-    return None if found is None else found.token
+    """The token saved for this server (never another server's), if any."""
+    try:
+        found = resolve_for_server(
+            attrs.evolve(config, token=None), ctx.store, ctx.servers(config)
+        )
+    except MissingTokenError:
+        return None
+    ctx.remember(found.token)
+    return found.token
 
 
-def _may_replace(ctx: Context, args: argparse.Namespace, config: Config) -> bool:
-    """Decide whether a token already saved may be replaced; say why."""
-    saved = _saved_token(ctx, config)
+def _may_replace(
+    ctx: Context, args: argparse.Namespace, config: Config, saved: str | None
+) -> bool:
+    """Decide whether the token saved for this server may be replaced; say why.
+
+    Only this server's word counts: ``saved`` was saved for it.
+    """
     if saved is None or args.overwrite:
         return bool(args.overwrite)
-    ctx.remember(saved)
     try:
         user = fetch_user(ctx, attrs.evolve(config, token=saved))
     except AuthenticationError:
-        ctx.out(
-            f"The saved token {mask_token(saved)} is rejected by the server; "
-            "it will be replaced."
+        # A server's verdict replaces its own token, never a shared token that
+        # no server's file holds (its only copy, whosever it was).
+        replaced = claimed(config, ctx.store, saved)
+        print(
+            f"The token {mask_token(saved)} saved for {config.server_address} is "
+            "rejected by the server; "
+            + ("it will be replaced." if replaced else "a new one is saved beside it."),
+            file=ctx.stderr if args.json else ctx.stdout,
         )
-        return True
+        return replaced
     except CaveAuthError as exc:
         raise CommandError(
-            f"could not check the token already saved ({exc}); use --overwrite "
-            "to replace it anyway"
+            f"could not check the token already saved ({explain(ctx.environ, exc)}); "
+            "use --overwrite to replace it anyway"
         ) from None
     who = describe_user(user)
     if not ctx.stdin.isatty():
@@ -185,8 +208,6 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         CommandError: If the server is given twice, differently (exit 2), a
             valid token is saved and may not be replaced, or the login fails.
     """
-    if args.server_positional and args.server and args.server_positional != args.server:
-        raise CommandError("give the server either as SERVER or --server", EXIT_USAGE)
     if not 0 <= args.port <= 65535:
         raise CommandError("--port must be between 0 and 65535", EXIT_USAGE)
     # For login, --timeout is how long to wait for the browser (as the issue
@@ -194,7 +215,9 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     wait = _BROWSER_WAIT if args.timeout is None else args.timeout
     ctx.timeout = None
     config = build_config(ctx, args)
-    overwrite = _may_replace(ctx, args, config)
+    previous = _saved_token(ctx, config)
+    overwrite = _may_replace(ctx, args, config, previous)
+    pasting = False
 
     def say(text: str = "") -> None:
         # With --json, stdout holds only the JSON result; progress goes to stderr.
@@ -218,6 +241,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
                 "(it may show an error page; the address is what counts), or "
                 "the token, and press Enter:"
             )
+            nonlocal pasting
+            pasting = True
             threading.Thread(
                 target=_read_replies, args=(ctx, listener), daemon=True
             ).start()
@@ -232,31 +257,43 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
             description=args.description,
             overwrite=overwrite,
             listener=listener,
+            servers=ctx.servers(config),
+            make_default=args.default,
         )
-    token = result.config.token
+    token = result.config.token or ""
     ctx.remember(token)
+    replaced = previous if previous not in (None, token) else None
+    done = ServerSave(result.saved, result.shared) if result.shared else None
     user = {"name": result.user.name, "email": result.user.email, "id": result.user.id}
-    kind = "API key" if result.exchanged else "login token (valid 7 days)"
     if args.json:
+        offer = None
+        if replaced is not None:
+            offer = offer_to_delete(ctx, result.config, replaced, quiet=True)
         ctx.json(
             {
                 "server_address": config.server_address,
                 "user": user,
                 "kind": "api_key" if result.exchanged else "login_token",
-                "token": mask_token(token) if token else None,
+                "token": mask_token(token),
                 "token_key": result.config.token_key,
                 "written": list(result.saved.written),
                 "unchanged": list(result.saved.unchanged),
+                "shared": saved_json(done)["shared"] if done else None,
                 "login_token_ended": result.login_token_ended,
+                "replaced": None
+                if replaced is None
+                else {"token": mask_token(replaced), **(offer or {})},
             }
         )
         return EXIT_OK
+    kind = "an API key" if result.exchanged else "a login token (valid 7 days)"
     ctx.out(f"Logged in to {config.server_address} as {describe_user(user)}.")
-    ctx.out(f"Saved the {kind} under key {result.config.token_key!r} in:")
-    for path in (*result.saved.written, *result.saved.unchanged):
-        ctx.out(f"  {path}")
+    ctx.out(f"The token is {kind}.")
+    if done is not None:
+        report_saved(ctx, done, token)
     if result.exchanged and not result.login_token_ended:
         ctx.warn("the login token could not be ended; it expires by itself in 7 days")
-    if ctx.environ.get("CAVE_TOKEN"):
-        ctx.warn("CAVE_TOKEN is set in the environment and wins over saved files")
+    if replaced is not None:
+        # Asked only when stdin is free: the paste flow's reader may hold it.
+        offer_to_delete(ctx, result.config, replaced, ask=not pasting)
     return EXIT_OK

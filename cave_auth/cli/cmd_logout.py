@@ -16,13 +16,11 @@ from ..lifecycle import logout_token
 from ..tokens import mask_token
 from .context import (
     EXIT_OK,
-    EXIT_USAGE,
     PROG,
-    CommandError,
     Context,
     config_with_token,
 )
-from .options import common_options, json_option
+from .options import add_server_argument, common_options, json_option
 from .parser import Commands
 
 __all__ = ["register", "run"]
@@ -48,12 +46,7 @@ def register(commands: Commands) -> None:
         run=run,
         parents=[common_options(), json_option()],
     )
-    parser.add_argument(
-        "server_positional",
-        nargs="?",
-        metavar="SERVER",
-        help="auth server address (same as --server)",
-    )
+    add_server_argument(parser)
     parser.add_argument(
         "--keep-remote",
         action="store_true",
@@ -73,9 +66,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
     Raises:
         CommandError: If the server is given twice, differently (exit 2).
+        MissingTokenError: If no token is saved for the server.
     """
-    if args.server_positional and args.server and args.server_positional != args.server:
-        raise CommandError("give the server either as SERVER or --server", EXIT_USAGE)
     config = config_with_token(ctx, args)
     result = logout_token(config, ctx.store, ctx.http(), keep_remote=args.keep_remote)
     masked = mask_token(result.forgotten.token)

@@ -1,9 +1,11 @@
 """``cave-auth rotate [SERVER]``: replace the saved API key with a new one.
 
-A new key is created with the current token, verified, saved over the old
-one, and only then is the old key deleted (see
+A new key is created with the server's saved token, verified, saved in the
+server's own file and over every saved copy of the old one (every file,
+every key name), and only then is the old key deleted (see
 :func:`cave_auth.lifecycle.rotate_token`). If any step before the save fails,
-the old token stays saved and working.
+the old token stays saved and working; if a copy cannot be replaced, the old
+key is kept and the exit code is 1.
 """
 
 from __future__ import annotations
@@ -15,13 +17,11 @@ from ..tokens import mask_token
 from .context import (
     EXIT_ERROR,
     EXIT_OK,
-    EXIT_USAGE,
     PROG,
-    CommandError,
     Context,
     config_with_token,
 )
-from .options import common_options, json_option
+from .options import add_server_argument, common_options, json_option
 from .parser import Commands
 
 __all__ = ["register", "run"]
@@ -36,9 +36,10 @@ def register(commands: Commands) -> None:
     parser = commands.add(
         "rotate",
         summary="replace the saved API key with a new one, then delete the old",
-        description="Create a new API key with the current token, check it, save it "
-        "over the old one, and only then delete the old key. If a step fails, "
-        "the old token stays saved and working.",
+        description="Create a new API key with the server's saved token, check it, "
+        "save it in the server's own file and over every saved copy of the old "
+        "key (every file, every key name), and only then delete the old key. If a "
+        "step fails, the old token stays saved and working.",
         examples=[
             f"{PROG} rotate",
             f"{PROG} rotate --keep-old --description 'laptop, 2026'",
@@ -46,12 +47,7 @@ def register(commands: Commands) -> None:
         run=run,
         parents=[common_options(), json_option()],
     )
-    parser.add_argument(
-        "server_positional",
-        nargs="?",
-        metavar="SERVER",
-        help="auth server address (same as --server)",
-    )
+    add_server_argument(parser)
     parser.add_argument(
         "--keep-old", action="store_true", help="keep the old token valid on the server"
     )
@@ -75,9 +71,8 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
 
     Raises:
         CommandError: If the server is given twice, differently (exit 2).
+        MissingTokenError: If no token is saved for the server.
     """
-    if args.server_positional and args.server and args.server_positional != args.server:
-        raise CommandError("give the server either as SERVER or --server", EXIT_USAGE)
     config = config_with_token(ctx, args)
     old = config.token
     result = rotate_token(
@@ -98,6 +93,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
                 "new_token": mask_token(new) if new else None,
                 "old_token_ended": result.old_token_ended,
                 "written": list(result.saved.written),
+                "copies": list(result.copies),
                 "error": result.problem,
             }
         )
@@ -105,6 +101,10 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         ctx.out(f"New API key {mask_token(new or '')} for {result.user.name} saved in:")
         for path in (*result.saved.written, *result.saved.unchanged):
             ctx.out(f"  {path}")
+        if result.copies:
+            ctx.out("It replaced the old key under every name it was saved as:")
+            for where in result.copies:
+                ctx.out(f"  {where}")
         if result.old_token_ended:
             ctx.out(f"Deleted the old token {mask_token(old or '')} on the server.")
         elif args.keep_old:

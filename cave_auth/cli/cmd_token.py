@@ -1,4 +1,4 @@
-"""``cave-auth token``: print the token that would be used, for scripts.
+"""``cave-auth token [SERVER]``: print the token saved for the server, for scripts.
 
 The one command that prints a token in full (with ``tokens --show``), like
 ``gh auth token``: ``export CAVE_TOKEN=$(cave-auth token)``.
@@ -8,9 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..tokens import missing_token_error, resolve_token
-from .context import EXIT_OK, PROG, Context, build_config
-from .options import common_options, json_option
+from .context import EXIT_OK, PROG, Context, config_with_token
+from .options import add_server_argument, common_options, json_option
 from .parser import Commands
 
 __all__ = ["register", "run"]
@@ -22,18 +21,20 @@ def register(commands: Commands) -> None:
     Args:
         commands: The registry of subcommands.
     """
-    commands.add(
+    parser = commands.add(
         "token",
-        summary="print the token that would be used, for scripts",
-        description="Print the token that would be used, unmasked, and nothing "
+        summary="print the token saved for the server, for scripts",
+        description="Print the token saved for the server, unmasked, and nothing "
         "else (like `gh auth token`). With --json, also where it comes from.",
         examples=[
             f"{PROG} token",
+            f"{PROG} token minnie.microns-daf.com",
             f"export CAVE_TOKEN=$({PROG} token --key fanc_production)",
         ],
         run=run,
         parents=[common_options(), json_option()],
     )
+    add_server_argument(parser)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:
@@ -47,14 +48,11 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
         0 once the token is printed.
 
     Raises:
-        MissingTokenError: If no token is found anywhere.
+        MissingTokenError: If no token is saved for the server.
     """
-    config = build_config(ctx, args)
-    found = resolve_token(config, ctx.store)
-    if found is None:
-        raise missing_token_error(config)
+    config = config_with_token(ctx, args)
     if args.json:
-        ctx.json({"token": found.token, "source": found.source})
+        ctx.json({"token": config.token, "source": config.token_source})
     else:
-        ctx.out(found.token)
+        ctx.out(config.token or "")
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""``cave-auth whoami``: the user the token belongs to.
+"""``cave-auth whoami [SERVER]``: the user the token saved for the server belongs to.
 
 Asks the server (``GET /user/me``); with ``--json`` prints the user record as
 the server sent it.
@@ -17,7 +17,7 @@ from .context import (
     describe_user,
     fetch_user,
 )
-from .options import common_options, json_option
+from .options import add_server_argument, common_options, json_option
 from .parser import Commands
 
 __all__ = ["register", "run"]
@@ -29,7 +29,7 @@ def register(commands: Commands) -> None:
     Args:
         commands: The registry of subcommands.
     """
-    commands.add(
+    parser = commands.add(
         "whoami",
         summary="show the user the token belongs to",
         description="Ask the server (GET /user/me) who the token belongs to. "
@@ -41,6 +41,7 @@ def register(commands: Commands) -> None:
         run=run,
         parents=[common_options(), json_option()],
     )
+    add_server_argument(parser)
 
 
 def run(ctx: Context, args: argparse.Namespace) -> int:

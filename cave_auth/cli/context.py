@@ -22,17 +22,20 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TextIO
 
-from ..config import Config, normalize_server_address, token_problem
-from ..errors import InvalidInputError, TokenKeyExistsError
-from ..store import TokenStore
-from ..tokens import (
-    SaveResult,
-    mask_token,
-    missing_token_error,
-    save_token,
-    with_token,
+import attrs
+
+from ..config import (
+    DEFAULT_SERVER_ADDRESS,
+    Config,
+    normalize_server_address,
+    token_problem,
 )
+from ..errors import InvalidInputError, TokenKeyExistsError
+from ..ownership import Servers, ServerSave, resolve_for_server, save_for_server
+from ..store import TokenStore
+from ..tokens import mask_token
 from ..transport import Transport
+from .servers import server_address
 
 if TYPE_CHECKING:
     from ..transport import Urllib3Transport
@@ -132,7 +135,50 @@ class Context:
         self._transport = transport
         self._owned: Urllib3Transport | None = None
         self.timeout: float | None = None
+        self.server_origin = "the default"
         self._secrets: set[str] = set()
+        self._switched: tuple[str | None] | None = None
+
+    def switched_server(self) -> str | None:
+        """Return the server ``cave-auth switch`` remembers (read once), if any."""
+        if self._switched is None:
+            from .settings import switched_server
+
+            self._switched = (switched_server(self.environ),)
+        return self._switched[0]
+
+    def settings_changed(self) -> None:
+        """Read the settings file again at the next :meth:`switched_server`."""
+        self._switched = None
+
+    def default_server(self) -> tuple[str, str]:
+        """Return the server used when none is named, and where it comes from.
+
+        Returns:
+            ``CAVE_SERVER_ADDRESS``, else the server ``cave-auth switch``
+            remembers, else the global server; and the origin's name.
+        """
+        environ = self.environ.get("CAVE_SERVER_ADDRESS")
+        if environ:
+            address = normalize_server_address(environ, "CAVE_SERVER_ADDRESS")
+            return address, "CAVE_SERVER_ADDRESS"
+        switched = self.switched_server()
+        if switched is not None:
+            return switched, "cave-auth switch"
+        return DEFAULT_SERVER_ADDRESS, "the default"
+
+    def servers(self, config: Config) -> Servers:
+        """Return the default server and every address whose scheme is known.
+
+        Args:
+            config: The command's Config; its server's address is known.
+
+        Returns:
+            The servers, for :mod:`cave_auth.ownership`.
+        """
+        default, _ = self.default_server()
+        known = [config.server_address, default, self.switched_server()]
+        return Servers(default, tuple(a for a in known if a is not None))
 
     def http(self) -> Transport:
         """Return the transport, creating a Urllib3Transport on first use.
@@ -227,6 +273,9 @@ exit code."""
 def build_config(ctx: Context, args: argparse.Namespace) -> Config:
     """Build the Config of a command: environment, then command-line options.
 
+    The server is, first found: SERVER or ``--server`` (given differently,
+    a usage error), ``CAVE_SERVER_ADDRESS``, the server ``cave-auth switch``
+    remembers, the global server; ``ctx.server_origin`` says which.
     ``CAVE_TOKEN`` is ignored when ``--key`` or ``--token-file`` is given, so
     that those options choose the token.
 
@@ -241,7 +290,10 @@ def build_config(ctx: Context, args: argparse.Namespace) -> Config:
         CommandError: With exit code 2, if an option value is malformed.
     """
     overrides: dict[str, object] = {}
-    server = getattr(args, "server_positional", None) or args.server
+    positional = getattr(args, "server_positional", None)
+    if positional and args.server and positional != args.server:
+        raise CommandError("give the server either as SERVER or --server", EXIT_USAGE)
+    server = positional or args.server
     if args.key:
         overrides["token_key"] = args.key
     if args.secrets_dir:
@@ -255,9 +307,13 @@ def build_config(ctx: Context, args: argparse.Namespace) -> Config:
         }
     try:
         if server:
-            overrides["server_address"] = normalize_server_address(
-                server, "the server address"
-            )
+            overrides["server_address"] = server_address(server)
+            ctx.server_origin = "the command line"
+        elif environ.get("CAVE_SERVER_ADDRESS"):
+            server_address(environ["CAVE_SERVER_ADDRESS"], "CAVE_SERVER_ADDRESS")
+            ctx.server_origin = "CAVE_SERVER_ADDRESS"
+        else:
+            overrides["server_address"], ctx.server_origin = ctx.default_server()
         config = Config.from_env(environ, **overrides)
     except InvalidInputError as exc:
         raise CommandError(str(exc), EXIT_USAGE) from None
@@ -275,7 +331,11 @@ def build_config(ctx: Context, args: argparse.Namespace) -> Config:
 
 
 def config_with_token(ctx: Context, args: argparse.Namespace) -> Config:
-    """Build the Config and fill in its token from the store.
+    """Build the Config and fill in the token saved for its server.
+
+    Only a token saved for this server is taken: the shared file's token
+    when it belongs to this server (see :mod:`cave_auth.ownership`), and a
+    ``--token-file`` is never passed over.
 
     Args:
         ctx: The command's context.
@@ -285,14 +345,13 @@ def config_with_token(ctx: Context, args: argparse.Namespace) -> Config:
         The Config, its token set and remembered for masking.
 
     Raises:
-        MissingTokenError: If no token is found anywhere.
+        MissingTokenError: If no token is saved for the server.
         CommandError: With exit code 2, if an option value is malformed.
     """
-    config = with_token(build_config(ctx, args), ctx.store)
-    if config.token is None:
-        raise missing_token_error(config)
-    ctx.remember(config.token)
-    return config
+    config = build_config(ctx, args)
+    found = resolve_for_server(config, ctx.store, ctx.servers(config))
+    ctx.remember(found.token)
+    return attrs.evolve(config, token=found.token, token_source=found.source)
 
 
 def read_token(ctx: Context, args: argparse.Namespace) -> str:
@@ -372,8 +431,11 @@ def fetch_user(ctx: Context, config: Config) -> dict[str, Any]:
 
 def save_as_asked(
     ctx: Context, args: argparse.Namespace, config: Config, token: str
-) -> SaveResult:
-    """Save ``token`` as the command's input options say; explain a refusal.
+) -> ServerSave:
+    """Save ``token`` for the config's server as the options say; explain a refusal.
+
+    The server's own file is written, and the shared ``cave-secret.json``
+    only as :func:`cave_auth.ownership.save_for_server` allows.
 
     Args:
         ctx: The command's context (its store is written).
@@ -382,23 +444,22 @@ def save_as_asked(
         token: The token to save.
 
     Returns:
-        What was written.
+        What was written, and what was done with the shared file and why.
 
     Raises:
-        CommandError: If another token is saved under the key and
-            ``--overwrite`` was not given; nothing is written then.
+        CommandError: If another token of this server is saved under the key
+            and ``--overwrite`` was not given; nothing is written then.
         TokenFileError: If a file cannot be read or written.
     """
     try:
-        return save_token(
+        return save_for_server(
             config,
             ctx.store,
             token,
-            token_key=config.token_key,
+            ctx.servers(config),
             overwrite=args.overwrite,
+            make_default=args.default,
             write_to_server_file=not args.no_server_file,
-            ignore_readonly=False,
-            local_server=False,
         )
     except TokenKeyExistsError as exc:
         raise CommandError(
@@ -408,21 +469,44 @@ def save_as_asked(
         ) from None
 
 
-def report_saved(ctx: Context, result: SaveResult, token: str) -> None:
-    """Print which files now hold the (masked) token.
+def saved_json(done: ServerSave) -> dict[str, Any]:
+    """Return what a save did, for ``--json``: files written and the shared file."""
+    shared = done.shared
+    return {
+        "token_key": done.saved.config.token_key,
+        "written": list(done.saved.written),
+        "unchanged": list(done.saved.unchanged),
+        "shared": {
+            "path": shared.path,
+            "written": shared.write,
+            "reason": shared.reason,
+            "owner": shared.owner,
+        },
+    }
+
+
+def report_saved(ctx: Context, done: ServerSave, token: str) -> None:
+    """Print which files now hold the (masked) token, and why the shared one was left.
 
     Warns when ``CAVE_TOKEN`` is set, since it wins over the saved files.
 
     Args:
         ctx: The command's context.
-        result: What :func:`save_as_asked` returned.
+        done: What :func:`save_as_asked` returned.
         token: The token saved.
     """
+    result, shared = done.saved, done.shared
     key = result.config.token_key
     ctx.out(f"Token {mask_token(token)} saved under key {key!r} in:")
-    for path in result.written:
-        ctx.out(f"  {path}")
-    for path in result.unchanged:
-        ctx.out(f"  {path} (already there)")
+    for path in (*result.written, *result.unchanged):
+        why = f" ({shared.reason})" if path == shared.path else ""
+        ctx.out(f"  {path}{why}")
+    if not shared.write:
+        options = "--default --overwrite" if shared.guarded else "--default"
+        ctx.out(
+            f"Left {shared.path} as it was: {shared.reason}. Add {options} to make "
+            "this token the one CAVEclient uses for servers without a file of "
+            "their own."
+        )
     if ctx.environ.get("CAVE_TOKEN"):
         ctx.warn("CAVE_TOKEN is set in the environment and wins over saved files")

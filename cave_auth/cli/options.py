@@ -4,12 +4,14 @@
   ``--key``, ``--secrets-dir``, ``--token-file``); every command but ``demo``.
 * :func:`json_option`: ``--json``, for the commands that print a result.
 * :func:`add_input_options`: how a token to save is read and written
-  (``--token-stdin``, ``--overwrite``, ``--no-server-file``); ``save`` and
-  ``setup``.
+  (``--token-stdin``, ``--overwrite``, ``--default``, ``--no-server-file``);
+  ``setup`` (and its alias ``save``).
+* :func:`add_server_argument`: the optional positional ``SERVER``, the same
+  as ``--server``, on every command that talks to a server.
 
 The first two are argparse parent parsers, given to
 :meth:`Commands.add <cave_auth.cli.parser.Commands.add>` as ``parents``;
-the third adds its options to a command's parser directly. Each call
+the others add their arguments to a command's parser directly. Each call
 returns new parsers, so no parser is shared between command lines.
 """
 
@@ -19,7 +21,13 @@ import argparse
 
 from ..config import DEFAULT_SERVER_ADDRESS
 
-__all__ = ["add_input_options", "common_options", "json_option"]
+__all__ = [
+    "add_default_option",
+    "add_input_options",
+    "add_server_argument",
+    "common_options",
+    "json_option",
+]
 
 
 def common_options(timeout_help: str | None = None) -> argparse.ArgumentParser:
@@ -40,8 +48,8 @@ def common_options(timeout_help: str | None = None) -> argparse.ArgumentParser:
     group.add_argument(
         "--server",
         metavar="URL",
-        help="auth server address (default: $CAVE_SERVER_ADDRESS, else "
-        f"{DEFAULT_SERVER_ADDRESS})",
+        help="auth server address (default: $CAVE_SERVER_ADDRESS, else the server "
+        f"of `cave-auth switch`, else {DEFAULT_SERVER_ADDRESS})",
     )
     group.add_argument(
         "--key",
@@ -107,10 +115,40 @@ def add_input_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--overwrite",
         action="store_true",
-        help="replace a different token already saved under the key",
+        help="replace a different token already saved for this server under the key",
     )
+    add_default_option(parser)
     parser.add_argument(
         "--no-server-file",
         action="store_true",
-        help="do not write the server's own file ({host}-cave-secret.json)",
+        help="do not write the server's own file ({host}-cave-secret.json); "
+        "write cave-secret.json only",
+    )
+
+
+def add_default_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--default``: also make the saved token the shared file's.
+
+    Args:
+        parser: The command's parser.
+    """
+    parser.add_argument(
+        "--default",
+        action="store_true",
+        help="also write cave-secret.json, the token CAVEclient uses for servers "
+        "without a file of their own, even when it holds another server's token",
+    )
+
+
+def add_server_argument(parser: argparse.ArgumentParser) -> None:
+    """Add the optional positional ``SERVER``, the same as ``--server``.
+
+    Args:
+        parser: The command's parser.
+    """
+    parser.add_argument(
+        "server_positional",
+        nargs="?",
+        metavar="SERVER",
+        help="auth server address (same as --server)",
     )

@@ -191,6 +191,7 @@ class Commands:
         examples: Sequence[str],
         run: Handler,
         parents: Sequence[argparse.ArgumentParser] = (),
+        usage: str | None = None,
     ) -> argparse.ArgumentParser:
         """Add one subcommand and return its parser, for its own arguments.
 
@@ -203,6 +204,7 @@ class Commands:
             run: The function that runs the subcommand.
             parents: Parsers whose options the subcommand shares (see
                 :mod:`cave_auth.cli.options`).
+            usage: The usage line, when argparse's would mislead.
 
         Returns:
             The subcommand's parser.
@@ -214,6 +216,7 @@ class Commands:
             description=textwrap.fill(description, 79),
             epilog=f"examples:\n{lines}\n\n{EXIT_CODES_HELP}",
             parents=list(parents),
+            usage=usage,
             stdout=self._out,
             stderr=self._err,
         )

@@ -120,7 +120,9 @@ def test_status_no_warning_for_private_file(tmp_path: Path) -> None:
 def test_status_asks_the_store_for_file_modes() -> None:
     """Status shows and warns about the mode the store reports, for any store."""
     store = MemoryStore({DEFAULT_FILE: {"token": TOKEN}}, modes={DEFAULT_FILE: 0o640})
-    result = run("status", store=store)
+    # The shared file's token belongs to the default server (no server's own
+    # file holds it), so the server is made the default one.
+    result = run("status", store=store, environ={"CAVE_SERVER_ADDRESS": SERVER})
     assert result.code == EXIT_OK
     assert f"{DEFAULT_FILE} (has key 'token'; keys: token; mode 0640)" in result.out
     assert f"fix it with: chmod 600 {DEFAULT_FILE}" in result.err

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 from cli_support import (
-    DEFAULT_FILE,
     OTHER,
     SERVER_FILE,
     TOKEN,
@@ -35,13 +34,13 @@ def test_token_json() -> None:
 
 def test_token_named_key() -> None:
     """``token --key`` reads another key."""
-    store = MemoryStore({DEFAULT_FILE: {"token": TOKEN, "fanc": OTHER}})
+    store = MemoryStore({SERVER_FILE: {"token": TOKEN, "fanc": OTHER}})
     assert run("token", "--key", "fanc", store=store).out == f"{OTHER}\n"
 
 
 def test_token_key_option_ignores_cave_token() -> None:
     """An explicit --key wins over CAVE_TOKEN."""
-    store = MemoryStore({DEFAULT_FILE: {"fanc": OTHER}})
+    store = MemoryStore({SERVER_FILE: {"fanc": OTHER}})
     result = run("token", "--key", "fanc", store=store, environ={"CAVE_TOKEN": TOKEN})
     assert result.out == f"{OTHER}\n"
 
