@@ -51,6 +51,7 @@ __all__ = [
 MISSING: Any = type("_Missing", (), {"__repr__": lambda self: "MISSING"})()
 """What :meth:`LookupCache.peek` returns for a key it does not hold."""
 
+
 class CheckerCache(Protocol):
     """What a :class:`~cave_auth.service.Checker` needs of its cache.
 

@@ -364,4 +364,3 @@ class Checker:
         if isinstance(need, PublicNeed):
             return None if answer is None else self.cache.ttl
         return self.cache.ttl if answer else self.cache.rejected_ttl
-
