@@ -475,11 +475,14 @@ class RedisCache:
                     message = pubsub.get_message(timeout=1.0)
                     if message is not None:
                         self._dropped(message["data"])
-            except (redis.RedisError, OSError):
+            # Not only RedisError: close() closes the connection under the
+            # read, and redis-py then raises OSError or ValueError.
+            except Exception:
                 missed = True
                 stop.wait(self._breaker.retry_interval)
             finally:
-                pubsub.close()
+                with contextlib.suppress(Exception):
+                    pubsub.close()
 
     def _dropped(self, data: Any) -> None:
         try:
