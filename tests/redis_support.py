@@ -5,6 +5,12 @@ test (or module) stops it; :meth:`RedisServer.kill` and
 :meth:`RedisServer.start` make an outage and its end on the same port. No
 fake Redis. Where redis-server is missing, :func:`need_redis_server` is the
 one place that decides what happens to those tests.
+
+A test module makes its fixtures from :func:`serve` and :func:`emptied`::
+
+    @pytest.fixture(scope="module")
+    def redis_server():
+        yield from serve()
 """
 
 from __future__ import annotations
@@ -89,18 +95,18 @@ class RedisServer:
         return entries
 
 
-@pytest.fixture(scope="module")
-def redis_server() -> Iterator[RedisServer]:
-    """One redis-server for the test module."""
+def serve() -> Iterator[RedisServer]:
+    """Run a redis-server for a fixture's scope: ``yield from serve()``."""
     server = RedisServer().start()
-    yield server
-    server.kill()
+    try:
+        yield server
+    finally:
+        server.kill()
 
 
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> Iterator[str]:
-    """The module's Redis, emptied before the test."""
-    client = redis_server.client()
+def emptied(server: RedisServer) -> str:
+    """Empty ``server`` and return its URL, for a test of its own."""
+    client = server.client()
     client.flushall()
     client.close()
-    yield redis_server.url
+    return server.url

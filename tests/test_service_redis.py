@@ -16,9 +16,8 @@ import threading
 import time
 
 import pytest
-from redis_support import RedisServer, redis_server, redis_url  # noqa: F401
+from redis_support import RedisServer, emptied, serve
 
-from cave_auth.errors import TransportError
 from cave_auth.service import (
     Allow,
     Checker,
@@ -77,6 +76,16 @@ def status(decision):
 
 def user_lookups(fake):
     return len(fake.requests_to("GET", API + "/user/cache"))
+
+
+@pytest.fixture(scope="module")
+def redis_server():
+    yield from serve()
+
+
+@pytest.fixture
+def redis_url(redis_server):
+    return emptied(redis_server)
 
 
 @pytest.fixture
