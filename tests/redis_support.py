@@ -96,7 +96,7 @@ class RedisServer:
 
 
 def serve() -> Iterator[RedisServer]:
-    """Run a redis-server for a fixture's scope: ``yield from serve()``."""
+    """Run a redis-server for as long as the fixture that yields from it."""
     server = RedisServer().start()
     try:
         yield server
