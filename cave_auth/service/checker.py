@@ -309,7 +309,7 @@ class Checker:
             self._serving_stale = True
             _log.warning(
                 "%s; serving answers up to %g s past their TTL (stale_if_error) "
-                "until it answers again",
+                "while it is down",
                 error,
                 cache.stale_if_error,
             )
