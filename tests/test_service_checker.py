@@ -262,7 +262,7 @@ def test_stale_answers_are_logged_once_per_outage(caplog):
     checker = make(fake, ttl=10, clock=clock, stale_if_error=600)
     checker.check(bearer(), Rule())
     with caplog.at_level(logging.WARNING, logger="cave_auth.service"):
-        for outage in range(2):
+        for _ in range(2):
             clock.now += 20
             fake.script("GET", API + "/user/cache", *[503] * 5)
             for _ in range(5):
@@ -286,7 +286,9 @@ def test_lookups_in_flight_are_bounded_and_the_rest_answered_503_at_once():
 
     fake = FakeTransport({("GET", API + "/user/cache"): hang})
     settings = Settings("https://auth.example.org/auth")
-    checker = Checker(settings, TransportLookups(settings.auth_url, fake), max_lookups=2)
+    checker = Checker(
+        settings, TransportLookups(settings.auth_url, fake), max_lookups=2
+    )
     threads = [
         threading.Thread(target=checker.check, args=(bearer(f"slow-{n}"), Rule()))
         for n in range(2)
