@@ -352,3 +352,64 @@ def test_the_url_password_is_never_logged_or_shown(caplog):
     assert "hunter2pw" not in caplog.text + repr(cache)
     assert f"127.0.0.1:{port}" in caplog.text
     cache.close()
+
+
+def test_asgi_processes_share_one_lookup_and_keep_the_loop_free(caches):
+    """Two ASGI apps on one Redis: one coroutine lookup, Redis off the loop."""
+    import asyncio
+
+    from cave_auth.service.asgi import AuthASGIMiddleware
+    from cave_auth.testing import FakeAsyncTransport
+
+    async_server = FakeAsyncTransport({("GET", API + "/user/cache"): USER})
+    lookup_threads = []
+
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    def unused(request):
+        raise AssertionError("the sync lookup was used")
+
+    processes = [
+        AuthASGIMiddleware(
+            app,
+            checker(caches(), FakeTransport(handler=unused)),
+            transport=async_server,
+        )
+        for _ in range(2)
+    ]
+    real_request = async_server.request
+
+    async def request(*args, **kwargs):
+        lookup_threads.append(threading.current_thread() is threading.main_thread())
+        return await real_request(*args, **kwargs)
+
+    async_server.request = request
+
+    async def get(middleware):
+        sent = []
+
+        async def receive():
+            return {"type": "http.request", "body": b""}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "query_string": b"",
+            "headers": [(b"authorization", f"Bearer {TOK}".encode())],
+        }
+        await middleware(scope, receive, send)
+        return sent[0]["status"]
+
+    async def run():
+        statuses = await asyncio.gather(*(get(m) for m in processes for _ in range(10)))
+        return statuses + [await get(m) for m in processes]
+
+    assert asyncio.run(run()) == [200] * 22
+    assert len(async_server.requests) == 1
+    assert lookup_threads == [True]  # the lookup ran in the loop's thread
