@@ -76,7 +76,14 @@ class Counts:
 
     def as_dict(self) -> dict[str, int]:
         """Return the counters by name."""
-        return {name: getattr(self, name) for name in self.__slots__}
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "upstream_lookups": self.upstream_lookups,
+            "upstream_failures": self.upstream_failures,
+            "upstream_refused": self.upstream_refused,
+            "stale_served": self.stale_served,
+        }
 
 
 class Checker:
