@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 try:
     from prometheus_client.core import CounterMetricFamily
-except ImportError as error:  # pragma: no cover - the extra's message
+except ImportError as error:
     raise ImportError(
         "cave_auth.service.prometheus needs prometheus_client: "
         "pip install 'cave-auth[prometheus]'"

@@ -62,7 +62,7 @@ try:
     import redis
     from redis.backoff import NoBackoff
     from redis.retry import Retry
-except ImportError as error:  # pragma: no cover - the extra's message
+except ImportError as error:
     raise ImportError(
         "cave_auth.service.redis needs redis-py: pip install 'cave-auth[redis]'"
     ) from error
