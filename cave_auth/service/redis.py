@@ -302,6 +302,8 @@ class RedisCache:
                 self.client.delete(shared_key(self.prefix, key))
             except redis.RedisError as error:
                 self._breaker.failed(error)
+            else:
+                self._breaker.succeeded(self._read_secret)
 
     def invalidate(self, token: str) -> None:
         """End a token's cached user record in every process of the fleet, now.
@@ -423,6 +425,8 @@ class RedisCache:
             self.client.set(shared_key(self.prefix, key), data, px=keep_ms)
         except redis.RedisError as error:
             self._breaker.failed(error)
+        else:
+            self._breaker.succeeded(self._read_secret)
 
     def _read_secret(self) -> None:
         """Use the fleet's digest key from Redis, creating it if none is there."""
