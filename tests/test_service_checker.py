@@ -318,7 +318,7 @@ def test_cached_tokens_answer_while_a_slow_auth_server_holds_lookups():
         checker = Checker(settings, TransportLookups(settings.auth_url, http, 30))
         cached = server.user_token
         assert isinstance(checker.check(bearer(cached), Rule()), Allow)
-        server.set_delay(3)
+        server.set_delay(1.5)
         done = []
         slow = [
             threading.Thread(
