@@ -11,15 +11,24 @@ Every figure is a median over repeated, interleaved runs, with its range:
 3. Upstream ``/user/cache`` calls made by a burst of 50 concurrent requests
    carrying one new token, through a FakeAuthServer over HTTPS answering
    after 50 ms.
+4. A fleet (needs Debian's ``redis-server``): upstream lookups per token per
+   TTL for N forked processes, each with its own cache and with one
+   ``RedisCache`` on a local redis-server, side by side; the latency of a
+   check answered from Redis against one answered from the process's
+   memory; and what they imply for 50 pods x 8 workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import pathlib
+import shutil
+import socket
 import ssl
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -35,6 +44,7 @@ import cave_auth as ca  # noqa: E402
 from cave_auth import flask as caf  # noqa: E402
 from cave_auth.service import (  # noqa: E402
     Checker,
+    LookupCache,
     Request,
     Rule,
     Settings,
@@ -172,8 +182,179 @@ def burst(mac: object, server: FakeAuthServer, bundle: str, rounds: int) -> None
         )
 
 
+LOOKUPS = ("GET", "/auth/api/v1/user/cache")
+
+
+def start_redis() -> tuple[subprocess.Popen[bytes], str] | None:
+    """A redis-server on a free loopback port without persistence, or None."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        return None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.1).close()
+            break
+        except OSError:
+            time.sleep(0.02)
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+def fleet_process(
+    auth_url: str,
+    redis_url: str | None,
+    tokens: list[str],
+    mine: list[int],
+    barrier: object,
+) -> None:
+    """One process of the fleet: its own checker, its share of the requests."""
+    from cave_auth.service.redis import RedisCache
+
+    http = Urllib3Transport(allow_insecure_http=True, pool_maxsize=8)
+    settings = Settings(auth_url)
+    cache = LookupCache() if redis_url is None else RedisCache.from_url(redis_url)
+    checker = Checker(settings, TransportLookups(auth_url, http), cache=cache)
+    requests = [
+        Request("GET", headers={"authorization": f"Bearer {tokens[n]}"}) for n in mine
+    ]
+    barrier.wait()  # type: ignore[attr-defined]
+    threads = [
+        threading.Thread(
+            target=lambda part=part: [checker.check(r, Rule()) for r in part]
+        )
+        for part in (requests[i::4] for i in range(4))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def fleet_lookups(
+    server: FakeAuthServer, tokens: list[str], processes: int, redis_url: str | None
+) -> float:
+    """Upstream lookups per token when ``processes`` share 100 requests per token."""
+    if redis_url is not None:
+        import redis
+
+        redis.Redis.from_url(redis_url).flushall()
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(processes)
+    # Request r of each token goes to process r % processes: every process
+    # sees every token, as behind a load balancer.
+    share = [
+        [t for r in range(100) for t in range(len(tokens)) if r % processes == p]
+        for p in range(processes)
+    ]
+    before = server.count(*LOOKUPS)
+    children = [
+        context.Process(
+            target=fleet_process,
+            args=(
+                f"{server.url}/auth",
+                redis_url,
+                tokens,
+                share[p],
+                barrier,
+            ),
+        )
+        for p in range(processes)
+    ]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join()
+    return (server.count(*LOOKUPS) - before) / len(tokens)
+
+
+def check_latency(redis_url: str, rounds: int, n: int) -> dict[str, list[float]]:
+    """µs per cached check: process memory, RedisCache's local copy, Redis itself."""
+    from cave_auth.service.redis import RedisCache
+
+    settings = Settings("auth.example.org/auth")
+    request = Request("GET", headers={"authorization": f"Bearer {TOKEN}"})
+    fake = FakeTransport({("GET", "/auth/api/v1/user/cache"): USER})
+    caches = {
+        "process memory (LookupCache)": LookupCache(),
+        "RedisCache, its local copy": RedisCache.from_url(redis_url, local_ttl=600),
+        "RedisCache, from Redis": RedisCache.from_url(redis_url, local_ttl=1e-9),
+    }
+    checkers = {
+        name: Checker(settings, TransportLookups(settings.auth_url, fake), cache=cache)
+        for name, cache in caches.items()
+    }
+    timings: dict[str, list[float]] = {name: [] for name in checkers}
+    for checker in checkers.values():
+        checker.check(request, Rule())
+    for _ in range(rounds):
+        for name, checker in checkers.items():
+            start = time.perf_counter()
+            for _ in range(n):
+                checker.check(request, Rule())
+            timings[name].append((time.perf_counter() - start) / n * 1e6)
+    return timings
+
+
+def fleet_section(server: FakeAuthServer, quick: bool) -> None:
+    """Section 4: N processes without and with Redis; latency; projection."""
+    print("\n4. A fleet: upstream /user/cache lookups per token per TTL window")
+    started = start_redis()
+    if started is None:
+        print(
+            "   skipped: redis-server is not installed (apt-get install redis-server)"
+        )
+        return
+    redis_process, redis_url = started
+    try:
+        owner = ca.Config(server.url, token=server.user_token)
+        with Urllib3Transport(allow_insecure_http=True) as http:
+            tokens = [ca.create_token(owner, http, f"bench {n}") for n in range(10)]
+        server.set_delay(0.02)
+        print("   10 tokens x 100 requests spread over N forked processes")
+        print("   (4 threads each), auth server answering after 20 ms")
+        print(f"   {'N processes':>12s} {'own caches':>12s} {'one Redis':>12s}")
+        measured = {}
+        for processes in (2, 4) if quick else (2, 4, 8):
+            alone = fleet_lookups(server, tokens, processes, None)
+            shared = fleet_lookups(server, tokens, processes, redis_url)
+            measured[processes] = (alone, shared)
+            print(f"   {processes:12d} {alone:12.1f} {shared:12.1f}")
+        server.set_delay(0.0)
+        rounds, n = (3, 300) if quick else (7, 2000)
+        timings = check_latency(redis_url, rounds, n)
+        print("\n   Checker.check answering a cached token (µs, median [min-max])")
+        for name, values in timings.items():
+            print(f"   {name:42s} {median_range(values)}")
+        local = statistics.median(timings["process memory (LookupCache)"])
+        remote = statistics.median(timings["RedisCache, from Redis"])
+        print(f"   {'added by a Redis round trip':42s} {remote - local:7.1f}")
+        print("   (a process asks Redis once per local_ttl, 1 s, per token it serves)")
+        fleet_size, seen, ttl, active = 400, 100, 300, 1000
+        reached = fleet_size * (1 - (1 - 1 / fleet_size) ** seen)
+        shared = max(shared for _, shared in measured.values())
+        print("\n   Projection for 50 pods x 8 workers (400 processes), TTL 300 s")
+        print(f"   {'':42s} {'own caches':>12s} {'one Redis':>12s}")
+        print(
+            f"   {f'lookups for a new token seen {seen} times':42s} "
+            f"{reached:12.1f} {shared:12.1f}"
+        )
+        print(
+            f"   {f'lookups/s, {active} tokens active everywhere':42s} "
+            f"{active * fleet_size / ttl:12.1f} {active * shared / ttl:12.1f}"
+        )
+    finally:
+        redis_process.kill()
+        redis_process.wait()
+
+
 def main() -> int:
-    """Run the three sections."""
+    """Run the four sections."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
     quick = parser.parse_args().quick
@@ -207,6 +388,8 @@ def main() -> int:
         pure_core(rounds, n * 5)
         burst(mac, server, bundle, 3 if quick else 5)
         server.stop()
+    with FakeAuthServer() as plain:
+        fleet_section(plain, quick)
     return 0
 
 

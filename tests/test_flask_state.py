@@ -27,6 +27,7 @@ import flask
 import pytest
 import trustme
 from proxy_server import Proxy
+from redis_support import RedisServer, emptied, serve
 
 from cave_auth import flask as caf
 from cave_auth.flask import state as flask_state
@@ -214,6 +215,68 @@ def test_a_cold_burst_builds_one_state_and_looks_the_token_up_once(
     assert len(built) == 1
     assert app.extensions["cave_auth"] is built[0]
     assert lookups == 1
+
+
+def test_the_cache_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """TOKEN_CACHE_STALE_IF_ERROR and TOKEN_CACHE_MAX_LOOKUPS set the checker up."""
+    monkeypatch.setenv("TOKEN_CACHE_STALE_IF_ERROR", "120")
+    monkeypatch.setenv("TOKEN_CACHE_MAX_LOOKUPS", "7")
+    app, _ = guarded_app()
+    app.test_client().get("/")
+    checker = app.extensions["cave_auth"].checker
+    assert (checker.cache.stale_if_error, checker.max_lookups) == (120.0, 7)
+    assert not checker.cache.shared
+    monkeypatch.setenv("TOKEN_CACHE_MAX_LOOKUPS", "0")
+    other, _ = guarded_app()
+    other.test_client().get("/")
+    assert other.extensions["cave_auth"].checker.max_lookups is None
+
+
+def test_init_app_uses_the_cache_it_is_given() -> None:
+    """init_app(cache=...) keeps answers in that cache."""
+    from cave_auth.service import LookupCache
+
+    cache = LookupCache(ttl=42)
+    fake = FakeTransport({("GET", "/auth/api/v1/user/cache"): {"id": 3}})
+    app, seen = guarded_app()
+    state = caf.init_app(app, auth_url="a.example/auth", transport=fake, cache=cache)
+    assert state.checker.cache is cache
+    app.test_client().get("/", headers={"Authorization": "Bearer t-1"})
+    assert seen["user"] == {"id": 3}
+    assert len(cache) == 1
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    yield from serve()
+
+
+def test_token_cache_redis_url_makes_the_cache_shared(
+    monkeypatch: pytest.MonkeyPatch, redis_server: RedisServer
+) -> None:
+    """With TOKEN_CACHE_REDIS_URL two apps (two processes) share one lookup."""
+    from cave_auth.service.redis import RedisCache
+
+    with FakeAuthServer() as server:
+        monkeypatch.setenv("AUTH_URL", f"{server.url}/auth")
+        monkeypatch.setenv("TOKEN_CACHE_REDIS_URL", emptied(redis_server))
+        monkeypatch.setenv("TOKEN_CACHE_LOCAL_TTL", "2.5")
+        monkeypatch.setenv("TOKEN_CACHE_TTL", "60")
+        bearer = {"Authorization": f"Bearer {server.user_token}"}
+        apps = [guarded_app()[0] for _ in range(2)]
+        assert [a.test_client().get("/", headers=bearer).status_code for a in apps] == [
+            200,
+            200,
+        ]
+        lookups = server.count("GET", "/auth/api/v1/user/cache")
+    caches = [a.extensions["cave_auth"].checker.cache for a in apps]
+    assert all(isinstance(cache, RedisCache) for cache in caches)
+    assert [(c.local_ttl, c.ttl) for c in caches] == [(2.5, 60.0)] * 2
+    assert lookups == 1
+    for cache in caches:
+        cache.close()
 
 
 BURST_APP = """

@@ -363,3 +363,60 @@ def test_head_and_odd_case_methods_are_routed_as_the_framework_serves_them():
 
     assert asyncio.run(lower([(b"origin", b"x")])) == 401
     assert asyncio.run(lower([(b"authorization", b"Bearer good")])) == 200
+
+
+def test_async_stale_if_error_and_counters_in_the_loop(no_threads):
+    """In the loop too, an outage serves a recent answer when stale_if_error allows."""
+    from cave_auth.service import LookupCache
+
+    checker, fake, transport = async_world()
+    checker.cache = LookupCache(ttl=0.05, stale_if_error=60)
+    middleware = AuthASGIMiddleware(app, checker, transport=transport)
+
+    async def run():
+        first = await call(middleware, [("Authorization", "Bearer good")])
+        await asyncio.sleep(0.1)
+        fake.script("GET", API + "/user/cache", 503, 503)
+        stale = await call(middleware, [("Authorization", "Bearer good")])
+        unknown = await call(middleware, [("Authorization", "Bearer new")])
+        return first[0], stale[0], unknown[0]
+
+    assert asyncio.run(run()) == (200, 200, 503)
+    counters = checker.counters()
+    assert counters["stale_served"] == 1
+    assert counters["upstream_failures"] == 2
+    assert counters["misses"] == 3
+
+
+def test_async_lookups_in_flight_are_bounded(no_threads):
+    """Beyond max_lookups a coroutine with a new token gets 503 at once."""
+    unbounded, fake, _ = async_world()
+    checker = Checker(unbounded.settings, unbounded.lookups, max_lookups=2)
+
+    class HangingTransport:
+        """Holds every request until the test opens the gate."""
+
+        def __init__(self):
+            self.gate = asyncio.Event()
+            self.started = 0
+
+        async def request(self, *args, **kwargs):
+            self.started += 1
+            await self.gate.wait()
+            return await fake.request(*args, **kwargs)
+
+    async def run():
+        hanging = HangingTransport()
+        middleware = AuthASGIMiddleware(app, checker, transport=hanging)
+        slow = [
+            asyncio.create_task(call(middleware, [("Authorization", f"Bearer s{n}")]))
+            for n in range(2)
+        ]
+        while hanging.started < 2:
+            await asyncio.sleep(0.01)
+        refused = await call(middleware, [("Authorization", "Bearer one-more")])
+        hanging.gate.set()
+        return refused[0], [status for status, _, _ in await asyncio.gather(*slow)]
+
+    assert asyncio.run(run()) == (503, [401, 401])
+    assert checker.counters()["upstream_refused"] == 1

@@ -7,7 +7,13 @@ import time
 
 import pytest
 
-from cave_auth.service.cache import MISSING, LookupCache, RefreshLimiter, token_key
+from cave_auth.service.cache import (
+    MISSING,
+    LookupCache,
+    RefreshLimiter,
+    token_key,
+    user_key,
+)
 
 
 class Clock:
@@ -104,7 +110,7 @@ def test_stress_with_tiny_cache_and_expiring_entries_raises_nothing():
                 assert cache.get_or_load(key, lambda k=key: (k, cache.ttl)) == key
                 cache.peek(key)
                 if i % 50 == 0:
-                    cache.invalidate(key)
+                    cache.discard(key)
         except Exception as error:
             errors.append(error)
 
@@ -135,3 +141,62 @@ def test_token_key_is_a_keyed_digest():
     assert key == token_key(cache.secret, "secret-token")
     assert key != other.key("secret-token")
     assert b"secret" not in key
+
+
+def test_stale_entries_are_kept_for_stale_if_error_after_expiry():
+    """An expired entry is no hit, but stale() hands it out within the window."""
+    clock = Clock()
+    cache = LookupCache(ttl=10, clock=clock, stale_if_error=30)
+    cache.put("k", "v", 10)
+    clock.now = 11
+    assert cache.peek("k") is MISSING
+    assert cache.stale("k") == "v"
+    assert cache.get_or_load("k", lambda: ("new", 10)) == "new"
+    clock.now = 100
+    assert cache.stale("k") is MISSING
+    assert len(cache) == 1  # kept no longer than the window: peek drops it
+    cache.peek("k")
+    assert len(cache) == 0
+
+
+def test_without_stale_if_error_nothing_stale_is_kept():
+    """By default an expired entry is gone for stale() too."""
+    clock = Clock()
+    cache = LookupCache(ttl=10, clock=clock)
+    cache.put("k", "v", 10)
+    clock.now = 10.5
+    assert cache.stale("k") is MISSING
+
+
+def test_invalidate_drops_the_user_record_of_a_token():
+    """invalidate(token) drops that token's user record, and nothing else."""
+    cache = LookupCache()
+    cache.put(user_key(cache.key("tok-a")), {"id": 1}, 60)
+    cache.put(user_key(cache.key("tok-b")), {"id": 2}, 60)
+    cache.put("other", 3, 60)
+    cache.invalidate("tok-a")
+    assert cache.peek(user_key(cache.key("tok-a"))) is MISSING
+    assert cache.peek(user_key(cache.key("tok-b"))) == {"id": 2}
+    assert cache.peek("other") == 3
+
+
+def test_waits_count_the_callers_that_joined_a_load():
+    """Callers waiting for another's load of their key are counted."""
+    cache = LookupCache()
+    gate = threading.Event()
+    threads = [
+        threading.Thread(
+            target=cache.get_or_load, args=("k", lambda: (gate.wait(5), 60))
+        )
+        for _ in range(5)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 10
+    while cache.waits < 4 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    gate.set()
+    for thread in threads:
+        thread.join()
+    assert cache.counters() == {"single_flight_waits": 4}
+    assert cache.loads == 1

@@ -208,3 +208,152 @@ def test_no_token_in_logs_or_reprs(caplog):
     assert TOK not in caplog.text
     assert TOK not in repr(checker) + repr(checker.lookups) + repr(checker.cache)
     assert all(TOK.encode() not in repr(key).encode() for key in checker.cache._data)
+
+
+def status(decision):
+    return 200 if isinstance(decision, Allow) else decision.status
+
+
+def test_stale_if_error_serves_a_recent_answer_while_the_server_is_down():
+    """During an outage an answer expired less than stale_if_error ago still counts."""
+    clock = Clock()
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake, ttl=10, clock=clock, stale_if_error=60)
+    assert checker.check(bearer(), Rule()) == Allow(USER, TOK)
+    fake.script("GET", API + "/user/cache", *[503] * 4)
+    clock.now = 30
+    assert checker.check(bearer(), Rule()) == Allow(USER, TOK)
+    assert checker.check(bearer("never-seen"), Rule()).status == 503
+    clock.now = 71
+    assert checker.check(bearer(), Rule()).status == 503
+    assert checker.counters()["stale_served"] == 1
+
+
+def test_stale_if_error_is_off_by_default():
+    """Without stale_if_error an expired answer is a 503 during an outage."""
+    clock = Clock()
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake, ttl=10, clock=clock)
+    assert checker.check(bearer(), Rule()) == Allow(USER, TOK)
+    fake.script("GET", API + "/user/cache", 503)
+    clock.now = 10.5
+    assert checker.check(bearer(), Rule()).status == 503
+
+
+def test_stale_if_error_never_serves_a_rejection_or_a_revoked_token():
+    """A token last seen rejected, or refused since, is not let in by an outage."""
+    clock = Clock()
+    fake = FakeTransport()
+    user_route(fake, valid="other")
+    checker = make(fake, ttl=10, rejected_ttl=5, clock=clock, stale_if_error=60)
+    assert checker.check(bearer(), Rule()).status == 401
+    fake.script("GET", API + "/user/cache", 503)
+    clock.now = 6
+    assert checker.check(bearer(), Rule()).status == 503
+
+
+def test_stale_answers_are_logged_once_per_outage(caplog):
+    """The first stale answer of an outage is logged, and the end of the outage."""
+    clock = Clock()
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake, ttl=10, clock=clock, stale_if_error=600)
+    checker.check(bearer(), Rule())
+    with caplog.at_level(logging.WARNING, logger="cave_auth.service"):
+        for _ in range(2):
+            clock.now += 20
+            fake.script("GET", API + "/user/cache", *[503] * 5)
+            for _ in range(5):
+                clock.now += 11
+                assert checker.check(bearer(), Rule()) == Allow(USER, TOK)
+            clock.now += 11
+            assert checker.check(bearer(), Rule()) == Allow(USER, TOK)
+    stale = [r for r in caplog.records if "stale_if_error" in r.getMessage()]
+    back = [r for r in caplog.records if "answers again" in r.getMessage()]
+    assert (len(stale), len(back)) == (2, 2)
+    assert checker.counters()["stale_served"] == 10
+
+
+def test_lookups_in_flight_are_bounded_and_the_rest_answered_503_at_once():
+    """Beyond max_lookups a new token is 503 at once, not one more waiting thread."""
+    gate = threading.Event()
+
+    def hang(request):
+        gate.wait(10)
+        return USER
+
+    fake = FakeTransport({("GET", API + "/user/cache"): hang})
+    settings = Settings("https://auth.example.org/auth")
+    checker = Checker(
+        settings, TransportLookups(settings.auth_url, fake), max_lookups=2
+    )
+    threads = [
+        threading.Thread(target=checker.check, args=(bearer(f"slow-{n}"), Rule()))
+        for n in range(2)
+    ]
+    for thread in threads:
+        thread.start()
+    while len(fake.requests) < 2:
+        threading.Event().wait(0.01)
+    refused = checker.check(bearer("one-more"), Rule())
+    assert not gate.is_set()  # answered while both lookups still hang
+    gate.set()
+    for thread in threads:
+        thread.join()
+    assert refused.status == 503
+    assert refused.error == "auth_service_unavailable"
+    assert len(fake.requests) == 2
+    assert checker.counters()["upstream_refused"] == 1
+
+
+def test_cached_tokens_answer_while_a_slow_auth_server_holds_lookups():
+    """Cached tokens are answered at once while eight lookups hang on the server."""
+    from cave_auth.testing import FakeAuthServer
+    from cave_auth.transport import Urllib3Transport
+
+    with FakeAuthServer() as server, Urllib3Transport(timeout=30) as http:
+        settings = Settings(f"{server.url}/auth")
+        checker = Checker(settings, TransportLookups(settings.auth_url, http, 30))
+        cached = server.user_token
+        assert isinstance(checker.check(bearer(cached), Rule()), Allow)
+        server.set_delay(1.5)
+        done = []
+        slow = [
+            threading.Thread(
+                target=lambda n=n: done.append(
+                    checker.check(bearer(f"new-token-{n}"), Rule())
+                )
+            )
+            for n in range(8)
+        ]
+        for thread in slow:
+            thread.start()
+        answers = [checker.check(bearer(cached), Rule()) for _ in range(200)]
+        finished_meanwhile = len(done)
+        for thread in slow:
+            thread.join()
+    assert all(isinstance(answer, Allow) for answer in answers)
+    assert finished_meanwhile <= 4  # the cached answers did not wait for them
+    assert sorted(status(d) for d in done) == [401] * 4 + [503] * 4
+
+
+def test_counters_report_what_the_checker_did():
+    """Hits, misses, lookups and failures are counted and readable as a dict."""
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake)
+    for _ in range(3):
+        checker.check(bearer(), Rule())
+    fake.script("GET", API + "/user/cache", 503)
+    checker.check(bearer("down"), Rule())
+    assert checker.counters() == {
+        "hits": 2,
+        "misses": 2,
+        "upstream_lookups": 2,
+        "upstream_failures": 1,
+        "upstream_refused": 0,
+        "stale_served": 0,
+        "single_flight_waits": 0,
+    }

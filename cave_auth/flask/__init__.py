@@ -12,7 +12,14 @@ first checked request (never at import): ``AUTH_URL`` (else ``AUTH_URI``,
 else ``localhost:5000/auth``; a scheme may be given, ``https://`` is
 assumed), ``STICKY_AUTH_URL``, ``TOKEN_NAME``, ``TOKEN_CACHE_MAXSIZE``,
 ``TOKEN_CACHE_TTL``, ``TOKEN_CACHE_REJECTED_TTL`` (new, default 5 s),
-``TOKEN_CACHE_SKIP_LIMIT``, ``TOKEN_CACHE_SKIP_WINDOW_SEC``,
+``TOKEN_CACHE_SKIP_LIMIT``, ``TOKEN_CACHE_SKIP_WINDOW_SEC``, and new:
+``TOKEN_CACHE_REDIS_URL`` (a cache shared by the fleet on Redis, the
+``redis`` extra; see :mod:`cave_auth.service.redis`),
+``TOKEN_CACHE_LOCAL_TTL`` (seconds a process answers from its own copy
+before asking Redis again, default 1), ``TOKEN_CACHE_STALE_IF_ERROR``
+(seconds past its TTL an answer is still served while the auth service is
+down, default 0: never), ``TOKEN_CACHE_MAX_LOOKUPS`` (lookups in flight
+per process, default 4; 0: no bound),
 ``AUTH_DISABLED``, ``DEBUG_OVERRIDE_DATASET_LOOKUP``, and the proxy and CA
 bundle variables requests honours (``HTTPS_PROXY``, ``NO_PROXY``, ...,
 ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``,

@@ -19,7 +19,7 @@ from typing import Any, cast
 import attrs
 import flask
 
-from ..service.cache import LookupCache, RefreshLimiter
+from ..service.cache import CheckerCache, LookupCache, RefreshLimiter
 from ..service.checker import Checker
 from ..service.lookups import TransportLookups
 from ..service.values import Settings, normalize_auth_url
@@ -52,6 +52,10 @@ _SETTINGS = frozenset(
         "cache_maxsize",
         "cache_ttl",
         "rejected_ttl",
+        "stale_if_error",
+        "local_ttl",
+        "max_lookups",
+        "redis_url",
         "refresh_limit",
         "refresh_window",
         "timeout",
@@ -125,6 +129,7 @@ def init_app(
     auth_url: str,
     sticky_auth_url: str | None = None,
     transport: Transport | None = None,
+    cache: CheckerCache | None = None,
     **settings: Any,
 ) -> FlaskAuth:
     """Configure token checking for one app explicitly.
@@ -136,8 +141,15 @@ def init_app(
         transport: The HTTP transport, used exactly as given; if omitted, a
             new :class:`~cave_auth.Urllib3Transport` with ``timeout`` and
             ``ca_certs`` (no environment is read).
+        cache: The cache, used exactly as given (e.g. a
+            :class:`~cave_auth.service.redis.RedisCache` shared by the
+            fleet); if omitted, one made of the cache settings: a
+            :class:`~cave_auth.service.redis.RedisCache` with
+            ``redis_url``, else a :class:`~cave_auth.service.LookupCache`.
         **settings: ``token_name``, ``disabled``, ``cache_maxsize``,
-            ``cache_ttl``, ``rejected_ttl``, ``refresh_limit``,
+            ``cache_ttl``, ``rejected_ttl``, ``stale_if_error``,
+            ``local_ttl`` and ``redis_url`` (for a cache made here),
+            ``max_lookups`` (``None``: no bound), ``refresh_limit``,
             ``refresh_window``, ``timeout``, ``ca_certs``,
             ``dataset_override``, ``permission_lookup``.
 
@@ -167,25 +179,47 @@ def init_app(
         disabled=bool(settings.get("disabled", False)),
     )
     lookups = TransportLookups(auth_url, transport, timeout)
-    cache = LookupCache(
-        maxsize=settings.get("cache_maxsize", 1024),
-        ttl=settings.get("cache_ttl", 300.0),
-        rejected_ttl=settings.get("rejected_ttl", 5.0),
-    )
+    if cache is None:
+        cache = _cache(settings)
     refresh = RefreshLimiter(
         limit=settings.get("refresh_limit", 20),
         window=settings.get("refresh_window", 300.0),
     )
+    checker = Checker(
+        service,
+        lookups,
+        cache=cache,
+        refresh=refresh,
+        max_lookups=settings.get("max_lookups", 4),
+    )
     state = FlaskAuth(
         service,
         transport,
-        Checker(service, lookups, cache=cache, refresh=refresh),
+        checker,
         lookups,
         dataset_override=settings.get("dataset_override"),
         permission_lookup=settings.get("permission_lookup"),
     )
     app.extensions[EXTENSION] = state
     return state
+
+
+def _cache(settings: Mapping[str, Any]) -> CheckerCache:
+    """The cache the settings describe: on Redis with ``redis_url``."""
+    options = {
+        "maxsize": settings.get("cache_maxsize", 1024),
+        "ttl": settings.get("cache_ttl", 300.0),
+        "rejected_ttl": settings.get("rejected_ttl", 5.0),
+        "stale_if_error": settings.get("stale_if_error", 0.0),
+    }
+    redis_url = settings.get("redis_url")
+    if redis_url:
+        from ..service.redis import RedisCache
+
+        return RedisCache.from_url(
+            redis_url, local_ttl=settings.get("local_ttl", 1.0), **options
+        )
+    return LookupCache(**options)
 
 
 def init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
@@ -226,6 +260,10 @@ def init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
         cache_maxsize=int(environ.get("TOKEN_CACHE_MAXSIZE", "1024")),
         cache_ttl=float(environ.get("TOKEN_CACHE_TTL", "300")),
         rejected_ttl=float(environ.get("TOKEN_CACHE_REJECTED_TTL", "5")),
+        stale_if_error=float(environ.get("TOKEN_CACHE_STALE_IF_ERROR", "0")),
+        max_lookups=int(environ.get("TOKEN_CACHE_MAX_LOOKUPS", "4")) or None,
+        redis_url=environ.get("TOKEN_CACHE_REDIS_URL") or None,
+        local_ttl=float(environ.get("TOKEN_CACHE_LOCAL_TTL", "1")),
         refresh_limit=int(environ.get("TOKEN_CACHE_SKIP_LIMIT", "20")),
         refresh_window=float(environ.get("TOKEN_CACHE_SKIP_WINDOW_SEC", "300")),
         dataset_override=environ.get("DEBUG_OVERRIDE_DATASET_LOOKUP"),

@@ -6,10 +6,14 @@ The framework-free core of ``cave_auth``'s service side:
   ``middle_auth_client`` makes, as a value: :class:`Allow`, :class:`Deny` or
   :class:`Redirect`;
 * :class:`Checker`: that decision with its lookups answered through a
-  caller-owned :class:`LookupCache` and a :class:`Lookups` implementation
+  caller-owned :class:`CheckerCache` (:class:`LookupCache` in one process;
+  :class:`cave_auth.service.redis.RedisCache`, the ``redis`` extra, shared
+  by a fleet) and a :class:`Lookups` implementation
   (:class:`TransportLookups` over any :class:`~cave_auth.Transport`;
   :class:`AsyncTransportLookups`, for the ASGI middleware, over any
-  :class:`~cave_auth.AsyncTransport`).
+  :class:`~cave_auth.AsyncTransport`); its counters, and
+  :mod:`cave_auth.service.prometheus` (the ``prometheus`` extra) to export
+  them.
 
 Adapters: :mod:`cave_auth.flask` (a drop-in for ``middle_auth_client``),
 :mod:`cave_auth.service.wsgi` and :mod:`cave_auth.service.asgi`.
@@ -25,7 +29,7 @@ Example:
 
 from __future__ import annotations
 
-from .cache import LookupCache, RefreshLimiter
+from .cache import CheckerCache, LookupCache, RefreshLimiter
 from .checker import Checker
 from .decision import decide, evaluate, has_permission
 from .lookups import (
@@ -60,6 +64,7 @@ __all__ = [
     "AsyncTransportLookups",
     "AuthServiceUnavailable",
     "Checker",
+    "CheckerCache",
     "DatasetNeed",
     "Decision",
     "Deny",

@@ -20,14 +20,20 @@ without calling the app, as the ASGI specification asks of a scope an
 application does not understand.
 
 The event loop never blocks: each fact the decision needs is taken from the
-checker's cache in the loop, and only a miss is looked up. Given an
+checker's cache in the loop (from this process's memory: a shared cache's
+``peek`` does no I/O), and only a miss is looked up. Given an
 :class:`~cave_auth.AsyncTransport`, the lookup is a coroutine
 (:class:`~cave_auth.service.lookups.AsyncTransportLookups`, the same route
 flows as the checker's sync lookups) and its answer is
 kept in the checker's cache with the checker's TTLs; without one, the
 checker's own (blocking) lookup runs in a worker thread
 (:func:`asyncio.to_thread`). A ``user_lookup`` override of the checker is a
-plain function, so it always runs in a worker thread. Either way concurrent
+plain function, so it always runs in a worker thread. With a shared cache
+(:class:`~cave_auth.service.redis.RedisCache`), a miss goes to a worker
+thread too, for the Redis round trips and the wait for another process's
+lookup; the lookup itself is still the coroutine, run in the loop. The
+checker's bound on lookups in flight, its counters and stale-if-error hold
+on every path. Either way concurrent
 misses of one fact are joined in the loop (one future per key), so fifty
 coroutines with a new token make one lookup. A body the decision needs
 (public roots listed in JSON) is read first and replayed to the app.
@@ -257,15 +263,31 @@ class AuthASGIMiddleware:
         checker, lookups = self.checker, self.async_lookups
         user_need = isinstance(need, (UserNeed, RefreshNeed))
         if lookups is None or (user_need and checker.user_lookup is not None):
-            return await asyncio.to_thread(checker.answer, need)
+            return await asyncio.to_thread(checker.fetch, need)
+        if checker.cache.shared:
+            # A shared cache waits on the network (Redis, another process's
+            # lookup): that happens in a worker thread, and the lookup itself
+            # runs here in the loop, as a coroutine.
+            loop = asyncio.get_running_loop()
+
+            def lookup(asked: Any) -> Any:
+                coroutine = ask(lookups, asked)
+                return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+
+            return await asyncio.to_thread(checker.fetch, need, lookup)
         asked = checker.refreshed(need)
         if asked is None:
             return None
-        cached = checker.cached(asked)
+        key = checker.key(asked)
+        cached = checker.cache.peek(key)
         if cached is not MISSING:
             return cached
-        answer = await ask(lookups, asked)
-        checker.cache.put(checker.key(asked), answer, checker.ttl(asked, answer))
+        try:
+            with checker.upstream():
+                answer = await ask(lookups, asked)
+        except AuthServiceUnavailable as error:
+            return checker.stale(key, error)
+        checker.cache.put(key, answer, checker.ttl(asked, answer))
         return answer
 
 

@@ -2,31 +2,45 @@
 
 :class:`Checker` drives :func:`~cave_auth.service.decision.evaluate`: each
 fact the decision asks for is taken from the caller's
-:class:`~cave_auth.service.cache.LookupCache` or, on a miss, looked up once
+:class:`~cave_auth.service.cache.CheckerCache` or, on a miss, looked up once
 (single flight) through a :class:`~cave_auth.service.lookups.Lookups`. A
 rejected token or table is kept for the cache's short ``rejected_ttl``; an
 unusable public answer is not kept; an unavailable auth service is kept
-nowhere and turns the decision into a 503 (:func:`unavailable`). A refresh
-after a denial is allowed by a per-token :class:`RefreshLimiter`.
+nowhere and turns the decision into a 503 (:func:`unavailable`), unless the
+cache keeps stale answers (``stale_if_error``) and holds a recent one. A
+refresh after a denial is allowed by a per-token :class:`RefreshLimiter`.
+
+A slow auth service cannot take a process's threads: at most
+``max_lookups`` lookups are in flight at once (joining one already in flight
+for the same fact does not count), and a request that would start one more
+is answered 503 at once. Answers in the cache never wait for a lookup.
+
+The checker counts what it does (:meth:`Checker.counters`). The counts are
+plain integers incremented without a lock, so that a cached check pays
+nothing for them: under heavy thread contention an increment can be lost
+(rarely; they are for dashboards, not accounting).
 
 Cache keys hold a keyed digest of the token, never the token.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._drive import drive
-from .cache import MISSING, LookupCache, RefreshLimiter
+from .cache import MISSING, LookupCache, RefreshLimiter, user_key
 from .decision import evaluate, unavailable
 from .lookups import AuthServiceUnavailable, ask
 from .values import DatasetNeed, PublicNeed, RefreshNeed, UserNeed
 
 if TYPE_CHECKING:
-    from collections.abc import Generator, Hashable
+    from collections.abc import Generator, Hashable, Iterator
 
+    from .cache import CheckerCache
     from .lookups import Lookups
     from .values import Decision, Need, Request, Rule, Settings
 
@@ -37,6 +51,39 @@ _log = logging.getLogger("cave_auth.service")
 T = TypeVar("T")
 
 UserLookup = Callable[[str], Mapping[str, Any] | None]
+Asked = UserNeed | DatasetNeed | PublicNeed
+
+
+class Counts:
+    """The checker's own counters (see :meth:`Checker.counters`)."""
+
+    __slots__ = (
+        "hits",
+        "misses",
+        "stale_served",
+        "upstream_failures",
+        "upstream_lookups",
+        "upstream_refused",
+    )
+
+    def __init__(self) -> None:
+        self.hits = 0
+        self.misses = 0
+        self.upstream_lookups = 0
+        self.upstream_failures = 0
+        self.upstream_refused = 0
+        self.stale_served = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """Return the counters by name."""
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "upstream_lookups": self.upstream_lookups,
+            "upstream_failures": self.upstream_failures,
+            "upstream_refused": self.upstream_refused,
+            "stale_served": self.stale_served,
+        }
 
 
 class Checker:
@@ -46,10 +93,18 @@ class Checker:
         settings: The service settings.
         lookups: How facts are looked up (usually
             :class:`~cave_auth.service.TransportLookups`).
-        cache: The cache to keep answers in; a new default one if omitted.
+        cache: The cache to keep answers in (a
+            :class:`~cave_auth.service.LookupCache` or a
+            :class:`~cave_auth.service.redis.RedisCache`); a new
+            :class:`~cave_auth.service.LookupCache` if omitted.
         refresh: The limiter of refreshes after a denial.
         user_lookup: A function replacing the ``/user/cache`` lookup (and
             its cache), like ``setPermissionLookupOverride``.
+        max_lookups: The most lookups in flight at once in this process
+            (``TOKEN_CACHE_MAX_LOOKUPS``); ``None`` for no bound.
+
+    Attributes:
+        counts: The checker's counters, as :meth:`counters` reports them.
     """
 
     def __init__(
@@ -57,15 +112,24 @@ class Checker:
         settings: Settings,
         lookups: Lookups,
         *,
-        cache: LookupCache | None = None,
+        cache: CheckerCache | None = None,
         refresh: RefreshLimiter | None = None,
         user_lookup: UserLookup | None = None,
+        max_lookups: int | None = 4,
     ) -> None:
+        if max_lookups is not None and max_lookups < 1:
+            raise ValueError("max_lookups must be at least 1, or None for no bound")
         self.settings = settings
         self.lookups = lookups
-        self.cache = cache if cache is not None else LookupCache()
+        self.cache: CheckerCache = cache if cache is not None else LookupCache()
         self.refresh = refresh if refresh is not None else RefreshLimiter()
         self.user_lookup = user_lookup
+        self.max_lookups = max_lookups
+        self._slots = (
+            None if max_lookups is None else threading.BoundedSemaphore(max_lookups)
+        )
+        self.counts = Counts()
+        self._serving_stale = False
 
     def __repr__(self) -> str:
         return f"Checker({self.settings!r}, cache={self.cache!r})"
@@ -124,14 +188,16 @@ class Checker:
         """
         cache = self.cache
         if isinstance(need, (UserNeed, RefreshNeed)):
-            return ("user", cache.key(need.token))
+            return user_key(cache.key(need.token))
         if isinstance(need, DatasetNeed):
             token = None if need.token is None else cache.key(need.token)
             return ("dataset", need.namespace, need.table_id, token)
         return ("public", need.kind, need.table_id, need.subject, cache.key(need.token))
 
     def cached(self, need: Need) -> Any:
-        """Return the cached answer to a need, without any I/O.
+        """Return the answer to a need from this process's memory, without I/O.
+
+        Counts a hit or a miss.
 
         Args:
             need: The need.
@@ -143,10 +209,37 @@ class Checker:
             isinstance(need, UserNeed) and self.user_lookup is not None
         ):
             return MISSING
-        return self.cache.peek(self.key(need))
+        found = self.cache.peek(self.key(need))
+        if found is MISSING:
+            self.counts.misses += 1
+        else:
+            self.counts.hits += 1
+        return found
 
     def answer(self, need: Need) -> Any:
         """Answer a need from the cache or, once for all callers, by a lookup.
+
+        Raises:
+            AuthServiceUnavailable: If the auth service could not answer.
+        """
+        found = self.cached(need)
+        return self.fetch(need) if found is MISSING else found
+
+    def fetch(self, need: Need, lookup: Callable[[Asked], Any] | None = None) -> Any:
+        """Answer a need that is not in this process's memory.
+
+        The cache's :meth:`~cave_auth.service.cache.CheckerCache.get_or_load`
+        looks it up once for all callers (a shared cache first asks the
+        fleet); during an outage a recent answer may be served
+        (:meth:`stale`).
+
+        Args:
+            need: The need.
+            lookup: Answers a need instead of the checker's lookups (the
+                ASGI middleware passes its coroutine lookups this way).
+
+        Returns:
+            The answer.
 
         Raises:
             AuthServiceUnavailable: If the auth service could not answer.
@@ -156,9 +249,95 @@ class Checker:
             return None
         if isinstance(asked, UserNeed) and self.user_lookup is not None:
             return self.user_lookup(asked.token)
-        return self.cache.get_or_load(self.key(asked), lambda: self._load(asked))
+        key = self.key(asked)
+        lookups = self.lookups
 
-    def refreshed(self, need: Need) -> UserNeed | DatasetNeed | PublicNeed | None:
+        def load() -> tuple[Any, float | None]:
+            with self.upstream():
+                answer = lookup(asked) if lookup else ask(lookups, asked)
+            return answer, self.ttl(asked, answer)
+
+        try:
+            return self.cache.get_or_load(key, load)
+        except AuthServiceUnavailable as error:
+            return self.stale(key, error)
+
+    @contextlib.contextmanager
+    def upstream(self) -> Iterator[None]:
+        """Hold one of the ``max_lookups`` slots for a lookup, and count it.
+
+        Raises:
+            AuthServiceUnavailable: At once, if every slot is taken; or what
+                the lookup raised.
+        """
+        counts, slots = self.counts, self._slots
+        if slots is not None and not slots.acquire(blocking=False):
+            counts.upstream_refused += 1
+            raise AuthServiceUnavailable(
+                f"{self.max_lookups} lookups of the auth service are in flight "
+                "already (max_lookups)"
+            )
+        counts.upstream_lookups += 1
+        try:
+            yield
+        except AuthServiceUnavailable:
+            counts.upstream_failures += 1
+            raise
+        finally:
+            if slots is not None:
+                slots.release()
+        if self._serving_stale:
+            self._serving_stale = False
+            _log.warning("the auth service answers again; no more stale answers")
+
+    def stale(self, key: Hashable, error: AuthServiceUnavailable) -> Any:
+        """Return a recent answer while the auth service is down, or raise.
+
+        With the cache's ``stale_if_error`` set, an answer (not a rejection)
+        that expired less than that long ago is served; the first one of an
+        outage is logged.
+
+        Args:
+            key: The cache key of the need.
+            error: Why the lookup failed; raised when there is no answer.
+
+        Returns:
+            The stale answer.
+
+        Raises:
+            AuthServiceUnavailable: ``error``, when there is no answer.
+        """
+        cache = self.cache
+        found = cache.stale(key) if cache.stale_if_error > 0 else MISSING
+        if found is MISSING or found is None:
+            raise error
+        self.counts.stale_served += 1
+        if not self._serving_stale:
+            self._serving_stale = True
+            _log.warning(
+                "%s; serving answers up to %g s past their TTL (stale_if_error) "
+                "while it is down",
+                error,
+                cache.stale_if_error,
+            )
+        return found
+
+    def counters(self) -> dict[str, int]:
+        """Return what the checker and its cache counted, by name.
+
+        ``hits`` and ``misses`` (answers found in this process's memory or
+        not), ``upstream_lookups`` (made), ``upstream_failures`` (the auth
+        service unavailable), ``upstream_refused`` (``max_lookups`` in
+        flight: answered 503 or stale at once), ``stale_served``, and the
+        cache's (``single_flight_waits``; a
+        :class:`~cave_auth.service.redis.RedisCache` adds its own).
+
+        Returns:
+            Counter name -> count since the checker was made.
+        """
+        return {**self.counts.as_dict(), **self.cache.counters()}
+
+    def refreshed(self, need: Need) -> Asked | None:
         """Return the need to look up: a refresh allowed now becomes a user need.
 
         A :class:`~cave_auth.service.RefreshNeed` counts against the
@@ -172,7 +351,7 @@ class Checker:
         if not self.refresh.allow(key):
             return None
         if self.user_lookup is None:
-            self.cache.invalidate(key)
+            self.cache.discard(key)
         return UserNeed(need.token)
 
     def ttl(self, need: Need, answer: Any) -> float | None:
@@ -192,9 +371,3 @@ class Checker:
         if isinstance(need, PublicNeed):
             return None if answer is None else self.cache.ttl
         return self.cache.ttl if answer else self.cache.rejected_ttl
-
-    def _load(
-        self, need: UserNeed | DatasetNeed | PublicNeed
-    ) -> tuple[Any, float | None]:
-        answer = ask(self.lookups, need)
-        return answer, self.ttl(need, answer)
