@@ -315,7 +315,9 @@ def test_cached_tokens_answer_while_a_slow_auth_server_holds_lookups():
 
     with FakeAuthServer() as server, Urllib3Transport(timeout=30) as http:
         settings = Settings(f"{server.url}/auth")
-        checker = Checker(settings, TransportLookups(settings.auth_url, http, 30))
+        checker = Checker(
+            settings, TransportLookups(settings.auth_url, http, 30), max_lookups=4
+        )
         cached = server.user_token
         assert isinstance(checker.check(bearer(cached), Rule()), Allow)
         server.set_delay(1.5)

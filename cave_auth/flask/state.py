@@ -20,7 +20,7 @@ import attrs
 import flask
 
 from ..service.cache import CheckerCache, LookupCache, RefreshLimiter
-from ..service.checker import Checker
+from ..service.checker import DEFAULT_MAX_LOOKUPS, Checker
 from ..service.lookups import TransportLookups
 from ..service.values import Settings, normalize_auth_url
 from ..transport import Transport
@@ -190,7 +190,7 @@ def init_app(
         lookups,
         cache=cache,
         refresh=refresh,
-        max_lookups=settings.get("max_lookups", 4),
+        max_lookups=settings.get("max_lookups", DEFAULT_MAX_LOOKUPS),
     )
     state = FlaskAuth(
         service,
@@ -261,7 +261,10 @@ def init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
         cache_ttl=float(environ.get("TOKEN_CACHE_TTL", "300")),
         rejected_ttl=float(environ.get("TOKEN_CACHE_REJECTED_TTL", "5")),
         stale_if_error=float(environ.get("TOKEN_CACHE_STALE_IF_ERROR", "0")),
-        max_lookups=int(environ.get("TOKEN_CACHE_MAX_LOOKUPS", "4")) or None,
+        max_lookups=int(
+            environ.get("TOKEN_CACHE_MAX_LOOKUPS", str(DEFAULT_MAX_LOOKUPS))
+        )
+        or None,
         redis_url=environ.get("TOKEN_CACHE_REDIS_URL") or None,
         local_ttl=float(environ.get("TOKEN_CACHE_LOCAL_TTL", "1")),
         refresh_limit=int(environ.get("TOKEN_CACHE_SKIP_LIMIT", "20")),

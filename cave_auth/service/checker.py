@@ -44,11 +44,20 @@ if TYPE_CHECKING:
     from .lookups import Lookups
     from .values import Decision, Need, Request, Rule, Settings
 
-__all__ = ["Checker"]
+__all__ = ["DEFAULT_MAX_LOOKUPS", "Checker"]
 
 _log = logging.getLogger("cave_auth.service")
 
 T = TypeVar("T")
+
+DEFAULT_MAX_LOOKUPS = 16
+"""Lookups in flight at once per process, by default.
+
+High enough that a healthy auth server never sees a refusal, even at a cold
+start when every token is new to the process (a thread-per-request worker
+can have no more lookups in flight than threads); a service that wants its
+threads kept for cached tokens while the auth server is slow sets it below
+its threads per worker."""
 
 UserLookup = Callable[[str], Mapping[str, Any] | None]
 Asked = UserNeed | DatasetNeed | PublicNeed
@@ -115,7 +124,7 @@ class Checker:
         cache: CheckerCache | None = None,
         refresh: RefreshLimiter | None = None,
         user_lookup: UserLookup | None = None,
-        max_lookups: int | None = 4,
+        max_lookups: int | None = DEFAULT_MAX_LOOKUPS,
     ) -> None:
         if max_lookups is not None and max_lookups < 1:
             raise ValueError("max_lookups must be at least 1, or None for no bound")
