@@ -1,14 +1,12 @@
 """How a secrets file is read and written on disk: the I/O under FileStore.
 
-This module holds the file-level steps of :class:`cave_auth.store.FileStore`
-(kept apart so that the store module stays one readable screenful per
-class): ``~`` expansion that refuses a literal ``~`` directory, a read that
-accepts only regular files up to 1 MiB and parses them with
-:func:`parse_secrets`, private directory creation (0700), the check that no
-other user can change the files of a directory (:func:`directory_problem`),
-and the atomic write (temporary file in the same directory, 0600, fsync,
-``os.replace``, directory fsync). Nothing here ever puts a file's content in
-a message.
+The file-level steps of :class:`cave_auth.store.FileStore`: ``~`` expansion
+that refuses a literal ``~`` directory, a read that accepts only regular
+files up to 1 MiB and parses them with :func:`parse_secrets`, private
+directory creation (0700), the check that no other user can change the files
+of a directory (:func:`unsafe_directory`), and the atomic write (temporary
+file in the same directory, 0600, fsync, ``os.replace``, directory fsync).
+Nothing here ever puts a file's content in a message.
 """
 
 from __future__ import annotations
@@ -22,18 +20,11 @@ from typing import Any
 
 from .errors import TokenFileError
 
-__all__ = ["directory_problem", "parse_secrets"]
+__all__ = ["parse_secrets", "unsafe_directory"]
 
 
 def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
-    """Parse the content of a secrets file.
-
-    Args:
-        path: The file the content came from, for error messages.
-        data: The raw content.
-
-    Returns:
-        The JSON object the file holds.
+    """Return the JSON object a secrets file (at ``path``) holds.
 
     Raises:
         TokenFileError: If the content is not JSON or not a JSON object. The
@@ -109,7 +100,7 @@ def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
     return parse_secrets(path, data)
 
 
-def directory_problem(directory: str) -> str | None:
+def unsafe_directory(directory: str) -> str | None:
     """Tell why users other than this one could change the files of ``directory``.
 
     The rule is OpenSSH's for the directories of ``authorized_keys``: the
@@ -120,13 +111,10 @@ def directory_problem(directory: str) -> str | None:
     A sticky bit does not help: it stops renames, not a file planted before
     the first save.
 
-    Args:
-        directory: The directory, ``~`` already expanded.
-
     Returns:
-        One sentence naming the directory, what is wrong and the fix, or
-        ``None`` when the directory is safe, missing (a save creates it 0700)
-        or the platform has no notion of owners (Windows).
+        One sentence naming the directory (``~`` already expanded), what is
+        wrong and the fix, or ``None`` when the directory is safe, missing (a
+        save creates it 0700) or the platform has no notion of owners.
     """
     if not hasattr(os, "geteuid"):
         return None

@@ -27,6 +27,11 @@ they name files, keys, URLs and the server's own words, never a secret.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .config import Config
+
 __all__ = [
     "AuthenticationError",
     "CaveAuthError",
@@ -44,6 +49,7 @@ __all__ = [
     "TokenFileError",
     "TokenKeyExistsError",
     "TransportError",
+    "missing_token_error",
 ]
 
 
@@ -115,6 +121,26 @@ class MissingTokenError(CaveAuthError):
     def __init__(self, message: str, token_page_url: str | None = None) -> None:
         self.token_page_url = token_page_url
         super().__init__(message)
+
+
+def missing_token_error(config: Config) -> MissingTokenError:
+    """Build the error for a search that found no token: where, and how to get one.
+
+    It names the files searched, the ``CAVE_TOKEN`` variable and the token
+    page of the server, which it also carries as ``token_page_url``.
+    """
+    from .config import token_search_paths
+    from .urls import token_page_url
+
+    url = token_page_url(config.server_address)
+    places = ", ".join(token_search_paths(config))
+    return MissingTokenError(
+        f"No auth token for {config.server_address}: none given, none in "
+        f"CAVE_TOKEN, and no key {config.token_key!r} in {places}. "
+        f"Get a token at {url} and save it with `cave-auth setup` or "
+        "cave_auth.save_token().",
+        token_page_url=url,
+    )
 
 
 class LoginError(CaveAuthError):

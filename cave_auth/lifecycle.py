@@ -48,11 +48,11 @@ from .errors import (
     TokenFileError,
     TokenKeyExistsError,
 )
+from .inventory import ForgetResult, forget_token
 from .loopback import LoopbackListener, receive_token
 from .models import User
 from .routes import MAX_DESCRIPTION_LENGTH
-from .saved import ForgetResult, forget_token
-from .store import TokenStore
+from .store import TokenStore, directory_problem
 from .tokens import (
     SaveResult,
     default_token_path,
@@ -159,7 +159,7 @@ def _check_save_allowed(config: Config, store: TokenStore, overwrite: bool) -> N
     """Raise now, before a browser is opened, if the final save would be refused."""
     paths = [server_token_path(config), config.token_file or default_token_path(config)]
     for path in dict.fromkeys(paths):
-        problem = store.directory_problem(path)
+        problem = directory_problem(store, path)
         if problem is not None:
             raise TokenFileError(path, f"not written: {problem}")
         if overwrite:

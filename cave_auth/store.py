@@ -39,26 +39,32 @@ from ._secret_files import (
     _read_file,
     _remove_stale_temp_files,
     _write_atomically,
-    directory_problem,
     parse_secrets,
+    unsafe_directory,
 )
 from .errors import TokenFileError, TokenKeyExistsError
 
-__all__ = ["FileStore", "MemoryStore", "TokenStore", "parse_secrets"]
+__all__ = [
+    "FileStore",
+    "MemoryStore",
+    "TokenStore",
+    "directory_problem",
+    "parse_secrets",
+]
 
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Reads and writes secrets files; the only way the package touches them."""
+    """Reads and writes secrets files; the only way the package touches them.
+
+    ``path`` is a secrets file as a Config names it (``~`` allowed). A store
+    may also have ``directory_problem(path) -> str | None`` (see
+    :func:`directory_problem`); it is not part of the protocol, so a store
+    written before it existed keeps working.
+    """
 
     def read_secrets(self, path: str) -> Mapping[str, Any] | None:
-        """Return the JSON object stored at ``path``.
-
-        Args:
-            path: The secrets file, as named in a Config (``~`` allowed).
-
-        Returns:
-            The file's mapping, or ``None`` if there is no such file.
+        """Return the JSON object stored at ``path``, or None if there is no file.
 
         Raises:
             TokenFileError: If the file exists but cannot be read or is not a
@@ -73,13 +79,6 @@ class TokenStore(Protocol):
 
         Other keys are kept; a missing file (and directory) is created.
 
-        Args:
-            path: The secrets file.
-            key: The key to set.
-            value: The token to store under it.
-            overwrite: Whether a different value already under ``key`` may be
-                replaced.
-
         Returns:
             ``True`` if the file changed, ``False`` if it already held
             ``value`` under ``key``.
@@ -92,25 +91,13 @@ class TokenStore(Protocol):
         ...
 
     def is_writable(self, path: str) -> bool:
-        """Tell whether a file at ``path`` could be created or replaced.
-
-        Args:
-            path: The secrets file.
-
-        Returns:
-            ``True`` if a write to ``path`` is expected to succeed.
-        """
+        """Tell whether a write to ``path`` is expected to succeed."""
         ...
 
     def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
-        """Atomically remove one key of the secrets file at ``path``.
+        """Atomically remove one key (only while it holds ``only_if``, if given).
 
         Other keys are kept; the file stays (possibly as ``{}``).
-
-        Args:
-            path: The secrets file.
-            key: The key to remove.
-            only_if: If given, remove the key only while it holds this value.
 
         Returns:
             ``True`` if the file changed, ``False`` if there was nothing to
@@ -122,49 +109,38 @@ class TokenStore(Protocol):
         ...
 
     def list_files(self, directory: str) -> list[str]:
-        """Return the names of the secrets files that may be in ``directory``.
+        """Return the sorted names of the files in ``directory``, hidden ones left out.
 
-        Hidden names (lock and temporary files start with ``.``) are left out.
-
-        Args:
-            directory: The secrets directory (``~`` allowed).
-
-        Returns:
-            The file names, sorted; empty if the directory does not exist.
+        Lock and temporary files start with ``.``; a missing directory has
+        none.
         """
         ...
 
     def file_mode(self, path: str) -> int | None:
         """Return the permission bits of the file at ``path``, if known.
 
-        The ``cave-auth status`` command uses them to warn about secrets
-        files that group or others can read.
-
-        Args:
-            path: The secrets file.
-
-        Returns:
-            The permission bits (``0o600`` for a private file), or ``None``
-            if there is no such file or the store has no notion of modes.
+        ``cave-auth status`` warns about secrets files that group or others
+        can read; ``None`` when there is no such file or the store has no
+        notion of modes.
         """
         ...
 
-    def directory_problem(self, path: str) -> str | None:
-        """Tell why other users could change the secrets file at ``path``.
 
-        A store refuses to write such a file; ``cave-auth status`` and
-        ``cave-auth list`` warn about it, and :func:`~cave_auth.resolve_token`
-        logs a warning when it reads a token there.
+def directory_problem(store: TokenStore, path: str) -> str | None:
+    """Ask ``store`` why other users could change the secrets file at ``path``.
 
-        Args:
-            path: The secrets file.
+    A store that can tell has a ``directory_problem(path)`` method
+    (:meth:`FileStore.directory_problem`): it refuses to write such a file,
+    ``cave-auth status`` and ``cave-auth list`` warn about it, and
+    :func:`~cave_auth.resolve_token` logs a warning when it reads a token
+    there. A store without one (memory, or a user's own) has no such problem.
 
-        Returns:
-            One sentence naming the directory, the problem and its fix, or
-            ``None`` if the file's directory is private (or the store has no
-            notion of directories).
-        """
-        ...
+    Returns:
+        One sentence naming the directory, the problem and its fix, or
+        ``None``.
+    """
+    check = getattr(store, "directory_problem", None)
+    return None if check is None else check(path)  # type: ignore[no-any-return]
 
 
 def _updated_secrets(
@@ -191,6 +167,11 @@ def _removed_secret(
 class FileStore:
     """Secrets files on the local disk, written atomically and with care.
 
+    Every ``path`` has ``~`` expanded at I/O time; one that cannot be
+    expanded (no ``HOME`` and no home directory) is a :class:`TokenFileError`
+    for reads and writes, unwritable for :meth:`is_writable`, and has no
+    mode or directory problem.
+
     Args:
         lock_timeout: Seconds to wait for another process's lock on a file
             before giving up with :class:`TokenFileError`.
@@ -203,39 +184,20 @@ class FileStore:
         return f"FileStore(lock_timeout={self.lock_timeout!r})"
 
     def read_secrets(self, path: str) -> Mapping[str, Any] | None:
-        """Return the JSON object in the file at ``path``, or None if missing.
-
-        Args:
-            path: The file; ``~`` is expanded.
-
-        Returns:
-            The file's mapping, or ``None`` if it does not exist (a dangling
-            symlink counts as missing).
+        """Same as :meth:`TokenStore.read_secrets`; a dangling symlink is missing.
 
         Raises:
-            TokenFileError: If the path is a directory or another non-regular
-                file (a FIFO, a device), cannot be read, is over 1 MiB, does
-                not hold a JSON object, or starts with a ``~`` that cannot be
-                expanded (no ``HOME`` and no home directory for the user).
+            TokenFileError: Also if the path is a directory or another
+                non-regular file (a FIFO, a device) or is over 1 MiB.
         """
         return _read_file(path, _expand(path))
 
     def set_secret(
         self, path: str, key: str, value: str, *, overwrite: bool = True
     ) -> bool:
-        """Atomically set one key of the file at ``path``; see :class:`TokenStore`.
+        """Same as :meth:`TokenStore.set_secret`, under a lock, mode 0600.
 
-        A symlink is followed, so the file it points to is updated. The file
-        ends up with mode 0600 whatever it had before.
-
-        Args:
-            path: The file; ``~`` is expanded.
-            key: The key to set.
-            value: The token to store.
-            overwrite: Whether a different value under ``key`` may be replaced.
-
-        Returns:
-            ``True`` if the file changed, ``False`` if it already held the value.
+        A symlink is followed, so the file it points to is updated.
 
         Raises:
             TokenKeyExistsError: If ``key`` holds another value and not
@@ -264,16 +226,7 @@ class FileStore:
         return True
 
     def is_writable(self, path: str) -> bool:
-        """Tell whether the file at ``path`` could be written.
-
-        Args:
-            path: The file; ``~`` is expanded.
-
-        Returns:
-            ``True`` if the nearest existing directory on the way to ``path``
-            is writable by this process (``False`` if ``~`` cannot be
-            expanded).
-        """
+        """Tell whether the nearest existing directory on the way to ``path`` is."""
         try:
             directory = os.path.dirname(os.path.realpath(_expand(path)))
         except TokenFileError:
@@ -286,15 +239,7 @@ class FileStore:
         return os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)
 
     def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
-        """Atomically remove one key of the file at ``path``; see :class:`TokenStore`.
-
-        Args:
-            path: The file; ``~`` is expanded.
-            key: The key to remove.
-            only_if: Remove only while the key holds this value.
-
-        Returns:
-            ``True`` if the file changed.
+        """Same as :meth:`TokenStore.remove_secret`, under a lock.
 
         Raises:
             TokenFileError: If the file cannot be read, parsed or written, the
@@ -315,14 +260,7 @@ class FileStore:
         return True
 
     def list_files(self, directory: str) -> list[str]:
-        """Return the names of the regular files in ``directory``, hidden ones left out.
-
-        Args:
-            directory: The directory; ``~`` is expanded.
-
-        Returns:
-            The names, sorted; empty if the directory is missing or unreadable.
-        """
+        """Same as :meth:`TokenStore.list_files`: regular files only."""
         try:
             with os.scandir(_expand(directory)) as entries:
                 return sorted(
@@ -334,18 +272,10 @@ class FileStore:
             return []
 
     def file_mode(self, path: str) -> int | None:
-        """Return the permission bits of the file at ``path``, or None.
+        """Same as :meth:`TokenStore.file_mode`, of the file a symlink points to.
 
-        A symlink is followed, so the bits are those of the file it points
-        to, the one a reader opens.
-
-        Args:
-            path: The file; ``~`` is expanded.
-
-        Returns:
-            The permission bits, or ``None`` if the file cannot be looked at
-            (missing, a dangling symlink, an unexpandable ``~``, no access to
-            its directory).
+        ``None`` also when the file cannot be looked at (a dangling symlink,
+        no access to its directory).
         """
         try:
             return stat.S_IMODE(os.stat(_expand(path)).st_mode)
@@ -358,14 +288,8 @@ class FileStore:
         OpenSSH's rule for the directories of ``authorized_keys``: the
         directory ``path`` names and, for a symlink, the one of the file it
         points to must be this user's (or root's) and writable by no one else.
-
-        Args:
-            path: The file; ``~`` is expanded.
-
-        Returns:
-            The problem and its fix (``chmod 700 <dir>``, or ``chown``), or
-            ``None`` if both directories are private or missing, or ``~``
-            cannot be expanded.
+        The answer names the fix (``chmod 700 <dir>``, or ``chown``); missing
+        directories are fine (a save creates them 0700).
         """
         try:
             full_path = _expand(path)
@@ -374,7 +298,7 @@ class FileStore:
         named = os.path.dirname(os.path.abspath(full_path))
         real = os.path.dirname(os.path.realpath(full_path))
         for directory in dict.fromkeys((named, real)):
-            problem = directory_problem(directory)
+            problem = unsafe_directory(directory)
             if problem is not None:
                 return problem
         return None
@@ -475,13 +399,7 @@ class MemoryStore:
             return {path: dict(secrets) for path, secrets in self._files.items()}
 
     def read_secrets(self, path: str) -> Mapping[str, Any] | None:
-        """Return a copy of the mapping at ``path``, or None if there is none.
-
-        Args:
-            path: The file's path.
-
-        Returns:
-            The mapping, or ``None``.
+        """Same as :meth:`TokenStore.read_secrets`, a copy of what is held.
 
         Raises:
             TokenFileError: If what is stored at ``path`` is not a mapping.
@@ -497,16 +415,7 @@ class MemoryStore:
     def set_secret(
         self, path: str, key: str, value: str, *, overwrite: bool = True
     ) -> bool:
-        """Set one key of the mapping at ``path``; see :class:`TokenStore`.
-
-        Args:
-            path: The file's path.
-            key: The key to set.
-            value: The token to store.
-            overwrite: Whether a different value under ``key`` may be replaced.
-
-        Returns:
-            ``True`` if the mapping changed, ``False`` if it held the value.
+        """Same as :meth:`TokenStore.set_secret`.
 
         Raises:
             TokenKeyExistsError: If ``key`` holds another value and not
@@ -528,15 +437,7 @@ class MemoryStore:
         return True
 
     def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
-        """Remove one key of the mapping at ``path``; see :class:`TokenStore`.
-
-        Args:
-            path: The file's path.
-            key: The key to remove.
-            only_if: Remove only while the key holds this value.
-
-        Returns:
-            ``True`` if the mapping changed.
+        """Same as :meth:`TokenStore.remove_secret`.
 
         Raises:
             TokenFileError: If the store was made read-only.
@@ -552,14 +453,7 @@ class MemoryStore:
         return True
 
     def list_files(self, directory: str) -> list[str]:
-        """Return the names of the files held in ``directory``, hidden ones left out.
-
-        Args:
-            directory: The directory's path.
-
-        Returns:
-            The names, sorted.
-        """
+        """Same as :meth:`TokenStore.list_files`."""
         wanted = os.path.normpath(directory)
         with self._lock:
             paths = list(self._files)
@@ -571,29 +465,14 @@ class MemoryStore:
         )
 
     def is_writable(self, path: str) -> bool:
-        """Tell whether :meth:`set_secret` would write.
-
-        Args:
-            path: The file's path (not used: the whole store is writable or not).
-
-        Returns:
-            The ``writable`` flag the store was made with.
-        """
+        """Return the ``writable`` flag the store was made with, for every path."""
         return self._writable
 
     def file_mode(self, path: str) -> int | None:
-        """Return the mode given for ``path`` in ``modes``, if any.
-
-        Args:
-            path: The file's path.
-
-        Returns:
-            The permission bits given when the store was made (``0o600``
-            after a save to that path), or ``None`` for any other path.
-        """
+        """Return the mode given for ``path`` in ``modes`` (0o600 after a save)."""
         with self._lock:
             return self._modes.get(os.path.normpath(path))
 
     def directory_problem(self, path: str) -> str | None:
-        """Return None: no other user can change memory; see :class:`TokenStore`."""
+        """Return None: no other user can change memory."""
         return None

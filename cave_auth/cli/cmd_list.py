@@ -3,7 +3,7 @@
 Like ``gh auth status`` across hosts: each ``{netloc}-cave-secret.json``,
 ``cave-secret.json`` and deprecated file of the secrets directory is read
 (lock and temporary files ignored; see
-:func:`cave_auth.saved.list_saved_tokens`). With ``--check`` each token is
+:func:`cave_auth.inventory.list_saved_tokens`). With ``--check`` each token is
 asked about at its server, a few at a time: whose it is, whether it is
 accepted, and when it expires ("never" for API keys, which are recognised
 without putting them in a URL: see :func:`cave_auth.lifecycle.token_expiry`).
@@ -23,7 +23,8 @@ import attrs
 
 from ..config import Config
 from ..errors import AuthenticationError, CaveAuthError
-from ..saved import SavedToken, list_saved_tokens
+from ..inventory import SavedToken, list_saved_tokens
+from ..store import directory_problem
 from ..tokens import default_token_path
 from .context import (
     EXIT_AUTH_REJECTED,
@@ -105,7 +106,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     for entry in saved:
         ctx.remember(entry.token)
     unsafe = {
-        path: ctx.store.directory_problem(path)
+        path: directory_problem(ctx.store, path)
         for path in [default_token_path(config), *(entry.path for entry in saved)]
     }
     for problem in dict.fromkeys(unsafe.values()):

@@ -4,7 +4,9 @@ Endpoint functions (:mod:`cave_auth.api`) only ever call
 :meth:`Transport.request` and read the :class:`Response` it returns, so any
 object with that one method stands in for the network: the real
 :class:`Urllib3Transport`, :class:`cave_auth.testing.FakeTransport` in unit
-tests, or a user's own adapter.
+tests, or a user's own adapter. :class:`Urllib3Transport` (and with it
+urllib3, ssl and http.client) is loaded on first use, so code that never
+names it never imports them.
 
 One module a part:
 
@@ -23,6 +25,8 @@ One module a part:
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .base import (
     IDEMPOTENT_METHODS,
     RETRY_STATUSES,
@@ -31,7 +35,9 @@ from .base import (
     Transport,
     is_loopback_host,
 )
-from .urllib3_transport import DEFAULT_MAX_BODY_SIZE, Urllib3Transport
+
+if TYPE_CHECKING:
+    from .urllib3_transport import DEFAULT_MAX_BODY_SIZE, Urllib3Transport
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -43,3 +49,11 @@ __all__ = [
     "Urllib3Transport",
     "is_loopback_host",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in ("DEFAULT_MAX_BODY_SIZE", "Urllib3Transport"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import urllib3_transport
+
+    return getattr(urllib3_transport, name)

@@ -38,18 +38,12 @@ def read_body(
     max_body_size: int,
     exceptions: ModuleType,
 ) -> Response:
-    """Read an answer's body within the size cap and the deadline.
+    """Read the body of ``raw`` (urllib3's answer from ``url``) within the limits.
 
-    Args:
-        raw: urllib3's answer, its body not read yet.
-        url: The URL that answered.
-        deadline: The call's deadline on the monotonic clock.
-        limits: The attempt's limits; ``limits.read`` bounds each wait.
-        max_body_size: The largest body accepted, in bytes.
-        exceptions: ``urllib3.exceptions``, which the caller has imported.
-
-    Returns:
-        The whole answer. The connection goes back to its pool.
+    ``deadline`` is the call's, on the monotonic clock; ``limits.read``
+    bounds each wait; ``exceptions`` is ``urllib3.exceptions``, which the
+    caller has imported. Once the whole answer is read, the connection goes
+    back to its pool.
 
     Raises:
         Failure: If the body is too large, stalls past a limit, or the

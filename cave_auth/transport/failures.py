@@ -55,17 +55,8 @@ class Failure(Exception):
         stays in ``__context__``. So this error is raised outside any
         ``except`` block, and so is each ``Failure``, so that no urllib3
         exception (whose ``url`` holds the request's path, the token on the
-        TTL route) travels with it.
-
-        Args:
-            method: The request's method.
-            url: The request's URL, shown with secrets masked.
-            headers: The request's headers, whose token is masked in ``url``.
-            attempts: How many attempts were made.
-
-        Returns:
-            The :class:`~cave_auth.TransportError` (or
-            :class:`~cave_auth.ResponseTooLargeError`) to raise.
+        TTL route) travels with it. ``url`` is shown with query secrets and
+        the bearer token of ``headers`` masked.
         """
         shown = scrub_url(url, headers)
         tries = f", after {attempts} attempts" if attempts > 1 else ""
@@ -74,7 +65,7 @@ class Failure(Exception):
 
 
 class AttemptLimits(NamedTuple):
-    """The limits of one attempt, and how a message names them.
+    """The limits of one attempt, and the settings a message names them by.
 
     A named tuple rather than an attrs class: one is made per attempt, on
     the path of every request.
@@ -82,14 +73,10 @@ class AttemptLimits(NamedTuple):
     Attributes:
         connect: Seconds to connect (TLS handshake and proxy tunnel included).
         read: Seconds to wait for each piece of the answer.
-        connect_setting: The setting ``connect`` comes from:
-            ``"connect_timeout"``, or ``"timeout"`` when what was left of the
-            call's budget was shorter.
-        read_setting: The setting ``read`` comes from: ``"read_timeout"`` or
-            ``"timeout"``.
+        connect_setting: ``"connect_timeout"``, or ``"timeout"`` when what
+            was left of the call's budget was shorter.
+        read_setting: ``"read_timeout"`` or ``"timeout"``, likewise.
         budget: The call's ``timeout``.
-        connect_timeout: The transport's ``connect_timeout``.
-        read_timeout: The transport's ``read_timeout``, if set.
     """
 
     connect: float
@@ -97,48 +84,30 @@ class AttemptLimits(NamedTuple):
     connect_setting: str
     read_setting: str
     budget: float
-    connect_timeout: float
-    read_timeout: float | None
 
     @property
     def connect_label(self) -> str:
         """The connect limit as a message names it, e.g. ``connect_timeout=5 s``."""
-        return self._label(self.connect_setting)
+        value = self.budget if self.connect_setting == "timeout" else self.connect
+        return f"{self.connect_setting}={seconds(value)}"
 
     @property
     def read_label(self) -> str:
         """The read limit as a message names it, e.g. ``timeout=30 s``."""
-        return self._label(self.read_setting)
-
-    def _label(self, setting: str) -> str:
-        values = {
-            "timeout": self.budget,
-            "connect_timeout": self.connect_timeout,
-            "read_timeout": self.read_timeout,
-        }
-        return f"{setting}={seconds(values[setting] or self.read)}"
+        value = self.budget if self.read_setting == "timeout" else self.read
+        return f"{self.read_setting}={seconds(value)}"
 
 
 def seconds(value: float) -> str:
-    """Write a duration for a message: ``"5 s"``, ``"0.3 s"``.
-
-    Args:
-        value: Seconds.
-
-    Returns:
-        The text.
-    """
+    """Write a duration for a message: ``"5 s"``, ``"0.3 s"``."""
     return f"{value:g} s"
 
 
 def os_error_text(error: BaseException) -> str:
     """Find the operating system's words for a failure in an exception chain.
 
-    Args:
-        error: The exception, whose causes and contexts are searched too.
-
-    Returns:
-        E.g. ``"connection refused"``, or ``""`` if none is found.
+    Causes and contexts are searched too; ``""`` if none is found, else e.g.
+    ``"connection refused"``.
     """
     seen: set[int] = set()
     current: BaseException | None = error
@@ -153,7 +122,7 @@ def os_error_text(error: BaseException) -> str:
     return ""
 
 
-def ssl_text(exc: BaseException) -> str:
+def _ssl_text(exc: BaseException) -> str:
     current: BaseException | None = exc
     while current is not None:
         reason = getattr(current, "reason", None)
@@ -173,16 +142,10 @@ def classify(
     limits: AttemptLimits,
     reused: bool,
 ) -> Failure:
-    """Turn a urllib3 exception into a :class:`Failure` with a readable text.
+    """Turn what urllib3 raised into a :class:`Failure` with a readable text.
 
-    Args:
-        exc: What urllib3 raised.
-        proxy: The proxy the request went through, as it may be shown.
-        limits: This attempt's limits.
-        reused: Whether the attempt used a pooled, already used connection.
-
-    Returns:
-        The classified failure.
+    ``proxy`` is the proxy the request went through, as it may be shown;
+    ``reused`` whether the attempt used a pooled, already used connection.
     """
     import urllib3.exceptions as exceptions
 
@@ -206,7 +169,7 @@ def classify(
         return Failure("connect", f"could not connect to the proxy {shown} ({detail})")
     via = f" through the proxy {proxy}" if proxy else ""
     if isinstance(exc, exceptions.SSLError):
-        detail = ssl_text(exc)
+        detail = _ssl_text(exc)
         return Failure("tls", f"TLS failed{via} ({detail})")
     if isinstance(exc, exceptions.NameResolutionError):
         return Failure("connect", "could not connect (the host name did not resolve)")

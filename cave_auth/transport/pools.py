@@ -27,13 +27,11 @@ HANDSHAKE_TIMED_OUT = "handshake timed out"
 
 @functools.cache
 def pool_classes() -> dict[str, type[urllib3.HTTPConnectionPool]]:
-    """Return pool classes that say whether a connection was reused.
+    """Return, by scheme, pool classes that say whether a connection was reused.
 
     They also report a TLS handshake (or proxy tunnel) that timed out as a
-    connect timeout, which urllib3 calls a read timeout.
-
-    Returns:
-        The classes by scheme, created once, when the first transport is.
+    connect timeout, which urllib3 calls a read timeout. They are created
+    once, when the first transport is.
     """
     import urllib3
     from urllib3.exceptions import ConnectTimeoutError
@@ -66,12 +64,9 @@ def pool_classes() -> dict[str, type[urllib3.HTTPConnectionPool]]:
 
 
 def close_idle_connections(pool: Any) -> None:
-    """Close the idle connections of ``pool``: one went stale, so may they.
+    """Close the idle connections of a urllib3 pool: one went stale, so may they.
 
     Connections in use are left alone; the pool opens fresh ones on demand.
-
-    Args:
-        pool: A urllib3 connection pool, or ``None``.
     """
     idle = getattr(pool, "pool", None)
     if idle is None:

@@ -43,14 +43,7 @@ _SCHEMES = ("http", "https")
 
 
 def safe_proxy_url(url: str) -> str:
-    """Return a proxy URL without its credentials, fit to show.
-
-    Args:
-        url: A proxy URL, possibly with ``user:password@``.
-
-    Returns:
-        ``scheme://host:port`` with any credentials replaced by ``***@``.
-    """
+    """Return a proxy URL fit to show: any ``user:password@`` becomes ``***@``."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -158,8 +151,8 @@ def _split_list(value: str | Iterable[str] | None) -> tuple[str, ...]:
 class ProxyRules:
     """Which proxy each URL goes through, with the credentials held apart.
 
-    Build it with :meth:`build` (or :func:`proxy_rules_from_env`); the
-    transport asks :meth:`proxy_for` per request.
+    Build it with :meth:`build`; the transport asks :meth:`proxy_for` per
+    request.
 
     Attributes:
         proxies: Scheme (``"http"``, ``"https"``) to proxy URL, credentials
@@ -192,9 +185,6 @@ class ProxyRules:
                 proxy URL; ``None`` for no proxy.
             no_proxy: Hosts to reach directly: a comma- or space-separated
                 string or a list of entries (see the module docstring).
-
-        Returns:
-            The rules.
 
         Raises:
             InvalidInputError: If a proxy URL is malformed or not http(s).
@@ -237,15 +227,9 @@ class ProxyRules:
         )
 
     def proxy_for(self, scheme: str, host: str, port: int) -> str | None:
-        """Return the proxy URL for a request, or ``None`` to go direct.
+        """Return the proxy URL (no credentials) for a request, or None to go direct.
 
-        Args:
-            scheme: The request's scheme.
-            host: The request's host, in lower case.
-            port: The request's port.
-
-        Returns:
-            The proxy URL (without credentials), or ``None``.
+        ``host`` is in lower case.
         """
         proxy = self.proxies.get(scheme)
         if proxy is None or self._bypass_all:
@@ -277,9 +261,6 @@ def proxy_settings_from_env(
     ignored, as urllib and requests ignore it: there it is the client's
     ``Proxy:`` request header, and would let any client pick the proxy
     (httpoxy, CVE-2016-1000110). ``http_proxy`` in lower case still counts.
-
-    Args:
-        environ: The environment mapping (``os.environ`` at an edge).
 
     Returns:
         The proxy URL per scheme (only those set, credentials included) and

@@ -40,9 +40,6 @@ def ca_paths_from_env(environ: Mapping[str, str]) -> tuple[str | None, str | Non
     ``SSL_CERT_FILE``; a bundle variable naming a directory counts as a
     certificate directory, as in requests. ``SSL_CERT_DIR`` names one.
 
-    Args:
-        environ: The environment mapping.
-
     Returns:
         ``(ca_certs, ca_cert_dir)``, each ``None`` when unset.
     """
@@ -72,14 +69,10 @@ def _system_store_is_empty(context: ssl.SSLContext) -> bool:
 def make_ssl_context(
     ca_certs: str | None = None, ca_cert_dir: str | None = None
 ) -> ssl.SSLContext:
-    """Build the verifying TLS context of one transport.
+    """Build the TLS context of one transport: valid certificate, matching host.
 
-    Args:
-        ca_certs: A PEM bundle file to trust instead of the system's store.
-        ca_cert_dir: A directory of hashed PEM certificates to trust.
-
-    Returns:
-        A context that requires a valid certificate and a matching host name.
+    ``ca_certs`` (a PEM bundle file) and ``ca_cert_dir`` (a directory of
+    hashed PEM certificates) are trusted instead of the system's store.
 
     Raises:
         InvalidInputError: If a given bundle cannot be read.

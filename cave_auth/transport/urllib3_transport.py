@@ -36,8 +36,15 @@ proxy that is not, unless the caller opted in. A body larger than
 ``max_body_size`` is refused before it is read into memory. Messages of
 :class:`~cave_auth.TransportError` name what failed, the method, the URL and
 the limit that was hit, never a token, proxy credentials or an object's repr,
-and no exception of urllib3's is chained to one. urllib3 is imported when the first
-transport is created, not when ``cave_auth`` is.
+and no exception of urllib3's is chained to one.
+
+urllib3 logs every request line at DEBUG, and the TTL route carries the token
+in its path. So creating the first transport adds one logging filter to the
+``urllib3.connectionpool`` logger, which masks that path segment
+(:func:`cave_auth._redact.mask_token_paths_in_logs`); no request changes
+logging, and that filter is the one process-wide change this module makes.
+This module (and with it urllib3) is imported when
+:class:`Urllib3Transport` is first named, not when ``cave_auth`` is.
 """
 
 from __future__ import annotations
@@ -51,7 +58,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from .._redact import scrub_url
+from .._redact import mask_token_paths_in_logs, scrub_url
 from ..errors import InsecureTransportError, InvalidInputError, TransportError
 from .base import (
     IDEMPOTENT_METHODS,
@@ -188,6 +195,7 @@ class Urllib3Transport:
             self._ssl = make_ssl_context(ca_certs, ca_cert_dir)
         import urllib3
 
+        mask_token_paths_in_logs()
         self._urllib3 = urllib3
         self._no_retry = urllib3.Retry(False, redirect=False)
         self._pool_classes = pool_classes()
@@ -195,7 +203,7 @@ class Urllib3Transport:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Urllib3Transport:
-        """Create a transport configured as requests and curl users expect.
+        """Create a transport configured as requests and curl users expect them.
 
         Reads ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``
         (lower or upper case, lower first; under CGI, when ``REQUEST_METHOD``
@@ -210,9 +218,6 @@ class Urllib3Transport:
         Args:
             environ: The environment mapping, e.g. ``os.environ``.
             **overrides: Any argument of :class:`Urllib3Transport`.
-
-        Returns:
-            The transport.
 
         Raises:
             InvalidInputError: If a variable or an override is malformed.
@@ -275,20 +280,9 @@ class Urllib3Transport:
         json: Any = None,
         timeout: float | None = None,
     ) -> Response:
-        """Send a request; see :class:`~cave_auth.Transport`.
+        """Same as :meth:`Transport.request <cave_auth.transport.Transport.request>`.
 
-        Args:
-            method: The HTTP method.
-            url: The absolute URL, without query string.
-            headers: Headers to send.
-            params: Query parameters.
-            json: A JSON body, or ``None``.
-            timeout: The budget of this call, in seconds, instead of the
-                transport's ``timeout``.
-
-        Returns:
-            The final answer; a redirect to another origin is returned, not
-            followed.
+        A redirect to another origin is returned, not followed.
 
         Raises:
             InsecureTransportError: If a token would go over plain http to a
@@ -444,15 +438,7 @@ class Urllib3Transport:
         connect, connect_setting = remaining, "timeout"
         if self.connect_timeout < remaining:
             connect, connect_setting = self.connect_timeout, "connect_timeout"
-        return AttemptLimits(
-            connect,
-            read,
-            connect_setting,
-            read_setting,
-            budget,
-            self.connect_timeout,
-            self.read_timeout,
-        )
+        return AttemptLimits(connect, read, connect_setting, read_setting, budget)
 
     def _attempt(
         self,
@@ -569,11 +555,6 @@ class Urllib3Transport:
                     pool = manager.connection_from_host(host, port, scheme)
                     self._pools[key] = pool
         return pool
-
-    def _forget_pool(
-        self, proxy: str | None, scheme: str, host: str, port: int
-    ) -> None:
-        self._pools.pop((proxy, scheme, host, port), None)
 
 
 def _netloc(host: str, port: int, scheme: str) -> str:

@@ -1,9 +1,9 @@
-"""Every saved token, and forgetting one: the token layer over a store.
+"""The inventory of saved tokens: listing every one, and forgetting one.
 
 This module does no I/O of its own: it reads and writes secrets files only
-through the :class:`~cave_auth.TokenStore` it is given, and it sits beside
-:mod:`cave_auth.tokens` (which finds and saves; this module lists and
-forgets, kept apart so that neither grows past one screenful of concerns).
+through the :class:`~cave_auth.TokenStore` it is given. It sits beside
+:mod:`cave_auth.tokens`, which finds and saves; what lists and forgets is
+apart, so that finding a token (every cold start) loads none of it.
 
 A token is saved, by CAVEclient and by :func:`cave_auth.save_token`, in two
 places at once: the server's own ``{netloc}-cave-secret.json`` and the
@@ -23,19 +23,19 @@ import urllib.parse
 
 import attrs
 
-from ._redact import optional_masked_repr
-from .config import Config, normalize_server_address, token_problem
-from .errors import InvalidInputError, TokenFileError
-from .store import TokenStore
-from .tokens import (
+from ._redact import mask_token, masked_repr, optional_masked_repr
+from .config import (
     DEFAULT_TOKEN_FILENAME,
     DEPRECATED_TOKEN_FILENAMES,
+    Config,
     default_token_path,
-    mask_token,
-    missing_token_error,
-    resolve_token,
+    normalize_server_address,
     server_token_path,
+    token_problem,
 )
+from .errors import InvalidInputError, TokenFileError, missing_token_error
+from .store import TokenStore
+from .tokens import resolve_token
 
 __all__ = ["ForgetResult", "SavedToken", "forget_token", "list_saved_tokens"]
 
@@ -80,7 +80,7 @@ class ForgetResult:
         kept: The files that hold another token under the key, left alone.
     """
 
-    token: str = attrs.field(repr=lambda token: repr(mask_token(token)))
+    token: str = attrs.field(repr=masked_repr)
     removed: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
 
@@ -101,16 +101,11 @@ def _server_of(name: str, config: Config) -> str | None:
 def list_saved_tokens(config: Config, store: TokenStore) -> list[SavedToken]:
     """List every token saved in the secrets directory, masked when shown.
 
-    Args:
-        config: The settings (``secrets_dir``, and ``token_file`` if set,
-            are where to look).
-        store: Where secrets files live.
-
     Returns:
         One entry per key of every ``{netloc}-cave-secret.json``,
-        ``cave-secret.json``, deprecated file and ``config.token_file``, in
-        file then key order. A file that cannot be read gives one entry with
-        its ``problem`` and no token.
+        ``cave-secret.json`` and deprecated file in ``config.secrets_dir``,
+        and of ``config.token_file``, in file then key order. A file that
+        cannot be read gives one entry with its ``problem`` and no token.
     """
     names = [
         name
@@ -151,13 +146,6 @@ def forget_token(config: Config, store: TokenStore) -> ForgetResult:
     removed from the server's file, the default file and ``config.token_file``
     wherever it still holds that same token; every write is atomic and keeps
     the other keys. Nothing is asked of the server.
-
-    Args:
-        config: The settings.
-        store: Where secrets files live.
-
-    Returns:
-        The files changed and the files left alone.
 
     Raises:
         MissingTokenError: If there is no token to forget.
