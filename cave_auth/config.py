@@ -20,12 +20,15 @@ kept here so that every layer names them alike:
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import attrs
 
 from ._redact import hidden_repr
 from .errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "DEFAULT_SECRETS_DIR",

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 import urllib.parse
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -27,15 +28,17 @@ from ._redact import mask_token, masked_repr, optional_masked_repr
 from .config import (
     DEFAULT_TOKEN_FILENAME,
     DEPRECATED_TOKEN_FILENAMES,
-    Config,
     default_token_path,
     normalize_server_address,
     server_token_path,
     token_problem,
 )
 from .errors import InvalidInputError, TokenFileError, missing_token_error
-from .store import TokenStore
 from .tokens import resolve_token
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .store import TokenStore
 
 __all__ = ["ForgetResult", "SavedToken", "forget_token", "list_saved_tokens"]
 

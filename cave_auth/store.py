@@ -30,8 +30,8 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._secret_files import (
     _expand,
@@ -43,6 +43,9 @@ from ._secret_files import (
     unsafe_directory,
 )
 from .errors import TokenFileError, TokenKeyExistsError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 __all__ = [
     "FileStore",
@@ -140,7 +143,7 @@ def directory_problem(store: TokenStore, path: str) -> str | None:
         ``None``.
     """
     check = getattr(store, "directory_problem", None)
-    return None if check is None else check(path)  # type: ignore[no-any-return]
+    return None if check is None else check(path)
 
 
 def _updated_secrets(

@@ -23,6 +23,7 @@ unreachable file, writes nothing.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -30,7 +31,6 @@ from ._redact import mask_token, masked_repr
 from .config import (
     DEFAULT_TOKEN_FILENAME,
     DEPRECATED_TOKEN_FILENAMES,
-    Config,
     default_token_path,
     local_server_token_path,
     server_token_filename,
@@ -44,8 +44,12 @@ from .errors import (
     TokenKeyExistsError,
     missing_token_error,
 )
-from .store import TokenStore, directory_problem
+from .store import directory_problem
 from .urls import create_token_page_url, token_page_url
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .store import TokenStore
 
 __all__ = [
     "DEFAULT_TOKEN_FILENAME",

@@ -173,8 +173,8 @@ def test_models_no_longer_import_tokens() -> None:
     assert targets <= {"_redact", "config", "errors", "urls"}
 
 
-def _init_tree() -> ast.Module:
-    return ast.parse((PACKAGE / "__init__.py").read_text())
+def _init_tree(package: str = "") -> ast.Module:
+    return ast.parse((PACKAGE / package / "__init__.py").read_text())
 
 
 def _type_checking_names(tree: ast.Module) -> dict[str, str]:
@@ -194,17 +194,25 @@ def _isort_key(name: str) -> tuple[int, str]:
     return (kind, name)
 
 
-def test_init_name_lists_agree() -> None:
+@pytest.mark.parametrize("package", ["", "testing"])
+def test_init_name_lists_agree(package: str) -> None:
     """The TYPE_CHECKING imports (for type checkers) name what the package exports."""
-    typed = _type_checking_names(_init_tree())
-    assert typed == cave_auth._LAZY_NAMES
-    assert sorted(cave_auth.__all__) == sorted(typed)
-    assert len(set(cave_auth.__all__)) == len(cave_auth.__all__)
+    import importlib
+
+    module = importlib.import_module(f"cave_auth.{package}".rstrip("."))
+    typed = _type_checking_names(_init_tree(package))
+    assert typed == module._LAZY_NAMES
+    assert sorted(module.__all__) == sorted(typed)
+    assert len(set(module.__all__)) == len(module.__all__)
 
 
-def test_init_all_is_sorted() -> None:
+@pytest.mark.parametrize("package", ["", "testing"])
+def test_init_all_is_sorted(package: str) -> None:
     """__all__ is sorted the way ruff's RUF022 sorts: CONSTANTS, Classes, functions."""
-    assert cave_auth.__all__ == sorted(cave_auth.__all__, key=_isort_key)
+    import importlib
+
+    module = importlib.import_module(f"cave_auth.{package}".rstrip("."))
+    assert module.__all__ == sorted(module.__all__, key=_isort_key)
 
 
 def test_lazy_names_live_where_they_say() -> None:

@@ -1041,3 +1041,24 @@ def test_response_repr_hides_the_body(
     assert TOKEN not in text
     assert f"<{len(body)} bytes>" in text
     assert "<0 bytes>" in repr(Response(204))
+
+
+def test_creating_a_transport_masks_the_ttl_token_in_urllib3_debug_lines():
+    """A new process that only creates an Urllib3Transport gets urllib3's request lines with the TTL route's token masked."""
+    import subprocess
+    import sys
+
+    token = "638b16e348442ee3aee4d03ac8b0619b"
+    code = (
+        "import logging, sys, cave_auth as ca\n"
+        "logging.basicConfig(stream=sys.stdout, level=logging.DEBUG)\n"
+        "ca.Urllib3Transport()\n"
+        "logging.getLogger('urllib3.connectionpool').debug("
+        "'%s://%s:%s \"%s %s %s\" %s %s', 'https', 'x.org', 443, 'GET', "
+        f"'/auth/api/v1/user/token/{token}/ttl', 'HTTP/1.1', 200, 3)\n"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert token not in shown
+    assert "/auth/api/v1/user/token/<token>/ttl" in shown

@@ -20,7 +20,9 @@ One module a part:
 * :mod:`~cave_auth.transport.trust`: which CAs are trusted (CA bundle
   variables, the system store, certifi as the fallback);
 * :mod:`~cave_auth.transport.urllib3_transport`: :class:`Urllib3Transport`,
-  pooled, fork-safe, with one deadline per call.
+  pooled, fork-safe, with one deadline per call;
+* :mod:`~cave_auth.transport.attempt`: one attempt over urllib3 (its pools,
+  reading the body within limits, and why it failed).
 """
 
 from __future__ import annotations

@@ -29,13 +29,16 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 import attrs
 
 from ..errors import InvalidInputError
 from .base import default_port
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["ProxyRules", "proxy_settings_from_env", "safe_proxy_url"]
 

@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["ca_paths_from_env", "make_ssl_context"]
 

@@ -53,13 +53,21 @@ import json as _json
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .._redact import mask_token_paths_in_logs, scrub_url
 from ..errors import InsecureTransportError, InvalidInputError, TransportError
+from .attempt import (
+    AttemptLimits,
+    Failure,
+    classify,
+    close_idle_connections,
+    pool_classes,
+    read_body,
+    seconds,
+)
 from .base import (
     IDEMPOTENT_METHODS,
     Response,
@@ -67,15 +75,13 @@ from .base import (
     may_follow_redirect,
     split_url,
 )
-from .body import read_body
-from .failures import AttemptLimits, Failure, classify, seconds
-from .pools import close_idle_connections, pool_classes
 from .proxy import ProxyRules, proxy_settings_from_env
 from .retry import backoff_wait, parse_retry_after, status_may_retry
 from .trust import ca_paths_from_env, make_ssl_context
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Iterable, Mapping
 
     import urllib3
 
