@@ -744,7 +744,8 @@ def test_plain_http_to_a_remote_host_is_refused(surfaces):
     print(
         f"plain http: {len(hosts) * 4} calls refused in {elapsed:.3f} s, none connected"
     )
-    assert elapsed < 1  # an unroutable address would have taken the connect timeout
+    # Connecting would take up to connect_timeout (5 s) for each of the 16 calls.
+    assert elapsed < 5
 
 
 def test_plain_http_to_a_localhost_subdomain_resolving_elsewhere_is_refused(
