@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import pathlib
 import subprocess
@@ -210,8 +211,9 @@ def _top(name: str) -> str:
     return name.split("/")[0].removesuffix(".py")
 
 
+@functools.cache
 def _module_sources() -> dict[str, ast.Module]:
-    """Parse every module of the package."""
+    """Parse every module of the package (once for all the tests here)."""
     return {
         path.relative_to(PACKAGE).as_posix(): ast.parse(path.read_text())
         for path in sorted(PACKAGE.rglob("*.py"))

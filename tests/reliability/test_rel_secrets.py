@@ -17,7 +17,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from reliability_support import CANARY, SCALE, hypothesis_settings, leaks
+from reliability_support import CANARY, examples, hypothesis_settings, leaks
 
 import cave_auth as ca
 from cave_auth import cli
@@ -567,7 +567,7 @@ def test_tokens_that_could_break_a_header_are_refused_before_any_request():
         f"header injection: {refusals} attempts with malformed tokens refused, "
         "0 requests made"
     )
-    assert refusals >= 300 * 8 * SCALE
+    assert refusals >= examples(300) * 8
 
 
 # ------------------------------------------------------ redirects and plain http
