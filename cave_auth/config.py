@@ -20,7 +20,7 @@ kept here so that every layer names them alike:
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -84,11 +84,9 @@ def token_problem(value: object) -> str | None:
 
 
 def _check_token(
-    instance: object, attribute: attrs.Attribute[str | None], value: str | None
+    instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
-    if value is None:
-        return
-    problem = token_problem(value)
+    problem = None if value is None else token_problem(value)
     if problem is not None:
         raise InvalidInputError(f"Invalid {attribute.name}: {problem}")
 
@@ -167,25 +165,21 @@ def _normalize_local_server(address: str | None) -> str | None:
 
 
 def _check_token_key(
-    instance: object, attribute: attrs.Attribute[str], value: str
+    instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidInputError(f"{attribute.name} must be a non-empty str")
 
 
-def _check_optional_path(
-    instance: object, attribute: attrs.Attribute[str | None], value: str | None
+def _check_path(
+    instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str) or not value or "\x00" in value:
+    if value is not None and (
+        not isinstance(value, str) or not value or "\x00" in value
+    ):
         raise InvalidInputError(
             f"{attribute.name} must be a non-empty path without NUL bytes"
         )
-
-
-def _check_path(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    _check_optional_path(instance, attribute, value)  # type: ignore[arg-type]
 
 
 @attrs.frozen
@@ -226,7 +220,7 @@ class Config:
         default=DEFAULT_TOKEN_KEY, validator=_check_token_key, kw_only=True
     )
     token_file: str | None = attrs.field(
-        default=None, validator=_check_optional_path, kw_only=True
+        default=None, validator=_check_path, kw_only=True
     )
     secrets_dir: str = attrs.field(
         default=DEFAULT_SECRETS_DIR, validator=_check_path, kw_only=True
@@ -245,11 +239,8 @@ class Config:
         ``$CLOUD_VOLUME_DIR/secrets``). A variable that is set but empty counts
         as unset. Keyword overrides win over the environment.
 
-        Args:
-            environ: The environment to read, such as ``os.environ``; this
-                function never reads the process environment by itself.
-            **overrides: Config fields that take precedence over the
-                environment, e.g. ``server_address=...``.
+        ``environ`` is the mapping to read, such as ``os.environ``: this
+        function never reads the process environment by itself.
 
         Raises:
             InvalidInputError: If a variable or override holds a malformed

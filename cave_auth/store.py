@@ -2,21 +2,17 @@
 
 A secrets file is a JSON object mapping keys to token strings, as CAVEclient
 and CloudVolume write them (``{"token": "...", "fanc_production": "..."}``).
-The rest of the package reads and writes such files only through a
-``TokenStore``, so it never knows whether they are on disk or in memory:
+The rest of the package reads and writes them only through a ``TokenStore``:
 
-* :class:`FileStore` uses real files. ``~`` is expanded here, at I/O time.
-  A write locks the file across processes (a ``.NAME.lock`` file beside it),
-  reads it, changes one key, writes a temporary file in the same directory,
-  flushes and fsyncs it, and renames it over the old one with
-  :func:`os.replace`. A reader therefore sees the old file or the new one,
-  never a half-written one; two writers of different keys both win; a writer
-  killed mid-save leaves the old file and a stray temporary file, which the
-  next save removes. Files are created 0600 and directories 0700. A save
-  or removal in a directory that another user could change (one that is
-  group- or world-writable, or belongs to someone else) is refused before
-  anything is written; reading there is allowed, and
-  :meth:`~FileStore.directory_problem` says what is wrong.
+* :class:`FileStore` uses real files. A write locks the file across processes
+  (a ``.NAME.lock`` file beside it), reads it, changes one key, writes a
+  temporary file in the same directory, fsyncs it, and renames it over the
+  old one. A reader sees the old file or the new one, never a half-written
+  one; two writers of different keys both win; a writer killed mid-save
+  leaves the old file and a stray temporary file, which the next save
+  removes. Files are created 0600 and directories 0700. A save or removal in
+  a directory that another user could change is refused before anything is
+  written; reading there is allowed (:meth:`~FileStore.directory_problem`).
 * :class:`MemoryStore` keeps the files in a dict, for tests and for serverless
   functions whose disks are read-only.
 
@@ -73,43 +69,32 @@ class TokenStore(Protocol):
             TokenFileError: If the file exists but cannot be read or is not a
                 JSON object.
         """
-        ...
 
     def set_secret(
         self, path: str, key: str, value: str, *, overwrite: bool = True
     ) -> bool:
-        """Atomically set one key of the secrets file at ``path``.
+        """Atomically set one key of the file at ``path``; True if it changed.
 
         Other keys are kept; a missing file (and directory) is created.
-
-        Returns:
-            ``True`` if the file changed, ``False`` if it already held
-            ``value`` under ``key``.
 
         Raises:
             TokenKeyExistsError: If ``key`` holds a different value and
                 ``overwrite`` is false; nothing is written.
             TokenFileError: If the file cannot be read, parsed or written.
         """
-        ...
 
     def is_writable(self, path: str) -> bool:
         """Tell whether a write to ``path`` is expected to succeed."""
-        ...
 
     def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
         """Atomically remove one key (only while it holds ``only_if``, if given).
 
-        Other keys are kept; the file stays (possibly as ``{}``).
-
-        Returns:
-            ``True`` if the file changed, ``False`` if there was nothing to
-            remove (no file, no key, or another value than ``only_if``).
+        Other keys are kept; the file stays (possibly as ``{}``). True if the
+        file changed, False if there was nothing to remove.
 
         Raises:
             TokenFileError: If the file cannot be read, parsed or written.
         """
-        ...
 
     def list_files(self, directory: str) -> list[str]:
         """Return the sorted names of the files in ``directory``, hidden ones left out.
@@ -117,7 +102,6 @@ class TokenStore(Protocol):
         Lock and temporary files start with ``.``; a missing directory has
         none.
         """
-        ...
 
     def file_mode(self, path: str) -> int | None:
         """Return the permission bits of the file at ``path``, if known.
@@ -126,7 +110,6 @@ class TokenStore(Protocol):
         can read; ``None`` when there is no such file or the store has no
         notion of modes.
         """
-        ...
 
 
 def directory_problem(store: TokenStore, path: str) -> str | None:
@@ -136,11 +119,8 @@ def directory_problem(store: TokenStore, path: str) -> str | None:
     (:meth:`FileStore.directory_problem`): it refuses to write such a file,
     ``cave-auth status`` and ``cave-auth list`` warn about it, and
     :func:`~cave_auth.resolve_token` logs a warning when it reads a token
-    there. A store without one (memory, or a user's own) has no such problem.
-
-    Returns:
-        One sentence naming the directory, the problem and its fix, or
-        ``None``.
+    there. The answer names the directory, the problem and its fix; a store
+    without the method (memory, or a user's own) has no such problem.
     """
     check = getattr(store, "directory_problem", None)
     return None if check is None else check(path)

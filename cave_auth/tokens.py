@@ -113,12 +113,7 @@ class SaveResult:
 
 @attrs.frozen
 class Instructions:
-    """How to get a token by hand: the page to visit and the steps to follow.
-
-    Attributes:
-        url: The page to open in a browser.
-        text: The step-by-step guidance CAVEclient prints.
-    """
+    """How to get a token by hand: a page (``url``) and the steps (``text``)."""
 
     url: str
     text: str
@@ -259,10 +254,6 @@ def save_token(
         ignore_readonly: If true, a file whose directory is not writable is
             skipped and reported in ``skipped``; if false, that is an error.
         local_server: Whether to sync the local server's file.
-
-    Returns:
-        The Config switched to the saved token, and the files written,
-        unchanged and skipped.
 
     Raises:
         MissingTokenError: If ``token`` is None and so is ``config.token``.

@@ -96,7 +96,6 @@ class Transport(Protocol):
                 TLS failure); an adapter maps its client's exceptions to it.
             InsecureTransportError: If the request would expose a token.
         """
-        ...
 
 
 @runtime_checkable
@@ -119,7 +118,6 @@ class AsyncTransport(Protocol):
         timeout: float | None = None,
     ) -> Response:
         """Same as :meth:`Transport.request`, awaited."""
-        ...
 
 
 @functools.lru_cache(maxsize=256)
