@@ -112,7 +112,9 @@ def scrub_bearer(text: str, headers: Mapping[str, str]) -> str:
     return scrub(text, bearer_token(headers))
 
 
-_SECRET_QUERY_VALUES = re.compile(
+# A pattern, not a compiled one: only error messages need it, and re caches
+# it on first use instead of every import compiling it.
+_SECRET_QUERY_VALUES = (
     r"(?i)([?&](?:middle_auth_token|token|access_token|api_key|key|secret|password)=)"
     r"[^&#]*"
 )
@@ -126,7 +128,7 @@ def scrub_url(url: str, headers: Mapping[str, str]) -> str:
     the bearer token of ``headers`` becomes ``<token>`` wherever it occurs
     (``/user/token/<token>/ttl`` carries it in the path).
     """
-    return scrub_bearer(_SECRET_QUERY_VALUES.sub(r"\1***", url), headers)
+    return scrub_bearer(re.sub(_SECRET_QUERY_VALUES, r"\1***", url), headers)
 
 
 class _MaskTokenPaths:

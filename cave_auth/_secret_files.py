@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shlex
 import stat
 from typing import Any
 
@@ -34,8 +33,10 @@ def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
     # holds the content, tokens and all, and ``from None`` would only hide it.
     text: str | None = data if isinstance(data, str) else None
     if isinstance(data, bytes):
+        # The BOM dropped by hand: the utf-8-sig codec is one more module to
+        # import on every cold start.
         with contextlib.suppress(UnicodeDecodeError):
-            text = data.decode("utf-8-sig")
+            text = data.removeprefix(b"\xef\xbb\xbf").decode()
     if text is None:
         raise TokenFileError(path, "is not UTF-8 text")
     if not text.strip():
@@ -123,6 +124,11 @@ def unsafe_directory(directory: str) -> str | None:
     except OSError:
         return None
     uid = os.geteuid()
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid in (uid, 0) and not mode & 0o022:
+        return None
+    import shlex  # only to word a problem
+
     if info.st_uid not in (uid, 0):
         return (
             f"the secrets directory {directory} belongs to user id {info.st_uid}, "
@@ -130,14 +136,11 @@ def unsafe_directory(directory: str) -> str | None:
             f"it; use a directory of your own, or have it handed over with: "
             f"chown {uid} {shlex.quote(directory)}"
         )
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o022:
-        return (
-            f"the secrets directory {directory} is writable by group or others "
-            f"(mode {mode:04o}), so other users can replace the tokens in it; "
-            f"fix it with: chmod 700 {shlex.quote(directory)}"
-        )
-    return None
+    return (
+        f"the secrets directory {directory} is writable by group or others "
+        f"(mode {mode:04o}), so other users can replace the tokens in it; "
+        f"fix it with: chmod 700 {shlex.quote(directory)}"
+    )
 
 
 def _make_private_directories(directory: str) -> None:
