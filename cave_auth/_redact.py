@@ -3,17 +3,10 @@
 This module does no I/O and imports nothing from ``cave_auth``: it is the
 bottom layer every other module takes its redaction from, so that a token is
 hidden the same way in a ``repr``, a log line and an error message.
-
-Three ways to keep a token out of sight, for three uses:
-
-* :func:`mask_token` shows a token's ends (``"abcd…7890"``), so that a person
-  can tell two tokens apart; :func:`masked_repr` is its ``repr`` form, for
-  attrs fields that hold a token (``ResolvedToken``, ``TokenInfo``).
-* :func:`hidden_repr` and :func:`headers_repr` show nothing of it at all:
-  whether it is set, or ``<hidden>`` in place of an ``Authorization`` header.
-* :func:`scrub`, :func:`scrub_bytes`, :func:`scrub_bearer` and
-  :func:`scrub_url` replace the token with ``<token>`` in text that came from
-  elsewhere (a server's answer, a redirect URL), which may echo it back.
+:func:`mask_token` shows a token's ends, so that a person can tell two tokens
+apart; the ``*_repr`` functions hide it in attrs fields; the ``scrub*``
+functions replace it with ``<token>`` in text that came from elsewhere (a
+server's answer, a redirect URL), which may echo it back.
 """
 
 from __future__ import annotations

@@ -41,7 +41,7 @@ from ._secret_files import (
 from .errors import TokenFileError, TokenKeyExistsError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 __all__ = [
     "FileStore",
@@ -190,23 +190,9 @@ class FileStore:
                 another user could change the directory
                 (:meth:`directory_problem`); nothing is written then.
         """
-        target = os.path.realpath(_expand(path))
-        directory, name = os.path.split(target)
-        try:
-            _make_private_directories(directory)
-        except OSError as exc:
-            raise TokenFileError(
-                path, f"cannot create directory {directory!r}: {exc.strerror}"
-            ) from None
-        self._refuse_unsafe_directory(path)
-        with self._locked(path, directory, name):
-            current = _read_file(path, target) or {}
-            new = _updated_secrets(path, current, key, value, overwrite)
-            if new is None:
-                return False
-            _remove_stale_temp_files(directory, name)
-            _write_atomically(path, directory, name, json.dumps(new).encode())
-        return True
+        return self._rewrite(
+            path, lambda old: _updated_secrets(path, old, key, value, overwrite)
+        )
 
     def is_writable(self, path: str) -> bool:
         """Tell whether the nearest existing directory on the way to ``path`` is."""
@@ -225,22 +211,11 @@ class FileStore:
         """Same as :meth:`TokenStore.remove_secret`, under a lock.
 
         Raises:
-            TokenFileError: If the file cannot be read, parsed or written, the
-                lock cannot be taken in time, or another user could change
-                its directory (:meth:`directory_problem`).
+            TokenFileError: As for :meth:`set_secret`.
         """
-        target = os.path.realpath(_expand(path))
-        directory, name = os.path.split(target)
-        if _read_file(path, target) is None:
-            return False
-        self._refuse_unsafe_directory(path)
-        with self._locked(path, directory, name):
-            new = _removed_secret(_read_file(path, target) or {}, key, only_if)
-            if new is None:
-                return False
-            _remove_stale_temp_files(directory, name)
-            _write_atomically(path, directory, name, json.dumps(new).encode())
-        return True
+        return self._rewrite(
+            path, lambda old: _removed_secret(old, key, only_if), create=False
+        )
 
     def list_files(self, directory: str) -> list[str]:
         """Same as :meth:`TokenStore.list_files`: regular files only."""
@@ -286,12 +261,35 @@ class FileStore:
                 return problem
         return None
 
-    def _refuse_unsafe_directory(self, path: str) -> None:
+    def _rewrite(
+        self,
+        path: str,
+        change: Callable[[Mapping[str, Any]], dict[str, Any] | None],
+        *,
+        create: bool = True,
+    ) -> bool:
+        """Replace the file by ``change`` of its mapping, unless that is None."""
+        target = os.path.realpath(_expand(path))
+        directory, name = os.path.split(target)
+        if not create and _read_file(path, target) is None:
+            return False
+        try:
+            _make_private_directories(directory)
+        except OSError as exc:
+            failed = f"cannot create directory {directory!r}: {exc.strerror}"
+            raise TokenFileError(path, failed) from None
         # Checked before the lock file is made: a planted lock symlink is one
         # of the ways in (CVE-2025-68146).
         problem = self.directory_problem(path)
         if problem is not None:
             raise TokenFileError(path, f"not written: {problem}")
+        with self._locked(path, directory, name):
+            new = change(_read_file(path, target) or {})
+            if new is None:
+                return False
+            _remove_stale_temp_files(directory, name)
+            _write_atomically(path, directory, name, json.dumps(new).encode())
+        return True
 
     @contextlib.contextmanager
     def _locked(self, path: str, directory: str, name: str) -> Iterator[None]:

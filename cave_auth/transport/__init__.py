@@ -6,23 +6,9 @@ object with that one method stands in for the network: the real
 :class:`Urllib3Transport`, :class:`cave_auth.testing.FakeTransport` in unit
 tests, or a user's own adapter. :class:`Urllib3Transport` (and with it
 urllib3, ssl and http.client) is loaded on first use, so code that never
-names it never imports them.
-
-One module a part:
-
-* :mod:`~cave_auth.transport.base`: the protocols (:class:`Transport`,
-  :class:`AsyncTransport`), :class:`Response` and the
-  pure URL rules (loopback hosts, which redirects may carry a token);
-* :mod:`~cave_auth.transport.retry`: which failures are tried again, and the
-  waits;
-* :mod:`~cave_auth.transport.proxy`: which proxy a URL goes through
-  (``HTTPS_PROXY``, ``NO_PROXY``, ... as curl and requests read them);
-* :mod:`~cave_auth.transport.trust`: which CAs are trusted (CA bundle
-  variables, the system store, certifi as the fallback);
-* :mod:`~cave_auth.transport.urllib3_transport`: :class:`Urllib3Transport`,
-  pooled, fork-safe, with one deadline per call;
-* :mod:`~cave_auth.transport.attempt`: one attempt over urllib3 (its pools,
-  reading the body within limits, and why it failed).
+names it never imports them. Its parts are one module each: ``base``
+(protocols, values, URL rules), ``retry``, ``proxy``, ``trust`` (which CAs),
+``attempt`` (one attempt over urllib3) and ``urllib3_transport``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ No I/O here but what urllib3 does on the transport's behalf.
 used had been used before (a reused connection that is reset may be stale,
 see :mod:`cave_auth.transport.urllib3_transport`), and that a TLS handshake
 or a proxy tunnel timed out (urllib3 reports it as a *read* timeout). The
-pool classes of :func:`pool_classes` record the first in a thread-local
+pool classes of ``pool_classes`` record the first in a thread-local
 ``handout.reused`` and raise the second as a connect timeout.
 
 **Body.** The body is read in pieces of 64 KiB, until ``Content-Length``
@@ -19,10 +19,10 @@ server that sends a byte now and then cannot stretch a call past its
 deadline.
 
 **Failures.** urllib3's exceptions carry object reprs, memory addresses and
-its own wording. The transport turns each into a :class:`Failure`: a kind
+its own wording. The transport turns each into a ``Failure``: a kind
 that decides whether a retry may help, and a text that names what failed
 (connect, TLS, proxy, read) and the limit that was hit under the name of its
-setting; :meth:`Failure.error` makes the :class:`~cave_auth.TransportError`
+setting; ``Failure.error`` makes the :class:`~cave_auth.TransportError`
 that leaves the transport. URLs reach messages only through
 :func:`cave_auth._redact.scrub_url`, which masks query secrets and the
 bearer token.
@@ -174,7 +174,7 @@ def classify(
     limits: AttemptLimits,
     reused: bool,
 ) -> Failure:
-    """Turn what urllib3 raised into a :class:`Failure` with a readable text.
+    """Turn what urllib3 raised into a ``Failure`` with a readable text.
 
     ``proxy`` is the proxy the request went through, as it may be shown;
     ``reused`` whether the attempt used a pooled, already used connection.

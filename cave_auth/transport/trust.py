@@ -3,23 +3,18 @@
 In order, the first that applies:
 
 1. ``ca_certs`` (a bundle file) and/or ``ca_cert_dir`` given to the
-   transport, trusted instead of the system's store, which
-   :meth:`Urllib3Transport.from_env` fills from ``REQUESTS_CA_BUNDLE``,
-   ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` unless an
-   argument names one;
+   transport, which :meth:`Urllib3Transport.from_env` fills from
+   ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
+   ``SSL_CERT_DIR`` unless an argument names one;
 2. the system's store (OpenSSL's default paths, so a corporate CA installed
    there is trusted);
 3. when that store is empty (python.org's macOS Python before "Install
    Certificates", slim containers), certifi's Mozilla bundle, as requests
-   uses it.
+   uses it: certifi is pure data, already in most environments, and imported
+   only then.
 
-certifi is a dependency for that last case: it is pure data (no code runs at
-import), requests already brings it into most environments, and without it
-every https call on such a machine fails where requests works. It is imported
-only when the system store is empty.
-
-The context is built and its bundle read once, when the transport is created,
-and shared by every connection it makes.
+A named bundle is read when the transport is created; the context is built
+once and shared by every connection the transport makes.
 """
 
 from __future__ import annotations

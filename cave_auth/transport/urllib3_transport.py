@@ -205,8 +205,7 @@ class Urllib3Transport:
         """Create a transport configured as requests and curl users expect them.
 
         Reads the proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``,
-        ``ALL_PROXY``, ``NO_PROXY``; see
-        :func:`~cave_auth.transport.proxy.proxy_settings_from_env`) and the CA
+        ``ALL_PROXY``, ``NO_PROXY``; see :mod:`cave_auth.transport.proxy`) and the CA
         bundle variables (see :mod:`cave_auth.transport.trust`) from
         ``environ``, e.g. ``os.environ``. An argument of
         :class:`Urllib3Transport` in ``overrides`` wins over the variables it
