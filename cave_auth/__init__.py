@@ -75,7 +75,9 @@ if TYPE_CHECKING:
     from .errors import TokenKeyExistsError as TokenKeyExistsError
     from .errors import TransportError as TransportError
     from .inventory import ForgetResult as ForgetResult
+    from .inventory import Instructions as Instructions
     from .inventory import SavedToken as SavedToken
+    from .inventory import SaveResult as SaveResult
     from .inventory import forget_token as forget_token
     from .inventory import list_saved_tokens as list_saved_tokens
     from .lifecycle import LoginResult as LoginResult
@@ -96,9 +98,7 @@ if TYPE_CHECKING:
     from .store import FileStore as FileStore
     from .store import MemoryStore as MemoryStore
     from .store import TokenStore as TokenStore
-    from .tokens import Instructions as Instructions
     from .tokens import ResolvedToken as ResolvedToken
-    from .tokens import SaveResult as SaveResult
     from .tokens import request_header as request_header
     from .tokens import resolve_token as resolve_token
     from .tokens import save_token as save_token
@@ -140,7 +140,9 @@ _MODULE_NAMES = {
         "TermsOfServiceRequired TokenFileError TokenKeyExistsError "
         "TransportError"
     ),
-    "inventory": "ForgetResult SavedToken forget_token list_saved_tokens",
+    "inventory": (
+        "ForgetResult Instructions SaveResult SavedToken forget_token list_saved_tokens"
+    ),
     "lifecycle": (
         "LoginResult LogoutResult RotateResult login logout_token rotate_token"
     ),
@@ -150,8 +152,8 @@ _MODULE_NAMES = {
     "routes": "ApiRequest raise_for_response",
     "store": "FileStore MemoryStore TokenStore",
     "tokens": (
-        "Instructions ResolvedToken SaveResult request_header "
-        "resolve_token save_token setup_instructions with_token"
+        "ResolvedToken request_header resolve_token save_token "
+        "setup_instructions with_token"
     ),
     "transport": "AsyncTransport Response Transport Urllib3Transport",
     "urls": "create_token_page_url token_page_url",

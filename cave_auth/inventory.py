@@ -1,9 +1,11 @@
-"""The inventory of saved tokens: listing every one, and forgetting one.
+"""The inventory of saved tokens, and the values the token functions return.
 
 This module does no I/O of its own: it reads and writes secrets files only
-through the :class:`~cave_auth.TokenStore` it is given. It sits beside
-:mod:`cave_auth.tokens`, which finds and saves; what lists and forgets is
-apart, so that finding a token (every cold start) loads none of it.
+through the :class:`~cave_auth.TokenStore` it is given. It holds what is not
+needed to find a token: listing every saved token, forgetting one, and the
+values :func:`~cave_auth.save_token` and :func:`~cave_auth.setup_instructions`
+return, so that a cold start that only finds a token builds none of their
+attrs classes (each costs about a millisecond to create).
 
 A token is saved, by CAVEclient and by :func:`cave_auth.save_token`, in two
 places at once: the server's own ``{netloc}-cave-secret.json`` and the
@@ -40,9 +42,44 @@ if TYPE_CHECKING:
     from .config import Config
     from .store import TokenStore
 
-__all__ = ["ForgetResult", "SavedToken", "forget_token", "list_saved_tokens"]
+__all__ = [
+    "ForgetResult",
+    "Instructions",
+    "SaveResult",
+    "SavedToken",
+    "forget_token",
+    "list_saved_tokens",
+]
 
 _SERVER_SUFFIX = "-" + DEFAULT_TOKEN_FILENAME
+
+
+@attrs.frozen
+class SaveResult:
+    """What :func:`~cave_auth.save_token` did.
+
+    Attributes:
+        config: The Config to use from now on: its token is the saved one,
+            its ``token_key`` the key it was saved under and, when a
+            ``token_file`` was given, its ``token_file`` that file (as
+            CAVEclient's ``switch_token`` does).
+        written: The files that changed.
+        unchanged: The files that already held the token under the key.
+        skipped: The files left alone because their directory is read-only.
+    """
+
+    config: Config
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Instructions:
+    """How to get a token by hand: a page (``url``) and the steps (``text``)."""
+
+    url: str
+    text: str
 
 
 @attrs.frozen

@@ -23,7 +23,7 @@ unreachable file, writes nothing.
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -49,6 +49,7 @@ from .urls import create_token_page_url, token_page_url
 
 if TYPE_CHECKING:
     from .config import Config
+    from .inventory import Instructions, SaveResult
     from .store import TokenStore
 
 __all__ = [
@@ -89,34 +90,6 @@ class ResolvedToken:
     source: str
     path: str | None = None
     key: str | None = None
-
-
-@attrs.frozen
-class SaveResult:
-    """What :func:`save_token` did.
-
-    Attributes:
-        config: The Config to use from now on: its token is the saved one,
-            its ``token_key`` the key it was saved under and, when a
-            ``token_file`` was given, its ``token_file`` that file (as
-            CAVEclient's ``switch_token`` does).
-        written: The files that changed.
-        unchanged: The files that already held the token under the key.
-        skipped: The files left alone because their directory is read-only.
-    """
-
-    config: Config
-    written: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    skipped: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class Instructions:
-    """How to get a token by hand: a page (``url``) and the steps (``text``)."""
-
-    url: str
-    text: str
 
 
 def read_token(store: TokenStore, path: str, key: str) -> str | None:
@@ -266,6 +239,8 @@ def save_token(
             anything is written. Also if a file cannot be written and
             ``ignore_readonly`` is false.
     """
+    from .inventory import SaveResult
+
     if token is None:
         token = config.token
         if token is None:
@@ -348,6 +323,8 @@ def setup_instructions(config: Config, make_new: bool = True) -> Instructions:
     creates a new token (``make_new``, which invalidates the previous login
     token) or the one listing existing tokens.
     """
+    from .inventory import Instructions
+
     if make_new:
         url = create_token_page_url(config.server_address)
         template = _NEW_TOKEN_STEPS
@@ -380,3 +357,14 @@ _EXISTING_TOKEN_STEPS = (
     + "if you want to create a new token, or have no token use ```self.get_new_token``` instead\n"  # noqa: E501
     "or use this function with the keyword argument make_new=True"
 )
+
+
+def __getattr__(name: str) -> Any:
+    # SaveResult and Instructions are defined in inventory, so that finding a
+    # token (every cold start) builds neither attrs class; they stay
+    # importable from here, where save_token and setup_instructions are.
+    if name in ("Instructions", "SaveResult"):
+        from . import inventory
+
+        return getattr(inventory, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
