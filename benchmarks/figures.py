@@ -22,7 +22,11 @@ per-round ratios (or differences) with their range:
 
 Each process is started with ``subprocess`` and timed with
 ``time.perf_counter`` from the parent, start to exit; the package is
-byte-compiled first, as an installed package is.
+byte-compiled first, as an installed package is. With ``--instructions``,
+figures 1, 2 and 4 are also counted in instructions with valgrind's
+callgrind (the whole child process for 1 and 2; for 4, the difference between
+1,500 and 500 calls in one process, per call), which a loaded machine does not
+move; those rows end in "(instructions)".
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ import argparse
 import compileall
 import json
 import os
+import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -254,13 +260,120 @@ def _detail(figure: str, values: list[float], scale: float, unit: str) -> Row:
     )
 
 
-def measure(quick: bool) -> list[Row]:
+_CALLGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
+
+
+def instructions_of(code: str) -> int:
+    """Count the instructions a new interpreter running ``code`` executes.
+
+    The least of two runs: a process that talks to a server may wait (and
+    poll) more when the machine is busy, which only adds instructions.
+    """
+    env = {**child_env(), "PYTHONHASHSEED": "0"}
+    counts = []
+    for _ in range(2):
+        result = subprocess.run(
+            [*_CALLGRIND, sys.executable, "-c", code],
+            env=env,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        counts.append(int(re.findall(r"Collected : (\d+)", result.stderr)[-1]))
+    return min(counts)
+
+
+def _calls_program(url: str, token: str, group_id: int, ours: bool, calls: int) -> str:
+    setup = (
+        "import cave_auth as ca\n"
+        f"config = ca.Config({url!r}, token={token!r})\n"
+        "http = ca.Urllib3Transport()\n"
+        f"call = lambda: ca.get_group_users(config, http, {group_id})\n"
+        if ours
+        else "import json, urllib3\n"
+        "manager = urllib3.PoolManager()\n"
+        f"target = {url!r} + '/auth/api/v1/group/{group_id}/user'\n"
+        f"headers = {{'Authorization': 'Bearer ' + {token!r}}}\n"
+        "get = lambda: manager.request('GET', target, headers=headers)\n"
+        "call = lambda: json.loads(get().data)\n"
+    )
+    return setup + f"for _ in range(50 + {calls}):\n    call()\n"
+
+
+def instructions(rows: list[Row]) -> None:
+    """Figures 1, 2 and 4 in instructions (callgrind): deterministic, paired."""
+    import cave_auth as ca
+
+    with tempfile.TemporaryDirectory() as directory:
+        ca_path = make_certificates(directory)
+        with served(directory) as info:
+            programs = cold_start_programs(
+                str(info["url"]), str(info["admin_token"]), ca_path
+            )
+            counts = {name: instructions_of(code) for name, code in programs.items()}
+        ca.save_token(ca.Config(secrets_dir=directory), ca.FileStore(), TOKEN)
+        resolve = (
+            "import cave_auth as ca\n"
+            f"config = ca.Config(secrets_dir={directory!r})\n"
+            "ca.request_header(ca.with_token(config, ca.FileStore()).token)\n"
+        )
+        resolved = instructions_of(resolve)
+    attrs_alone = instructions_of("import attrs")
+    with served(None) as info:
+        url, token = str(info["url"]), str(info["admin_token"])
+        group_id = int(info["group_id"])  # type: ignore[call-overload]
+        per_call = {}
+        for ours in (True, False):
+            many, few = (
+                instructions_of(_calls_program(url, token, group_id, ours, n))
+                for n in (1500, 500)
+            )
+            per_call[ours] = (many - few) / 1000
+    figures = [
+        ("1. serverless cold start", counts["cave_auth"], counts["stack floor"], 1.05),
+        ("2. cold resolve_token + request_header", resolved, attrs_alone, 1.10),
+    ]
+    for figure, ours_count, floor_count, goal in figures:
+        ratio = ours_count / floor_count
+        target = f"<= {goal}x ({ours_count:,} / {floor_count:,})"
+        rows.append(
+            Row(
+                "figures",
+                f"{figure} (instructions)",
+                ratio,
+                ratio,
+                ratio,
+                "x",
+                target,
+                ratio <= goal,
+            )
+        )
+    # Fewer instructions a call is more calls a second: the ratio is inverted.
+    ratio = per_call[False] / per_call[True]
+    target = f">= 1.0x ({per_call[True]:,.0f} vs {per_call[False]:,.0f} a call)"
+    rows.append(
+        Row(
+            "figures",
+            "4. get_group_users calls / raw urllib3 + json.loads (instructions)",
+            ratio,
+            ratio,
+            ratio,
+            "x",
+            target,
+            ratio >= 1.0,
+        )
+    )
+
+
+def measure(quick: bool, count_instructions: bool = False) -> list[Row]:
     """Measure the four figures; return their rows, then the raw medians."""
     compileall.compile_dir(str(ROOT / "cave_auth"), quiet=1)
     rows: list[Row] = []
     cold_start(rows, 10 if quick else 30)
     cold_resolution(rows, 10 if quick else 30)
     throughput(rows, 5 if quick else 15, 200)
+    if count_instructions and shutil.which("valgrind"):
+        instructions(rows)
     headline = [row for row in rows if row.section == "figures"]
     return sorted(headline, key=lambda row: row.figure) + [
         row for row in rows if row.section != "figures"
@@ -271,10 +384,13 @@ def main() -> int:
     """Measure and print the four figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
+    parser.add_argument(
+        "--instructions", action="store_true", help="also count with callgrind"
+    )
     args = parser.parse_args()
     print("| section | figure | median | min-max | target | |")
     print("|---|---|---|---|---|---|")
-    for row in measure(args.quick):
+    for row in measure(args.quick, args.instructions):
         print(row.render())
     print(f"(ran with {os.cpu_count()} cores)")
     return 0
