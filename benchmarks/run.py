@@ -466,9 +466,14 @@ def main() -> int:
     """Run every section and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the figures in instructions (needs valgrind)",
+    )
     args = parser.parse_args()
     runs = 15 if args.quick else 25
-    rows: list[Row] = figures.measure(args.quick)
+    rows: list[Row] = figures.measure(args.quick, args.instructions)
     with tempfile.TemporaryDirectory() as secrets_dir:
         ca.save_token(ca.Config(secrets_dir=secrets_dir), ca.FileStore(), TOKEN)
         cold_import(rows, runs, secrets_dir)

@@ -1,31 +1,23 @@
 """One attempt over urllib3: its pools, its answer's body, and why it failed.
 
-No I/O here but what urllib3 does on the transport's behalf.
-
-**Pools.** Two things urllib3 does not say: whether the connection a request
-used had been used before (a reused connection that is reset may be stale,
-see :mod:`cave_auth.transport.urllib3_transport`), and that a TLS handshake
-or a proxy tunnel timed out (urllib3 reports it as a *read* timeout). The
-pool classes of ``pool_classes`` record the first in a thread-local
+**Pools.** urllib3 does not say whether a request's connection had been used
+before (a reused connection that is reset may be stale), nor that a TLS
+handshake or proxy tunnel timed out (it reports a *read* timeout). The pool
+classes of ``pool_classes`` record the first in a thread-local
 ``handout.reused`` and raise the second as a connect timeout.
 
 **Body.** The body is read in pieces of 64 KiB, until ``Content-Length``
-bytes have come (or the end, without one). A ``Content-Length`` over the cap
-is refused before any of it is read, and a body without one as soon as it
-passes the cap, so a huge answer never sits in memory. The socket's timeout
-is the attempt's read limit; before each piece it is shortened to what is
-left of the call's budget once that is shorter (by more than 50 ms), so a
-server that sends a byte now and then cannot stretch a call past its
-deadline.
+bytes have come (or the end). A ``Content-Length`` over the cap is refused
+before any of it is read, and a body without one as soon as it passes the
+cap. Before each piece the socket's timeout is shortened to what is left of
+the call's budget, once that is shorter (by more than 50 ms), so a server
+that sends a byte now and then cannot stretch a call past its deadline.
 
-**Failures.** urllib3's exceptions carry object reprs, memory addresses and
-its own wording. The transport turns each into a ``Failure``: a kind
-that decides whether a retry may help, and a text that names what failed
-(connect, TLS, proxy, read) and the limit that was hit under the name of its
-setting; ``Failure.error`` makes the :class:`~cave_auth.TransportError`
-that leaves the transport. URLs reach messages only through
-:func:`cave_auth._redact.scrub_url`, which masks query secrets and the
-bearer token.
+**Failures.** urllib3's exceptions carry reprs, addresses and their own
+wording. Each becomes a ``Failure``: a kind that decides whether a retry may
+help, and a text that names what failed and the limit hit, under the name of
+its setting; ``Failure.error`` makes the :class:`~cave_auth.TransportError`
+that leaves the transport, its URL through :func:`cave_auth._redact.scrub_url`.
 """
 
 from __future__ import annotations
@@ -215,8 +207,7 @@ def classify(
         return Failure("connect", f"connecting timed out{via} ({connect_text})")
     if isinstance(exc, exceptions.ReadTimeoutError):
         return Failure(
-            "read",
-            f"the server did not answer in time ({limits.read_label})",
+            "read", f"the server did not answer in time ({limits.read_label})"
         )
     if isinstance(exc, exceptions.ProtocolError):
         cause = exc.args[1] if len(exc.args) > 1 else exc
@@ -229,9 +220,7 @@ def classify(
         else:
             detail = os_error_text(cause) or "the answer was malformed"
         return Failure(
-            "broke",
-            f"the connection broke ({detail})",
-            stale=reused and reset,
+            "broke", f"the connection broke ({detail})", stale=reused and reset
         )
     return Failure("broke", f"the request failed ({type(exc).__name__})")
 
