@@ -25,8 +25,8 @@ Each process is started with ``subprocess`` and timed with
 byte-compiled first, as an installed package is. With ``--instructions``,
 figures 1, 2 and 4 are also counted in instructions with valgrind's
 callgrind (the whole child process for 1 and 2; for 4, the difference between
-1,500 and 500 calls in one process, per call), which a loaded machine does not
-move; those rows end in "(instructions)".
+600 and 200 calls in one process, per call), which a loaded machine hardly
+moves; those rows end in "(instructions)".
 """
 
 from __future__ import annotations
@@ -263,7 +263,7 @@ def _detail(figure: str, values: list[float], scale: float, unit: str) -> Row:
 _CALLGRIND = ("valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null")
 
 
-def instructions_of(code: str) -> int:
+def instructions_of(code: str, runs: int = 2) -> int:
     """Count the instructions a new interpreter running ``code`` executes.
 
     The least of two runs: a process that talks to a server may wait (and
@@ -271,7 +271,7 @@ def instructions_of(code: str) -> int:
     """
     env = {**child_env(), "PYTHONHASHSEED": "0"}
     counts = []
-    for _ in range(2):
+    for _ in range(runs):
         result = subprocess.run(
             [*_CALLGRIND, sys.executable, "-c", code],
             env=env,
@@ -325,10 +325,10 @@ def instructions(rows: list[Row]) -> None:
         per_call = {}
         for ours in (True, False):
             many, few = (
-                instructions_of(_calls_program(url, token, group_id, ours, n))
-                for n in (1500, 500)
+                instructions_of(_calls_program(url, token, group_id, ours, n), 1)
+                for n in (600, 200)
             )
-            per_call[ours] = (many - few) / 1000
+            per_call[ours] = (many - few) / 400
     figures = [
         ("1. serverless cold start", counts["cave_auth"], counts["stack floor"], 1.05),
         ("2. cold resolve_token + request_header", resolved, attrs_alone, 1.10),
