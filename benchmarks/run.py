@@ -1,6 +1,9 @@
 """Measure cave_auth's speed and memory against baselines taken in the same run.
 
-Run ``python benchmarks/run.py`` (add ``--quick`` for fewer repetitions). The
+Run ``python benchmarks/run.py`` (add ``--quick`` for fewer repetitions). It
+prints first the four figures of :mod:`figures` (cold start, cold token
+resolution and peak RSS against their floors, and throughput against raw
+urllib3), then the sections below. The
 machine is shared and noisy, so every figure is a median over repeated runs
 with its min-max range, and every target is a *ratio* (or a difference) to a
 baseline measured alternately with it in this very run.
@@ -28,12 +31,9 @@ from __future__ import annotations
 
 import argparse
 import compileall
-import contextlib
 import datetime
 import json
-import multiprocessing
 import os
-import pathlib
 import platform
 import statistics
 import subprocess
@@ -42,66 +42,28 @@ import tempfile
 import threading
 import time
 import timeit
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from multiprocessing.connection import Connection
-from typing import Any
+from collections.abc import Callable
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from common import (
+    ROOT,
+    Row,
+    child_env,
+    has_caveclient,
+    make_certificates,
+    served,
+    summarize,
+)
+
 sys.path.insert(0, str(ROOT))
 
-import cave_auth as ca  # noqa: E402
-from cave_auth.testing import FakeAuthServer  # noqa: E402
+import figures
+
+import cave_auth as ca
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 
 
-@dataclass
-class Row:
-    """One line of the report."""
-
-    section: str
-    figure: str
-    median: float
-    low: float
-    high: float
-    unit: str
-    target: str = ""
-    met: bool | None = None
-
-    def render(self) -> str:
-        """Format the row as a table line."""
-        verdict = {None: "", True: "met", False: "NOT met"}[self.met]
-        spread = f"{self.low:.4g}-{self.high:.4g}"
-        return (
-            f"| {self.section} | {self.figure} | {self.median:.4g} {self.unit} | "
-            f"{spread} | {self.target} | {verdict} |"
-        )
-
-
-def summarize(samples: list[float]) -> tuple[float, float, float]:
-    """Return median, min and max."""
-    return statistics.median(samples), min(samples), max(samples)
-
-
-def has_caveclient() -> bool:
-    """Tell whether CAVEclient can be imported here."""
-    try:
-        import caveclient  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 # 1. Cold import -------------------------------------------------------------
-
-
-def child_env() -> dict[str, str]:
-    """The environment for child interpreters: bytecode caching allowed."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPATH"] = str(ROOT)
-    return env
 
 
 def cold_import(rows: list[Row], runs: int, secrets_dir: str) -> None:
@@ -140,10 +102,6 @@ def cold_import(rows: list[Row], runs: int, secrets_dir: str) -> None:
             extra = median - attrs_median
             row.target = f"<= import attrs + 10 ms (is {extra:+.1f} ms)"
             row.met = extra <= 10
-        elif name == "resolve from file + header":
-            ratio = median / attrs_median
-            row.target = f"< 1.3x import attrs (is {ratio:.2f}x)"
-            row.met = ratio < 1.3
         rows.append(row)
 
 
@@ -276,69 +234,6 @@ def structuring(rows: list[Row], repeat: int) -> None:
 
 
 # 3. Endpoint throughput ------------------------------------------------------
-
-
-def serve(connection: Connection, tls_dir: str | None) -> None:
-    """Run a FakeAuthServer in this process until told to stop."""
-    ssl_context = None
-    if tls_dir is not None:
-        import ssl
-
-        ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ssl_context.load_cert_chain(os.path.join(tls_dir, "server.pem"))
-    with FakeAuthServer(
-        extra_users=50, extra_group_members=20, ssl_context=ssl_context
-    ) as server:
-        connection.send(
-            {
-                "url": server.url,
-                "admin_token": server.admin_token,
-                "group_id": server.big_group_id,
-                "user_ids": list(range(7, 57)),
-            }
-        )
-        connection.recv()
-
-
-@contextlib.contextmanager
-def served(tls_dir: str | None) -> Iterator[dict[str, Any]]:
-    """Run a FakeAuthServer in another process; yield its address and tokens."""
-    context = multiprocessing.get_context("spawn")
-    parent, child = context.Pipe()
-    process = context.Process(target=serve, args=(child, tls_dir))
-    process.start()
-    try:
-        yield parent.recv()
-    finally:
-        parent.send("stop")
-        process.join(10)
-
-
-def make_certificates(directory: str) -> str:
-    """Write a trustme CA and a server certificate for 127.0.0.1.
-
-    The CA file returned is the system bundle (certifi's, which CAVEclient's
-    ``requests`` loads by default) with the test CA appended, so every
-    contender verifies against a realistic bundle.
-
-    Returns:
-        The path of the CA bundle.
-    """
-    import trustme
-
-    authority = trustme.CA()
-    certificate = authority.issue_cert("127.0.0.1", "localhost")
-    certificate.private_key_and_cert_chain_pem.write_to_path(
-        os.path.join(directory, "server.pem")
-    )
-    bundle = b""
-    with contextlib.suppress(ImportError):
-        import certifi
-
-        bundle = pathlib.Path(certifi.where()).read_bytes()
-    ca_path = os.path.join(directory, "ca.pem")
-    pathlib.Path(ca_path).write_bytes(bundle + authority.cert_pem.bytes())
-    return ca_path
 
 
 def clients(
@@ -571,9 +466,14 @@ def main() -> int:
     """Run every section and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
+    parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="also count the figures in instructions (needs valgrind)",
+    )
     args = parser.parse_args()
     runs = 15 if args.quick else 25
-    rows: list[Row] = []
+    rows: list[Row] = figures.measure(args.quick, args.instructions)
     with tempfile.TemporaryDirectory() as secrets_dir:
         ca.save_token(ca.Config(secrets_dir=secrets_dir), ca.FileStore(), TOKEN)
         cold_import(rows, runs, secrets_dir)

@@ -21,299 +21,148 @@ import importlib
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    # For type checkers and the docs only: at run time each name is imported
+    # on first use (below). ``X as X`` marks each as exported.
     from typing import Any
 
-    from ._redact import (
-        mask_token,
-    )
-    from .api import (
-        are_roots_public,
-        create_token,
-        delete_token,
-        get_group_users,
-        get_missing_tos,
-        get_my_permissions,
-        get_public_roots,
-        get_table_dataset,
-        get_token_ttl,
-        get_tokens,
-        get_user_cache,
-        get_user_cache_data,
-        get_user_groups,
-        get_user_information,
-        get_user_permissions,
-        get_user_permissions_data,
-        get_usernames,
-        is_root_public,
-        logout,
-        logout_all,
-        table_has_public,
-        whoami,
-    )
-    from .client import (
-        AuthClient,
-    )
-    from .config import (
-        DEFAULT_SECRETS_DIR,
-        DEFAULT_SERVER_ADDRESS,
-        DEFAULT_TOKEN_KEY,
-        Config,
-    )
-    from .errors import (
-        AuthenticationError,
-        CaveAuthError,
-        HTTPError,
-        InsecureTransportError,
-        InvalidInputError,
-        LoginError,
-        MissingTokenError,
-        NotFoundError,
-        PermissionDeniedError,
-        ResponseFormatError,
-        ResponseTooLargeError,
-        ServerError,
-        TermsOfServiceRequired,
-        TokenFileError,
-        TokenKeyExistsError,
-        TransportError,
-    )
-    from .lifecycle import (
-        LoginResult,
-        LogoutResult,
-        RotateResult,
-        login,
-        logout_token,
-        rotate_token,
-    )
-    from .models import (
-        Group,
-        GroupMember,
-        MissingTermsOfService,
-        Permissions,
-        TokenInfo,
-        User,
-        UserName,
-    )
-    from .routes import (
-        ApiRequest,
-        raise_for_response,
-    )
-    from .saved import (
-        ForgetResult,
-        SavedToken,
-        forget_token,
-        list_saved_tokens,
-    )
-    from .store import (
-        FileStore,
-        MemoryStore,
-        TokenStore,
-    )
-    from .tokens import (
-        Instructions,
-        ResolvedToken,
-        SaveResult,
-        default_token_path,
-        local_server_token_path,
-        request_header,
-        resolve_token,
-        save_token,
-        server_token_filename,
-        server_token_path,
-        setup_instructions,
-        token_search_paths,
-        with_token,
-    )
-    from .transport import (
-        AsyncTransport,
-        Response,
-        Transport,
-        Urllib3Transport,
-    )
-    from .urls import (
-        create_token_page_url,
-        token_page_url,
-    )
+    from ._redact import mask_token as mask_token
+    from .api import are_roots_public as are_roots_public
+    from .api import create_token as create_token
+    from .api import delete_token as delete_token
+    from .api import get_group_users as get_group_users
+    from .api import get_missing_tos as get_missing_tos
+    from .api import get_my_permissions as get_my_permissions
+    from .api import get_public_roots as get_public_roots
+    from .api import get_table_dataset as get_table_dataset
+    from .api import get_token_ttl as get_token_ttl
+    from .api import get_tokens as get_tokens
+    from .api import get_user_cache as get_user_cache
+    from .api import get_user_cache_data as get_user_cache_data
+    from .api import get_user_groups as get_user_groups
+    from .api import get_user_information as get_user_information
+    from .api import get_user_permissions as get_user_permissions
+    from .api import get_user_permissions_data as get_user_permissions_data
+    from .api import get_usernames as get_usernames
+    from .api import is_root_public as is_root_public
+    from .api import logout as logout
+    from .api import logout_all as logout_all
+    from .api import table_has_public as table_has_public
+    from .api import whoami as whoami
+    from .client import AuthClient as AuthClient
+    from .config import DEFAULT_SECRETS_DIR as DEFAULT_SECRETS_DIR
+    from .config import DEFAULT_SERVER_ADDRESS as DEFAULT_SERVER_ADDRESS
+    from .config import DEFAULT_TOKEN_KEY as DEFAULT_TOKEN_KEY
+    from .config import Config as Config
+    from .config import default_token_path as default_token_path
+    from .config import local_server_token_path as local_server_token_path
+    from .config import server_token_filename as server_token_filename
+    from .config import server_token_path as server_token_path
+    from .config import token_search_paths as token_search_paths
+    from .errors import AuthenticationError as AuthenticationError
+    from .errors import CaveAuthError as CaveAuthError
+    from .errors import HTTPError as HTTPError
+    from .errors import InsecureTransportError as InsecureTransportError
+    from .errors import InvalidInputError as InvalidInputError
+    from .errors import LoginError as LoginError
+    from .errors import MissingTokenError as MissingTokenError
+    from .errors import NotFoundError as NotFoundError
+    from .errors import PermissionDeniedError as PermissionDeniedError
+    from .errors import ResponseFormatError as ResponseFormatError
+    from .errors import ResponseTooLargeError as ResponseTooLargeError
+    from .errors import ServerError as ServerError
+    from .errors import TermsOfServiceRequired as TermsOfServiceRequired
+    from .errors import TokenFileError as TokenFileError
+    from .errors import TokenKeyExistsError as TokenKeyExistsError
+    from .errors import TransportError as TransportError
+    from .inventory import ForgetResult as ForgetResult
+    from .inventory import Instructions as Instructions
+    from .inventory import SavedToken as SavedToken
+    from .inventory import SaveResult as SaveResult
+    from .inventory import forget_token as forget_token
+    from .inventory import list_saved_tokens as list_saved_tokens
+    from .lifecycle import LoginResult as LoginResult
+    from .lifecycle import LogoutResult as LogoutResult
+    from .lifecycle import RotateResult as RotateResult
+    from .lifecycle import login as login
+    from .lifecycle import logout_token as logout_token
+    from .lifecycle import rotate_token as rotate_token
+    from .models import Group as Group
+    from .models import GroupMember as GroupMember
+    from .models import MissingTermsOfService as MissingTermsOfService
+    from .models import Permissions as Permissions
+    from .models import TokenInfo as TokenInfo
+    from .models import User as User
+    from .models import UserName as UserName
+    from .routes import ApiRequest as ApiRequest
+    from .routes import raise_for_response as raise_for_response
+    from .store import FileStore as FileStore
+    from .store import MemoryStore as MemoryStore
+    from .store import TokenStore as TokenStore
+    from .tokens import ResolvedToken as ResolvedToken
+    from .tokens import request_header as request_header
+    from .tokens import resolve_token as resolve_token
+    from .tokens import save_token as save_token
+    from .tokens import setup_instructions as setup_instructions
+    from .tokens import with_token as with_token
+    from .transport import AsyncTransport as AsyncTransport
+    from .transport import Response as Response
+    from .transport import Transport as Transport
+    from .transport import Urllib3Transport as Urllib3Transport
+    from .urls import create_token_page_url as create_token_page_url
+    from .urls import token_page_url as token_page_url
 
-# Where each public name lives. ``import cave_auth`` loads none of these
-# modules: a name's module is imported the first time the name is used
-# (PEP 562), so embedding libraries and serverless cold starts pay only for
-# what they call.
-_LAZY_NAMES: dict[str, str] = {
-    "DEFAULT_SECRETS_DIR": "config",
-    "DEFAULT_SERVER_ADDRESS": "config",
-    "DEFAULT_TOKEN_KEY": "config",
-    "ApiRequest": "routes",
-    "AsyncTransport": "transport",
-    "AuthClient": "client",
-    "AuthenticationError": "errors",
-    "CaveAuthError": "errors",
-    "Config": "config",
-    "FileStore": "store",
-    "ForgetResult": "saved",
-    "Group": "models",
-    "GroupMember": "models",
-    "HTTPError": "errors",
-    "InsecureTransportError": "errors",
-    "Instructions": "tokens",
-    "InvalidInputError": "errors",
-    "LoginError": "errors",
-    "LoginResult": "lifecycle",
-    "LogoutResult": "lifecycle",
-    "MemoryStore": "store",
-    "MissingTermsOfService": "models",
-    "MissingTokenError": "errors",
-    "NotFoundError": "errors",
-    "PermissionDeniedError": "errors",
-    "Permissions": "models",
-    "ResolvedToken": "tokens",
-    "Response": "transport",
-    "ResponseFormatError": "errors",
-    "ResponseTooLargeError": "errors",
-    "RotateResult": "lifecycle",
-    "SaveResult": "tokens",
-    "SavedToken": "saved",
-    "ServerError": "errors",
-    "TermsOfServiceRequired": "errors",
-    "TokenFileError": "errors",
-    "TokenInfo": "models",
-    "TokenKeyExistsError": "errors",
-    "TokenStore": "store",
-    "Transport": "transport",
-    "TransportError": "errors",
-    "Urllib3Transport": "transport",
-    "User": "models",
-    "UserName": "models",
-    "are_roots_public": "api",
-    "create_token": "api",
-    "create_token_page_url": "urls",
-    "default_token_path": "tokens",
-    "delete_token": "api",
-    "forget_token": "saved",
-    "get_group_users": "api",
-    "get_missing_tos": "api",
-    "get_my_permissions": "api",
-    "get_public_roots": "api",
-    "get_table_dataset": "api",
-    "get_token_ttl": "api",
-    "get_tokens": "api",
-    "get_user_cache": "api",
-    "get_user_cache_data": "api",
-    "get_user_groups": "api",
-    "get_user_information": "api",
-    "get_user_permissions": "api",
-    "get_user_permissions_data": "api",
-    "get_usernames": "api",
-    "is_root_public": "api",
-    "list_saved_tokens": "saved",
-    "local_server_token_path": "tokens",
-    "login": "lifecycle",
-    "logout": "api",
-    "logout_all": "api",
-    "logout_token": "lifecycle",
-    "mask_token": "_redact",
-    "raise_for_response": "routes",
-    "request_header": "tokens",
-    "resolve_token": "tokens",
-    "rotate_token": "lifecycle",
-    "save_token": "tokens",
-    "server_token_filename": "tokens",
-    "server_token_path": "tokens",
-    "setup_instructions": "tokens",
-    "table_has_public": "api",
-    "token_page_url": "urls",
-    "token_search_paths": "tokens",
-    "whoami": "api",
-    "with_token": "tokens",
+# The public names by the module that defines them, the one list written by
+# hand (tests/test_layers.py checks the imports above against it).
+# ``import cave_auth`` loads none of these modules: a name's module is
+# imported the first time the name is used (PEP 562), so embedding libraries
+# and serverless cold starts pay only for what they call.
+_MODULE_NAMES = {
+    "_redact": "mask_token",
+    "api": (
+        "are_roots_public create_token delete_token get_group_users "
+        "get_missing_tos get_my_permissions get_public_roots "
+        "get_table_dataset get_token_ttl get_tokens get_user_cache "
+        "get_user_cache_data get_user_groups get_user_information "
+        "get_user_permissions get_user_permissions_data get_usernames "
+        "is_root_public logout logout_all table_has_public whoami"
+    ),
+    "client": "AuthClient",
+    "config": (
+        "DEFAULT_SECRETS_DIR DEFAULT_SERVER_ADDRESS DEFAULT_TOKEN_KEY "
+        "Config default_token_path local_server_token_path "
+        "server_token_filename server_token_path token_search_paths"
+    ),
+    "errors": (
+        "AuthenticationError CaveAuthError HTTPError "
+        "InsecureTransportError InvalidInputError LoginError "
+        "MissingTokenError NotFoundError PermissionDeniedError "
+        "ResponseFormatError ResponseTooLargeError ServerError "
+        "TermsOfServiceRequired TokenFileError TokenKeyExistsError "
+        "TransportError"
+    ),
+    "inventory": (
+        "ForgetResult Instructions SaveResult SavedToken forget_token list_saved_tokens"
+    ),
+    "lifecycle": (
+        "LoginResult LogoutResult RotateResult login logout_token rotate_token"
+    ),
+    "models": (
+        "Group GroupMember MissingTermsOfService Permissions TokenInfo User UserName"
+    ),
+    "routes": "ApiRequest raise_for_response",
+    "store": "FileStore MemoryStore TokenStore",
+    "tokens": (
+        "ResolvedToken request_header resolve_token save_token "
+        "setup_instructions with_token"
+    ),
+    "transport": "AsyncTransport Response Transport Urllib3Transport",
+    "urls": "create_token_page_url token_page_url",
 }
-
-__all__ = [
-    "DEFAULT_SECRETS_DIR",
-    "DEFAULT_SERVER_ADDRESS",
-    "DEFAULT_TOKEN_KEY",
-    "ApiRequest",
-    "AsyncTransport",
-    "AuthClient",
-    "AuthenticationError",
-    "CaveAuthError",
-    "Config",
-    "FileStore",
-    "ForgetResult",
-    "Group",
-    "GroupMember",
-    "HTTPError",
-    "InsecureTransportError",
-    "Instructions",
-    "InvalidInputError",
-    "LoginError",
-    "LoginResult",
-    "LogoutResult",
-    "MemoryStore",
-    "MissingTermsOfService",
-    "MissingTokenError",
-    "NotFoundError",
-    "PermissionDeniedError",
-    "Permissions",
-    "ResolvedToken",
-    "Response",
-    "ResponseFormatError",
-    "ResponseTooLargeError",
-    "RotateResult",
-    "SaveResult",
-    "SavedToken",
-    "ServerError",
-    "TermsOfServiceRequired",
-    "TokenFileError",
-    "TokenInfo",
-    "TokenKeyExistsError",
-    "TokenStore",
-    "Transport",
-    "TransportError",
-    "Urllib3Transport",
-    "User",
-    "UserName",
-    "are_roots_public",
-    "create_token",
-    "create_token_page_url",
-    "default_token_path",
-    "delete_token",
-    "forget_token",
-    "get_group_users",
-    "get_missing_tos",
-    "get_my_permissions",
-    "get_public_roots",
-    "get_table_dataset",
-    "get_token_ttl",
-    "get_tokens",
-    "get_user_cache",
-    "get_user_cache_data",
-    "get_user_groups",
-    "get_user_information",
-    "get_user_permissions",
-    "get_user_permissions_data",
-    "get_usernames",
-    "is_root_public",
-    "list_saved_tokens",
-    "local_server_token_path",
-    "login",
-    "logout",
-    "logout_all",
-    "logout_token",
-    "mask_token",
-    "raise_for_response",
-    "request_header",
-    "resolve_token",
-    "rotate_token",
-    "save_token",
-    "server_token_filename",
-    "server_token_path",
-    "setup_instructions",
-    "table_has_public",
-    "token_page_url",
-    "token_search_paths",
-    "whoami",
-    "with_token",
-]
+_LAZY_NAMES = {
+    name: module for module, names in _MODULE_NAMES.items() for name in names.split()
+}
+# Sorted as ruff sorts ``__all__`` (RUF022): CONSTANTS, Classes, functions.
+__all__ = sorted(_LAZY_NAMES, key=lambda n: (not n.isupper(), n[0].islower(), n))
 
 
 def __getattr__(name: str) -> Any:

@@ -1,19 +1,12 @@
 """Keeping tokens out of what people see: masking, hiding and scrubbing.
 
-This module does no I/O and imports nothing from ``cave_auth``; it is the
+This module does no I/O and imports nothing from ``cave_auth``: it is the
 bottom layer every other module takes its redaction from, so that a token is
 hidden the same way in a ``repr``, a log line and an error message.
-
-Three ways to keep a token out of sight, for three uses:
-
-* :func:`mask_token` shows a token's ends (``"abcd…7890"``), so that a person
-  can tell two tokens apart; :func:`masked_repr` is its ``repr`` form, for
-  attrs fields that hold a token (``ResolvedToken``, ``TokenInfo``).
-* :func:`hidden_repr` and :func:`headers_repr` show nothing of it at all:
-  whether it is set, or ``<hidden>`` in place of an ``Authorization`` header.
-* :func:`scrub`, :func:`scrub_bytes` and :func:`scrub_bearer` replace every
-  occurrence of the token with ``<token>`` in text that came from elsewhere (a
-  server's answer, a redirect URL), which may echo it back.
+:func:`mask_token` shows a token's ends, so that a person can tell two tokens
+apart; the ``*_repr`` functions hide it in attrs fields; the ``scrub*``
+functions replace it with ``<token>`` in text that came from elsewhere (a
+server's answer, a redirect URL), which may echo it back.
 """
 
 from __future__ import annotations
@@ -49,12 +42,8 @@ _BEARER = "Bearer "
 def mask_token(token: str) -> str:
     """Return a form of ``token`` safe to show: its ends, never the middle.
 
-    Args:
-        token: A token.
-
-    Returns:
-        ``"abcd…7890"`` for tokens of 16 characters or more, else ``"…"``
-        followed by the length, so short secrets are never revealed.
+    ``"abcd…7890"`` for tokens of 16 characters or more, else ``"…"`` and the
+    length, so that short secrets are never revealed.
     """
     if len(token) >= 16:
         return f"{token[:4]}…{token[-4:]}"
@@ -62,39 +51,22 @@ def mask_token(token: str) -> str:
 
 
 def masked_repr(token: str) -> str:
-    """Return the ``repr`` of :func:`mask_token`'s form, for an attrs field.
-
-    Args:
-        token: A token.
-
-    Returns:
-        E.g. ``"'abcd…7890'"``.
-    """
+    """Return the ``repr`` of :func:`mask_token`'s form, for an attrs field."""
     return repr(mask_token(token))
 
 
+def optional_masked_repr(token: str | None) -> str:
+    """Same as :func:`masked_repr`, but ``"None"`` for no token."""
+    return "None" if token is None else masked_repr(token)
+
+
 def hidden_repr(token: str | None) -> str:
-    """Return ``"None"`` or ``"<set>"``: whether there is a token, nothing more.
-
-    Args:
-        token: A token, or ``None``.
-
-    Returns:
-        The text a ``repr`` shows in place of the token.
-    """
+    """Return ``"None"`` or ``"<set>"``: whether there is a token, nothing more."""
     return "None" if token is None else "<set>"
 
 
 def headers_repr(headers: Mapping[str, str]) -> str:
-    """Return the ``repr`` of ``headers`` with ``Authorization`` hidden.
-
-    Args:
-        headers: Request headers.
-
-    Returns:
-        The dict's ``repr``, the value of any ``Authorization`` header
-        (whatever its case) replaced by ``<hidden>``.
-    """
+    """Return the ``repr`` of ``headers``, any ``Authorization`` value ``<hidden>``."""
     shown = {
         name: ("<hidden>" if name.lower() == "authorization" else value)
         for name, value in headers.items()
@@ -103,43 +75,21 @@ def headers_repr(headers: Mapping[str, str]) -> str:
 
 
 def scrub(text: str, token: str | None) -> str:
-    """Replace every occurrence of ``token`` in ``text`` with ``<token>``.
-
-    Args:
-        text: Text that may hold the token, e.g. from a server.
-        token: The token, or ``None`` (then ``text`` is returned as is).
-
-    Returns:
-        The text, token-free.
-    """
+    """Replace every occurrence of ``token`` (if any) in ``text`` with ``<token>``."""
     return text.replace(token, PLACEHOLDER) if token else text
 
 
 def scrub_bytes(data: bytes, token: str | None) -> bytes:
-    """Replace every occurrence of ``token`` in ``data`` with ``<token>``.
+    """Same as :func:`scrub`, for bytes.
 
     Scrub a body before cutting it short, so that no piece of a token
     survives the cut.
-
-    Args:
-        data: Raw bytes that may hold the token, e.g. a response body.
-        token: The token, or ``None`` (then ``data`` is returned as is).
-
-    Returns:
-        The bytes, token-free.
     """
     return data.replace(token.encode(), PLACEHOLDER.encode()) if token else data
 
 
 def bearer_token(headers: Mapping[str, str]) -> str | None:
-    """Return the bearer token an ``Authorization`` header carries.
-
-    Args:
-        headers: Request headers; the header name may have any case.
-
-    Returns:
-        The token, or ``None`` if there is no non-empty bearer token.
-    """
+    """Return the non-empty bearer token of an ``Authorization`` header, if any."""
     for name, value in headers.items():
         if name.lower() == "authorization" and value.startswith(_BEARER):
             return value[len(_BEARER) :] or None
@@ -147,22 +97,17 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
 
 
 def scrub_bearer(text: str, headers: Mapping[str, str]) -> str:
-    """Replace the bearer token of ``headers`` wherever it occurs in ``text``.
+    """Same as :func:`scrub`, for the bearer token of a request's ``headers``.
 
     A server may put the token into a redirect URL, which then reaches an
     error message; with this, the token is never shown.
-
-    Args:
-        text: Text that may hold the token.
-        headers: The headers of the request that carried it.
-
-    Returns:
-        The text, token-free.
     """
     return scrub(text, bearer_token(headers))
 
 
-_SECRET_QUERY_VALUES = re.compile(
+# A pattern, not a compiled one: only error messages need it, and re caches
+# it on first use instead of every import compiling it.
+_SECRET_QUERY_VALUES = (
     r"(?i)([?&](?:middle_auth_token|token|access_token|api_key|key|secret|password)=)"
     r"[^&#]*"
 )
@@ -175,63 +120,37 @@ def scrub_url(url: str, headers: Mapping[str, str]) -> str:
     ``middle_auth_token``, ``key``, ``password``, ...) become ``***``, and
     the bearer token of ``headers`` becomes ``<token>`` wherever it occurs
     (``/user/token/<token>/ttl`` carries it in the path).
-
-    Args:
-        url: The URL.
-        headers: The headers of the request.
-
-    Returns:
-        The URL, fit to show.
     """
-    return scrub_bearer(_SECRET_QUERY_VALUES.sub(r"\1***", url), headers)
-
-
-_TOKEN_PATH = r"/user/token/(?!<token>)[^/\s\"']+/ttl"
+    return scrub_bearer(re.sub(_SECRET_QUERY_VALUES, r"\1***", url), headers)
 
 
 class _MaskTokenPaths:
     """A logging filter: hides the token in ``/user/token/<token>/ttl`` paths."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Rewrite the record's message if it names a TTL path.
-
-        Args:
-            record: The log record.
-
-        Returns:
-            ``True``: the record is kept, masked.
-        """
-        import re
-
+        """Rewrite the record's message if it names a TTL path; keep it."""
         message = record.getMessage()
         if "/ttl" in message:
-            record.msg = re.sub(_TOKEN_PATH, "/user/token/<token>/ttl", message)
+            record.msg = re.sub(
+                r"/user/token/(?!<token>)[^/\s\"']+/ttl",
+                "/user/token/<token>/ttl",
+                message,
+            )
             record.args = None
         return True
 
 
-def mask_token_paths_in_logs() -> None:
-    """Mask the token in TTL paths in urllib3's and httpx's log lines.
+def mask_token_paths_in_logs(*names: str) -> None:
+    """Mask the token of TTL paths in the log lines of the named loggers.
 
-    urllib3 logs every request line at DEBUG, httpx every URL at INFO; the
-    TTL route carries the token in its path. A filter is added to those
-    loggers once; calling again does nothing.
+    The TTL route carries the token in its path, and HTTP clients log request
+    lines (urllib3 at DEBUG); a filter is added to each logger once (default
+    ``urllib3.connectionpool``). :class:`~cave_auth.Urllib3Transport` calls
+    this when it is created, never an endpoint call.
     """
     import logging
 
-    for name in ("urllib3.connectionpool", "httpx"):
+    for name in names or ("urllib3.connectionpool",):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _MaskTokenPaths) for f in logger.filters):
             logger.addFilter(_MaskTokenPaths())
-
-
-def optional_masked_repr(token: str | None) -> str:
-    """Return the ``repr`` of an optional token: ``None`` or its masked form.
-
-    Args:
-        token: The token, or ``None``.
-
-    Returns:
-        ``"None"``, or :func:`masked_repr` of the token.
-    """
-    return "None" if token is None else masked_repr(token)

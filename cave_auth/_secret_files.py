@@ -1,14 +1,12 @@
 """How a secrets file is read and written on disk: the I/O under FileStore.
 
-This module holds the file-level steps of :class:`cave_auth.store.FileStore`
-(kept apart so that the store module stays one readable screenful per
-class): ``~`` expansion that refuses a literal ``~`` directory, a read that
-accepts only regular files up to 1 MiB and parses them with
-:func:`parse_secrets`, private directory creation (0700), the check that no
-other user can change the files of a directory (:func:`directory_problem`),
-and the atomic write (temporary file in the same directory, 0600, fsync,
-``os.replace``, directory fsync). Nothing here ever puts a file's content in
-a message.
+The file-level steps of :class:`cave_auth.store.FileStore`: ``~`` expansion
+that refuses a literal ``~`` directory, a read that accepts only regular
+files up to 1 MiB and parses them with :func:`parse_secrets`, private
+directory creation (0700), the check that no other user can change the files
+of a directory (:func:`unsafe_directory`), and the atomic write (temporary
+file in the same directory, 0600, fsync, ``os.replace``, directory fsync).
+Nothing here ever puts a file's content in a message.
 """
 
 from __future__ import annotations
@@ -16,24 +14,16 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shlex
 import stat
 from typing import Any
 
 from .errors import TokenFileError
 
-__all__ = ["directory_problem", "parse_secrets"]
+__all__ = ["parse_secrets", "unsafe_directory"]
 
 
 def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
-    """Parse the content of a secrets file.
-
-    Args:
-        path: The file the content came from, for error messages.
-        data: The raw content.
-
-    Returns:
-        The JSON object the file holds.
+    """Return the JSON object a secrets file (at ``path``) holds.
 
     Raises:
         TokenFileError: If the content is not JSON or not a JSON object. The
@@ -43,8 +33,10 @@ def parse_secrets(path: str, data: bytes | str) -> dict[str, Any]:
     # holds the content, tokens and all, and ``from None`` would only hide it.
     text: str | None = data if isinstance(data, str) else None
     if isinstance(data, bytes):
+        # The BOM dropped by hand: the utf-8-sig codec is one more module to
+        # import on every cold start.
         with contextlib.suppress(UnicodeDecodeError):
-            text = data.decode("utf-8-sig")
+            text = data.removeprefix(b"\xef\xbb\xbf").decode()
     if text is None:
         raise TokenFileError(path, "is not UTF-8 text")
     if not text.strip():
@@ -109,7 +101,7 @@ def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
     return parse_secrets(path, data)
 
 
-def directory_problem(directory: str) -> str | None:
+def unsafe_directory(directory: str) -> str | None:
     """Tell why users other than this one could change the files of ``directory``.
 
     The rule is OpenSSH's for the directories of ``authorized_keys``: the
@@ -120,13 +112,10 @@ def directory_problem(directory: str) -> str | None:
     A sticky bit does not help: it stops renames, not a file planted before
     the first save.
 
-    Args:
-        directory: The directory, ``~`` already expanded.
-
     Returns:
-        One sentence naming the directory, what is wrong and the fix, or
-        ``None`` when the directory is safe, missing (a save creates it 0700)
-        or the platform has no notion of owners (Windows).
+        One sentence naming the directory (``~`` already expanded), what is
+        wrong and the fix, or ``None`` when the directory is safe, missing (a
+        save creates it 0700) or the platform has no notion of owners.
     """
     if not hasattr(os, "geteuid"):
         return None
@@ -135,6 +124,11 @@ def directory_problem(directory: str) -> str | None:
     except OSError:
         return None
     uid = os.geteuid()
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid in (uid, 0) and not mode & 0o022:
+        return None
+    import shlex  # only to word a problem
+
     if info.st_uid not in (uid, 0):
         return (
             f"the secrets directory {directory} belongs to user id {info.st_uid}, "
@@ -142,14 +136,11 @@ def directory_problem(directory: str) -> str | None:
             f"it; use a directory of your own, or have it handed over with: "
             f"chown {uid} {shlex.quote(directory)}"
         )
-    mode = stat.S_IMODE(info.st_mode)
-    if mode & 0o022:
-        return (
-            f"the secrets directory {directory} is writable by group or others "
-            f"(mode {mode:04o}), so other users can replace the tokens in it; "
-            f"fix it with: chmod 700 {shlex.quote(directory)}"
-        )
-    return None
+    return (
+        f"the secrets directory {directory} is writable by group or others "
+        f"(mode {mode:04o}), so other users can replace the tokens in it; "
+        f"fix it with: chmod 700 {shlex.quote(directory)}"
+    )
 
 
 def _make_private_directories(directory: str) -> None:

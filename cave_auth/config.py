@@ -1,32 +1,47 @@
-"""The immutable settings every ``cave_auth`` function takes first.
+"""The immutable settings every ``cave_auth`` function takes first. No I/O.
 
-This module does no I/O. :class:`Config` is a frozen value: it is validated
-once, on construction (and again by :func:`attrs.evolve`), so every function
-that receives one can trust it. The token it may hold is hidden from ``repr``
-and ``str``; equality and hashing still see it, so two configs that would
-authenticate differently never compare equal.
+:class:`Config` is a frozen value, validated on construction (and again by
+:func:`attrs.evolve`), so every function that receives one can trust it. Its
+token is hidden from ``repr``; equality and hashing still see it, so two
+configs that would authenticate differently never compare equal.
 
-:meth:`Config.from_env` is the only function in the package that looks at
-environment variables, and even it reads the mapping it is handed, never
-``os.environ`` itself: the edges (``AuthClient``, the ``cave-auth`` command)
-pass ``os.environ`` in, and tests pass a dict.
+:meth:`Config.from_env` is the only function in the package that reads
+environment variables, and it reads the mapping it is handed, never
+``os.environ`` itself. The secrets files a Config names (where
+:func:`~cave_auth.resolve_token` looks, in order) are pure functions of it,
+kept here so that every layer names them alike:
+
+1. ``config.token_file``, if set;
+2. ``{secrets_dir}/{netloc}-cave-secret.json``, the file of this server;
+3. ``{secrets_dir}/cave-secret.json``, the default file;
+4. ``{secrets_dir}/chunkedgraph-secret.json``, deprecated.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._redact import hidden_repr
 from .errors import InvalidInputError
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 __all__ = [
     "DEFAULT_SECRETS_DIR",
     "DEFAULT_SERVER_ADDRESS",
+    "DEFAULT_TOKEN_FILENAME",
     "DEFAULT_TOKEN_KEY",
+    "DEPRECATED_TOKEN_FILENAMES",
     "Config",
+    "default_token_path",
+    "local_server_token_path",
+    "server_token_filename",
+    "server_token_path",
+    "token_search_paths",
 ]
 
 DEFAULT_SERVER_ADDRESS = "https://global.daf-apis.com"
@@ -38,23 +53,22 @@ DEFAULT_SECRETS_DIR = "~/.cloudvolume/secrets"
 DEFAULT_TOKEN_KEY = "token"
 """The key a token is stored under in a secrets file unless told otherwise."""
 
+DEFAULT_TOKEN_FILENAME = "cave-secret.json"
+"""The file CAVEclient reads when no server-specific file exists."""
+
+DEPRECATED_TOKEN_FILENAMES = ("chunkedgraph-secret.json",)
+"""Old file names still read, with a warning, as a last resort."""
+
 _AUTHORITY_CHARS = frozenset(
     "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~%!$&'()*+,;=:@[]"
 )
 
 
 def token_problem(value: object) -> str | None:
-    """Say what is wrong with a would-be token, without ever quoting it.
+    """Say what is wrong with a would-be token (never quoting it), or None if fine.
 
     A token is sent in an HTTP header, so it must be a non-empty string of
     visible ASCII characters: no spaces, no line breaks, no control bytes.
-
-    Args:
-        value: The candidate token.
-
-    Returns:
-        ``None`` if ``value`` is a usable token, else a short description of
-        the problem that never includes the value itself.
     """
     if not isinstance(value, str):
         return f"a token must be a str, not {type(value).__name__}"
@@ -70,28 +84,19 @@ def token_problem(value: object) -> str | None:
 
 
 def _check_token(
-    instance: object, attribute: attrs.Attribute[str | None], value: str | None
+    instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
-    if value is None:
-        return
-    problem = token_problem(value)
+    problem = None if value is None else token_problem(value)
     if problem is not None:
         raise InvalidInputError(f"Invalid {attribute.name}: {problem}")
 
 
 def normalize_server_address(address: str, name: str = "server_address") -> str:
-    """Return ``address`` as a base URL: a scheme added, no trailing slash.
+    """Return ``address`` as ``scheme://host[:port][/path]``, no trailing slash.
 
     A bare host such as ``"global.daf-apis.com"`` gets ``https://`` in front,
-    as CAVEclient does.
-
-    Args:
-        address: A server address, with or without scheme.
-        name: What the address is called in an error message (the field or
-            the variable it came from).
-
-    Returns:
-        The address as ``scheme://host[:port][/path]``.
+    as CAVEclient does. ``name`` is what an error message calls the address
+    (the field or the variable it came from).
 
     Raises:
         InvalidInputError: If the address is not a str, is empty, holds
@@ -160,25 +165,21 @@ def _normalize_local_server(address: str | None) -> str | None:
 
 
 def _check_token_key(
-    instance: object, attribute: attrs.Attribute[str], value: str
+    instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
     if not isinstance(value, str) or not value:
         raise InvalidInputError(f"{attribute.name} must be a non-empty str")
 
 
-def _check_optional_path(
-    instance: object, attribute: attrs.Attribute[str | None], value: str | None
+def _check_path(
+    instance: object, attribute: attrs.Attribute[Any], value: object
 ) -> None:
-    if value is None:
-        return
-    if not isinstance(value, str) or not value or "\x00" in value:
+    if value is not None and (
+        not isinstance(value, str) or not value or "\x00" in value
+    ):
         raise InvalidInputError(
             f"{attribute.name} must be a non-empty path without NUL bytes"
         )
-
-
-def _check_path(instance: object, attribute: attrs.Attribute[str], value: str) -> None:
-    _check_optional_path(instance, attribute, value)  # type: ignore[arg-type]
 
 
 @attrs.frozen
@@ -219,7 +220,7 @@ class Config:
         default=DEFAULT_TOKEN_KEY, validator=_check_token_key, kw_only=True
     )
     token_file: str | None = attrs.field(
-        default=None, validator=_check_optional_path, kw_only=True
+        default=None, validator=_check_path, kw_only=True
     )
     secrets_dir: str = attrs.field(
         default=DEFAULT_SECRETS_DIR, validator=_check_path, kw_only=True
@@ -238,14 +239,8 @@ class Config:
         ``$CLOUD_VOLUME_DIR/secrets``). A variable that is set but empty counts
         as unset. Keyword overrides win over the environment.
 
-        Args:
-            environ: The environment to read, such as ``os.environ``; this
-                function never reads the process environment by itself.
-            **overrides: Config fields that take precedence over the
-                environment, e.g. ``server_address=...``.
-
-        Returns:
-            The new Config.
+        ``environ`` is the mapping to read, such as ``os.environ``: this
+        function never reads the process environment by itself.
 
         Raises:
             InvalidInputError: If a variable or override holds a malformed
@@ -273,3 +268,49 @@ class Config:
         if "token" in overrides and "token_source" not in overrides:
             fields["token_source"] = "config"
         return cls(**fields)  # type: ignore[arg-type]
+
+
+def server_token_filename(server_address: str) -> str:
+    """Return the name of a server's own secrets file, as CAVEclient names it.
+
+    ``"{netloc}-cave-secret.json"``, e.g.
+    ``"global.daf-apis.com-cave-secret.json"``; a port is kept
+    (``"localhost:8000-cave-secret.json"``).
+
+    Raises:
+        InvalidInputError: If the address is malformed.
+    """
+    netloc = normalize_server_address(server_address).partition("://")[2]
+    return f"{netloc.partition('/')[0]}-{DEFAULT_TOKEN_FILENAME}"
+
+
+def server_token_path(config: Config) -> str:
+    """Return ``{secrets_dir}/{netloc}-cave-secret.json`` for the server."""
+    return os.path.join(
+        config.secrets_dir, server_token_filename(config.server_address)
+    )
+
+
+def default_token_path(config: Config) -> str:
+    """Return ``{secrets_dir}/cave-secret.json``, the default secrets file."""
+    return os.path.join(config.secrets_dir, DEFAULT_TOKEN_FILENAME)
+
+
+def local_server_token_path(config: Config) -> str | None:
+    """Return the secrets file of ``config.local_server``, or None if unset."""
+    if config.local_server is None:
+        return None
+    return os.path.join(config.secrets_dir, server_token_filename(config.local_server))
+
+
+def token_search_paths(config: Config) -> tuple[str, ...]:
+    """Return the secrets files a token is looked for in, in order, each once.
+
+    ``config.token_file`` (if set), the server's file, the default file, then
+    the deprecated files; ``~`` is not expanded.
+    """
+    paths = [server_token_path(config), default_token_path(config)]
+    paths += [os.path.join(config.secrets_dir, n) for n in DEPRECATED_TOKEN_FILENAMES]
+    if config.token_file is not None:
+        paths.insert(0, config.token_file)
+    return tuple(dict.fromkeys(paths))

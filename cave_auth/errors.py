@@ -27,7 +27,7 @@ they name files, keys, URLs and the server's own words, never a secret.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .config import Config
@@ -79,12 +79,7 @@ class InsecureTransportError(InvalidInputError):
 
 
 class TokenKeyExistsError(CaveAuthError, ValueError):
-    """Saving would replace a different token already stored under the key.
-
-    Attributes:
-        path: The secrets file that holds the key.
-        key: The key that already exists.
-    """
+    """Saving would replace a different token stored under ``key`` in ``path``."""
 
     def __init__(self, path: str, key: str) -> None:
         self.path = path
@@ -112,11 +107,7 @@ class TokenFileError(CaveAuthError):
 
 
 class MissingTokenError(CaveAuthError):
-    """No token was given or found where tokens are looked for.
-
-    Attributes:
-        token_page_url: Where a token can be obtained, when known.
-    """
+    """No token was given or found; ``token_page_url`` says where to get one."""
 
     def __init__(self, message: str, token_page_url: str | None = None) -> None:
         self.token_page_url = token_page_url
@@ -129,26 +120,16 @@ def missing_token_error(config: Config) -> MissingTokenError:
     It names the files searched, the ``CAVE_TOKEN`` variable and the token
     page of the server, which it also carries as ``token_page_url``.
     """
-    # A stand-in of branch core-structure, so that routes need not import
-    # tokens; branch core-budget moves the search paths below tokens and
-    # brings the version to keep.
-    import os
-
-    from .config import normalize_server_address
+    from .config import token_search_paths
     from .urls import token_page_url
 
-    host = normalize_server_address(config.server_address).partition("://")[2]
-    names = (f"{host.partition('/')[0]}-cave-secret.json", "cave-secret.json")
-    paths = [os.path.join(config.secrets_dir, name) for name in names]
-    paths.append(os.path.join(config.secrets_dir, "chunkedgraph-secret.json"))
-    if config.token_file is not None:
-        paths.insert(0, config.token_file)
     url = token_page_url(config.server_address)
+    places = ", ".join(token_search_paths(config))
     return MissingTokenError(
         f"No auth token for {config.server_address}: none given, none in "
-        f"CAVE_TOKEN, and no key {config.token_key!r} in "
-        f"{', '.join(dict.fromkeys(paths))}. Get a token at {url} and save it "
-        "with `cave-auth setup` or cave_auth.save_token().",
+        f"CAVE_TOKEN, and no key {config.token_key!r} in {places}. "
+        f"Get a token at {url} and save it with `cave-auth setup` or "
+        "cave_auth.save_token().",
         token_page_url=url,
     )
 
@@ -163,12 +144,7 @@ class LoginError(CaveAuthError):
 
 
 class TransportError(CaveAuthError):
-    """The request did not get an HTTP answer: refused, timed out, TLS failure.
-
-    Attributes:
-        method: The HTTP method of the request.
-        url: The URL that could not be reached.
-    """
+    """The request (``method``, ``url``) got no HTTP answer: refused, timeout, TLS."""
 
     def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
         self.method = method
@@ -184,11 +160,7 @@ class ResponseTooLargeError(TransportError):
 
 
 class ResponseFormatError(CaveAuthError):
-    """A successful answer whose body is not the JSON the route returns.
-
-    Attributes:
-        url: The URL that answered.
-    """
+    """A successful answer (from ``url``) whose body is not the JSON expected."""
 
     def __init__(self, message: str, *, url: str = "") -> None:
         self.url = url
@@ -200,8 +172,8 @@ class HTTPError(CaveAuthError):
 
     Attributes:
         status: The HTTP status code.
-        method: The HTTP method of the request.
-        url: The URL of the request.
+        method: The request's method.
+        url: The request's URL, secrets masked.
         server_message: The server's own explanation (JSON ``message`` or
             ``error``, or the start of a text body), or ``""``.
     """
@@ -235,32 +207,24 @@ class TermsOfServiceRequired(PermissionDeniedError):
 
     Attributes:
         tos_form_url: The page where the terms can be accepted.
-        tos_id: The id of the terms of service, when the server sent it.
-        tos_name: The name of the terms of service, when the server sent it.
+        tos_id: The terms' id, when the server sent it.
+        tos_name: The terms' name, when the server sent it.
     """
 
     def __init__(
         self,
         message: str,
         *,
-        status: int,
-        method: str,
-        url: str,
-        server_message: str = "",
         tos_form_url: str,
         tos_id: int | None = None,
         tos_name: str | None = None,
+        **http: Any,
     ) -> None:
+        # ``http``: the keywords of HTTPError (status, method, url, ...).
         self.tos_form_url = tos_form_url
         self.tos_id = tos_id
         self.tos_name = tos_name
-        super().__init__(
-            message,
-            status=status,
-            method=method,
-            url=url,
-            server_message=server_message,
-        )
+        super().__init__(message, **http)
 
 
 class NotFoundError(HTTPError):

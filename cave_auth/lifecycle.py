@@ -52,6 +52,7 @@ from .errors import (
     TokenFileError,
     TokenKeyExistsError,
 )
+from .inventory import ForgetResult, forget_token
 from .loopback import LoopbackListener, receive_token
 from .models import User
 from .ownership import (
@@ -62,8 +63,7 @@ from .ownership import (
     save_for_server,
 )
 from .routes import MAX_DESCRIPTION_LENGTH
-from .saved import ForgetResult, forget_token
-from .store import TokenStore
+from .store import TokenStore, directory_problem
 from .tokens import (
     SaveResult,
     mask_token,
@@ -184,7 +184,7 @@ def _check_save_allowed(
     own = server_token_path(config)
     paths = [own, shared.path] if shared.write else [own]
     for path in dict.fromkeys(paths):
-        problem = store.directory_problem(path)
+        problem = directory_problem(store, path)
         if problem is not None:
             raise TokenFileError(path, f"not written: {problem}")
         guarded = path == own or shared.guarded

@@ -43,7 +43,7 @@ from .errors import (
     TokenFileError,
     TokenKeyExistsError,
 )
-from .saved import list_saved_tokens
+from .inventory import list_saved_tokens
 from .store import TokenStore
 from .tokens import (
     DEFAULT_TOKEN_FILENAME,

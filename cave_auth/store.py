@@ -2,21 +2,17 @@
 
 A secrets file is a JSON object mapping keys to token strings, as CAVEclient
 and CloudVolume write them (``{"token": "...", "fanc_production": "..."}``).
-The rest of the package reads and writes such files only through a
-``TokenStore``, so it never knows whether they are on disk or in memory:
+The rest of the package reads and writes them only through a ``TokenStore``:
 
-* :class:`FileStore` uses real files. ``~`` is expanded here, at I/O time.
-  A write locks the file across processes (a ``.NAME.lock`` file beside it),
-  reads it, changes one key, writes a temporary file in the same directory,
-  flushes and fsyncs it, and renames it over the old one with
-  :func:`os.replace`. A reader therefore sees the old file or the new one,
-  never a half-written one; two writers of different keys both win; a writer
-  killed mid-save leaves the old file and a stray temporary file, which the
-  next save removes. Files are created 0600 and directories 0700. A save
-  or removal in a directory that another user could change (one that is
-  group- or world-writable, or belongs to someone else) is refused before
-  anything is written; reading there is allowed, and
-  :meth:`~FileStore.directory_problem` says what is wrong.
+* :class:`FileStore` uses real files. A write locks the file across processes
+  (a ``.NAME.lock`` file beside it), reads it, changes one key, writes a
+  temporary file in the same directory, fsyncs it, and renames it over the
+  old one. A reader sees the old file or the new one, never a half-written
+  one; two writers of different keys both win; a writer killed mid-save
+  leaves the old file and a stray temporary file, which the next save
+  removes. Files are created 0600 and directories 0700. A save or removal in
+  a directory that another user could change is refused before anything is
+  written; reading there is allowed (:meth:`~FileStore.directory_problem`).
 * :class:`MemoryStore` keeps the files in a dict, for tests and for serverless
   functions whose disks are read-only.
 
@@ -30,8 +26,8 @@ import json
 import os
 import stat
 import threading
-from collections.abc import Iterator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ._secret_files import (
     _expand,
@@ -39,132 +35,95 @@ from ._secret_files import (
     _read_file,
     _remove_stale_temp_files,
     _write_atomically,
-    directory_problem,
     parse_secrets,
+    unsafe_directory,
 )
 from .errors import TokenFileError, TokenKeyExistsError
 
-__all__ = ["FileStore", "MemoryStore", "TokenStore", "parse_secrets"]
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+__all__ = [
+    "FileStore",
+    "MemoryStore",
+    "TokenStore",
+    "directory_problem",
+    "parse_secrets",
+]
 
 
 @runtime_checkable
 class TokenStore(Protocol):
-    """Reads and writes secrets files; the only way the package touches them."""
+    """Reads and writes secrets files; the only way the package touches them.
+
+    ``path`` is a secrets file as a Config names it (``~`` allowed). A store
+    may also have ``directory_problem(path) -> str | None`` (see
+    :func:`directory_problem`); it is not part of the protocol, so a store
+    written before it existed keeps working.
+    """
 
     def read_secrets(self, path: str) -> Mapping[str, Any] | None:
-        """Return the JSON object stored at ``path``.
-
-        Args:
-            path: The secrets file, as named in a Config (``~`` allowed).
-
-        Returns:
-            The file's mapping, or ``None`` if there is no such file.
+        """Return the JSON object stored at ``path``, or None if there is no file.
 
         Raises:
             TokenFileError: If the file exists but cannot be read or is not a
                 JSON object.
         """
-        ...
 
     def set_secret(
         self, path: str, key: str, value: str, *, overwrite: bool = True
     ) -> bool:
-        """Atomically set one key of the secrets file at ``path``.
+        """Atomically set one key of the file at ``path``; True if it changed.
 
         Other keys are kept; a missing file (and directory) is created.
-
-        Args:
-            path: The secrets file.
-            key: The key to set.
-            value: The token to store under it.
-            overwrite: Whether a different value already under ``key`` may be
-                replaced.
-
-        Returns:
-            ``True`` if the file changed, ``False`` if it already held
-            ``value`` under ``key``.
 
         Raises:
             TokenKeyExistsError: If ``key`` holds a different value and
                 ``overwrite`` is false; nothing is written.
             TokenFileError: If the file cannot be read, parsed or written.
         """
-        ...
 
     def is_writable(self, path: str) -> bool:
-        """Tell whether a file at ``path`` could be created or replaced.
-
-        Args:
-            path: The secrets file.
-
-        Returns:
-            ``True`` if a write to ``path`` is expected to succeed.
-        """
-        ...
+        """Tell whether a write to ``path`` is expected to succeed."""
 
     def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
-        """Atomically remove one key of the secrets file at ``path``.
+        """Atomically remove one key (only while it holds ``only_if``, if given).
 
-        Other keys are kept; the file stays (possibly as ``{}``).
-
-        Args:
-            path: The secrets file.
-            key: The key to remove.
-            only_if: If given, remove the key only while it holds this value.
-
-        Returns:
-            ``True`` if the file changed, ``False`` if there was nothing to
-            remove (no file, no key, or another value than ``only_if``).
+        Other keys are kept; the file stays (possibly as ``{}``). True if the
+        file changed, False if there was nothing to remove.
 
         Raises:
             TokenFileError: If the file cannot be read, parsed or written.
         """
-        ...
 
     def list_files(self, directory: str) -> list[str]:
-        """Return the names of the secrets files that may be in ``directory``.
+        """Return the sorted names of the files in ``directory``, hidden ones left out.
 
-        Hidden names (lock and temporary files start with ``.``) are left out.
-
-        Args:
-            directory: The secrets directory (``~`` allowed).
-
-        Returns:
-            The file names, sorted; empty if the directory does not exist.
+        Lock and temporary files start with ``.``; a missing directory has
+        none.
         """
-        ...
 
     def file_mode(self, path: str) -> int | None:
         """Return the permission bits of the file at ``path``, if known.
 
-        The ``cave-auth status`` command uses them to warn about secrets
-        files that group or others can read.
-
-        Args:
-            path: The secrets file.
-
-        Returns:
-            The permission bits (``0o600`` for a private file), or ``None``
-            if there is no such file or the store has no notion of modes.
+        ``cave-auth status`` warns about secrets files that group or others
+        can read; ``None`` when there is no such file or the store has no
+        notion of modes.
         """
-        ...
 
-    def directory_problem(self, path: str) -> str | None:
-        """Tell why other users could change the secrets file at ``path``.
 
-        A store refuses to write such a file; ``cave-auth status`` and
-        ``cave-auth list`` warn about it, and :func:`~cave_auth.resolve_token`
-        logs a warning when it reads a token there.
+def directory_problem(store: TokenStore, path: str) -> str | None:
+    """Ask ``store`` why other users could change the secrets file at ``path``.
 
-        Args:
-            path: The secrets file.
-
-        Returns:
-            One sentence naming the directory, the problem and its fix, or
-            ``None`` if the file's directory is private (or the store has no
-            notion of directories).
-        """
-        ...
+    A store that can tell has a ``directory_problem(path)`` method
+    (:meth:`FileStore.directory_problem`): it refuses to write such a file,
+    ``cave-auth status`` and ``cave-auth list`` warn about it, and
+    :func:`~cave_auth.resolve_token` logs a warning when it reads a token
+    there. The answer names the directory, the problem and its fix; a store
+    without the method (memory, or a user's own) has no such problem.
+    """
+    check = getattr(store, "directory_problem", None)
+    return None if check is None else check(path)
 
 
 def _updated_secrets(
@@ -191,6 +150,11 @@ def _removed_secret(
 class FileStore:
     """Secrets files on the local disk, written atomically and with care.
 
+    Every ``path`` has ``~`` expanded at I/O time; one that cannot be
+    expanded (no ``HOME`` and no home directory) is a :class:`TokenFileError`
+    for reads and writes, unwritable for :meth:`is_writable`, and has no
+    mode or directory problem.
+
     Args:
         lock_timeout: Seconds to wait for another process's lock on a file
             before giving up with :class:`TokenFileError`.
@@ -203,39 +167,20 @@ class FileStore:
         return f"FileStore(lock_timeout={self.lock_timeout!r})"
 
     def read_secrets(self, path: str) -> Mapping[str, Any] | None:
-        """Return the JSON object in the file at ``path``, or None if missing.
-
-        Args:
-            path: The file; ``~`` is expanded.
-
-        Returns:
-            The file's mapping, or ``None`` if it does not exist (a dangling
-            symlink counts as missing).
+        """Same as :meth:`TokenStore.read_secrets`; a dangling symlink is missing.
 
         Raises:
-            TokenFileError: If the path is a directory or another non-regular
-                file (a FIFO, a device), cannot be read, is over 1 MiB, does
-                not hold a JSON object, or starts with a ``~`` that cannot be
-                expanded (no ``HOME`` and no home directory for the user).
+            TokenFileError: Also if the path is a directory or another
+                non-regular file (a FIFO, a device) or is over 1 MiB.
         """
         return _read_file(path, _expand(path))
 
     def set_secret(
         self, path: str, key: str, value: str, *, overwrite: bool = True
     ) -> bool:
-        """Atomically set one key of the file at ``path``; see :class:`TokenStore`.
+        """Same as :meth:`TokenStore.set_secret`, under a lock, mode 0600.
 
-        A symlink is followed, so the file it points to is updated. The file
-        ends up with mode 0600 whatever it had before.
-
-        Args:
-            path: The file; ``~`` is expanded.
-            key: The key to set.
-            value: The token to store.
-            overwrite: Whether a different value under ``key`` may be replaced.
-
-        Returns:
-            ``True`` if the file changed, ``False`` if it already held the value.
+        A symlink is followed, so the file it points to is updated.
 
         Raises:
             TokenKeyExistsError: If ``key`` holds another value and not
@@ -245,35 +190,12 @@ class FileStore:
                 another user could change the directory
                 (:meth:`directory_problem`); nothing is written then.
         """
-        target = os.path.realpath(_expand(path))
-        directory, name = os.path.split(target)
-        try:
-            _make_private_directories(directory)
-        except OSError as exc:
-            raise TokenFileError(
-                path, f"cannot create directory {directory!r}: {exc.strerror}"
-            ) from None
-        self._refuse_unsafe_directory(path)
-        with self._locked(path, directory, name):
-            current = _read_file(path, target) or {}
-            new = _updated_secrets(path, current, key, value, overwrite)
-            if new is None:
-                return False
-            _remove_stale_temp_files(directory, name)
-            _write_atomically(path, directory, name, json.dumps(new).encode())
-        return True
+        return self._rewrite(
+            path, lambda old: _updated_secrets(path, old, key, value, overwrite)
+        )
 
     def is_writable(self, path: str) -> bool:
-        """Tell whether the file at ``path`` could be written.
-
-        Args:
-            path: The file; ``~`` is expanded.
-
-        Returns:
-            ``True`` if the nearest existing directory on the way to ``path``
-            is writable by this process (``False`` if ``~`` cannot be
-            expanded).
-        """
+        """Tell whether the nearest existing directory on the way to ``path`` is."""
         try:
             directory = os.path.dirname(os.path.realpath(_expand(path)))
         except TokenFileError:
@@ -286,43 +208,17 @@ class FileStore:
         return os.path.isdir(directory) and os.access(directory, os.W_OK | os.X_OK)
 
     def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
-        """Atomically remove one key of the file at ``path``; see :class:`TokenStore`.
-
-        Args:
-            path: The file; ``~`` is expanded.
-            key: The key to remove.
-            only_if: Remove only while the key holds this value.
-
-        Returns:
-            ``True`` if the file changed.
+        """Same as :meth:`TokenStore.remove_secret`, under a lock.
 
         Raises:
-            TokenFileError: If the file cannot be read, parsed or written, the
-                lock cannot be taken in time, or another user could change
-                its directory (:meth:`directory_problem`).
+            TokenFileError: As for :meth:`set_secret`.
         """
-        target = os.path.realpath(_expand(path))
-        directory, name = os.path.split(target)
-        if _read_file(path, target) is None:
-            return False
-        self._refuse_unsafe_directory(path)
-        with self._locked(path, directory, name):
-            new = _removed_secret(_read_file(path, target) or {}, key, only_if)
-            if new is None:
-                return False
-            _remove_stale_temp_files(directory, name)
-            _write_atomically(path, directory, name, json.dumps(new).encode())
-        return True
+        return self._rewrite(
+            path, lambda old: _removed_secret(old, key, only_if), create=False
+        )
 
     def list_files(self, directory: str) -> list[str]:
-        """Return the names of the regular files in ``directory``, hidden ones left out.
-
-        Args:
-            directory: The directory; ``~`` is expanded.
-
-        Returns:
-            The names, sorted; empty if the directory is missing or unreadable.
-        """
+        """Same as :meth:`TokenStore.list_files`: regular files only."""
         try:
             with os.scandir(_expand(directory)) as entries:
                 return sorted(
@@ -334,18 +230,10 @@ class FileStore:
             return []
 
     def file_mode(self, path: str) -> int | None:
-        """Return the permission bits of the file at ``path``, or None.
+        """Same as :meth:`TokenStore.file_mode`, of the file a symlink points to.
 
-        A symlink is followed, so the bits are those of the file it points
-        to, the one a reader opens.
-
-        Args:
-            path: The file; ``~`` is expanded.
-
-        Returns:
-            The permission bits, or ``None`` if the file cannot be looked at
-            (missing, a dangling symlink, an unexpandable ``~``, no access to
-            its directory).
+        ``None`` also when the file cannot be looked at (a dangling symlink,
+        no access to its directory).
         """
         try:
             return stat.S_IMODE(os.stat(_expand(path)).st_mode)
@@ -358,14 +246,8 @@ class FileStore:
         OpenSSH's rule for the directories of ``authorized_keys``: the
         directory ``path`` names and, for a symlink, the one of the file it
         points to must be this user's (or root's) and writable by no one else.
-
-        Args:
-            path: The file; ``~`` is expanded.
-
-        Returns:
-            The problem and its fix (``chmod 700 <dir>``, or ``chown``), or
-            ``None`` if both directories are private or missing, or ``~``
-            cannot be expanded.
+        The answer names the fix (``chmod 700 <dir>``, or ``chown``); missing
+        directories are fine (a save creates them 0700).
         """
         try:
             full_path = _expand(path)
@@ -374,17 +256,40 @@ class FileStore:
         named = os.path.dirname(os.path.abspath(full_path))
         real = os.path.dirname(os.path.realpath(full_path))
         for directory in dict.fromkeys((named, real)):
-            problem = directory_problem(directory)
+            problem = unsafe_directory(directory)
             if problem is not None:
                 return problem
         return None
 
-    def _refuse_unsafe_directory(self, path: str) -> None:
+    def _rewrite(
+        self,
+        path: str,
+        change: Callable[[Mapping[str, Any]], dict[str, Any] | None],
+        *,
+        create: bool = True,
+    ) -> bool:
+        """Replace the file by ``change`` of its mapping, unless that is None."""
+        target = os.path.realpath(_expand(path))
+        directory, name = os.path.split(target)
+        if not create and _read_file(path, target) is None:
+            return False
+        try:
+            _make_private_directories(directory)
+        except OSError as exc:
+            failed = f"cannot create directory {directory!r}: {exc.strerror}"
+            raise TokenFileError(path, failed) from None
         # Checked before the lock file is made: a planted lock symlink is one
         # of the ways in (CVE-2025-68146).
         problem = self.directory_problem(path)
         if problem is not None:
             raise TokenFileError(path, f"not written: {problem}")
+        with self._locked(path, directory, name):
+            new = change(_read_file(path, target) or {})
+            if new is None:
+                return False
+            _remove_stale_temp_files(directory, name)
+            _write_atomically(path, directory, name, json.dumps(new).encode())
+        return True
 
     @contextlib.contextmanager
     def _locked(self, path: str, directory: str, name: str) -> Iterator[None]:
@@ -475,13 +380,7 @@ class MemoryStore:
             return {path: dict(secrets) for path, secrets in self._files.items()}
 
     def read_secrets(self, path: str) -> Mapping[str, Any] | None:
-        """Return a copy of the mapping at ``path``, or None if there is none.
-
-        Args:
-            path: The file's path.
-
-        Returns:
-            The mapping, or ``None``.
+        """Same as :meth:`TokenStore.read_secrets`, a copy of what is held.
 
         Raises:
             TokenFileError: If what is stored at ``path`` is not a mapping.
@@ -497,16 +396,7 @@ class MemoryStore:
     def set_secret(
         self, path: str, key: str, value: str, *, overwrite: bool = True
     ) -> bool:
-        """Set one key of the mapping at ``path``; see :class:`TokenStore`.
-
-        Args:
-            path: The file's path.
-            key: The key to set.
-            value: The token to store.
-            overwrite: Whether a different value under ``key`` may be replaced.
-
-        Returns:
-            ``True`` if the mapping changed, ``False`` if it held the value.
+        """Same as :meth:`TokenStore.set_secret`.
 
         Raises:
             TokenKeyExistsError: If ``key`` holds another value and not
@@ -528,15 +418,7 @@ class MemoryStore:
         return True
 
     def remove_secret(self, path: str, key: str, *, only_if: str | None = None) -> bool:
-        """Remove one key of the mapping at ``path``; see :class:`TokenStore`.
-
-        Args:
-            path: The file's path.
-            key: The key to remove.
-            only_if: Remove only while the key holds this value.
-
-        Returns:
-            ``True`` if the mapping changed.
+        """Same as :meth:`TokenStore.remove_secret`.
 
         Raises:
             TokenFileError: If the store was made read-only.
@@ -552,14 +434,7 @@ class MemoryStore:
         return True
 
     def list_files(self, directory: str) -> list[str]:
-        """Return the names of the files held in ``directory``, hidden ones left out.
-
-        Args:
-            directory: The directory's path.
-
-        Returns:
-            The names, sorted.
-        """
+        """Same as :meth:`TokenStore.list_files`."""
         wanted = os.path.normpath(directory)
         with self._lock:
             paths = list(self._files)
@@ -571,29 +446,14 @@ class MemoryStore:
         )
 
     def is_writable(self, path: str) -> bool:
-        """Tell whether :meth:`set_secret` would write.
-
-        Args:
-            path: The file's path (not used: the whole store is writable or not).
-
-        Returns:
-            The ``writable`` flag the store was made with.
-        """
+        """Return the ``writable`` flag the store was made with, for every path."""
         return self._writable
 
     def file_mode(self, path: str) -> int | None:
-        """Return the mode given for ``path`` in ``modes``, if any.
-
-        Args:
-            path: The file's path.
-
-        Returns:
-            The permission bits given when the store was made (``0o600``
-            after a save to that path), or ``None`` for any other path.
-        """
+        """Return the mode given for ``path`` in ``modes`` (0o600 after a save)."""
         with self._lock:
             return self._modes.get(os.path.normpath(path))
 
     def directory_problem(self, path: str) -> str | None:
-        """Return None: no other user can change memory; see :class:`TokenStore`."""
+        """Return None: no other user can change memory."""
         return None

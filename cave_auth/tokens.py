@@ -1,22 +1,17 @@
 """Finding, saving and presenting tokens, on top of a :class:`TokenStore`.
 
 Everything here is a function of a :class:`~cave_auth.Config` and a store;
-nothing reads the environment, prints, or opens a browser. The file names
-and the order of the search are CAVEclient's and CloudVolume's, so a token
-saved by any of them is found by the others:
-
-1. ``config.token`` (given directly, or read from ``CAVE_TOKEN``);
-2. ``config.token_file``, if set;
-3. ``{secrets_dir}/{netloc}-cave-secret.json``, the file of this server;
-4. ``{secrets_dir}/cave-secret.json``, the default file;
-5. ``{secrets_dir}/chunkedgraph-secret.json``, deprecated (logs a warning).
+nothing reads the environment, prints, or opens a browser. The files are
+CAVEclient's and CloudVolume's, searched in their order after
+``config.token`` (see :mod:`cave_auth.config`), so a token saved by any of
+them is found by the others.
 
 In each file the token is the string under ``config.token_key``. A file that
 is missing, lacks the key or holds ``null`` under it (as CAVEclient reads it)
-passes the search on to the next one; a file
-that is corrupt, or holds something other than a usable token under the key,
-stops it with :class:`~cave_auth.TokenFileError`, because silently skipping a
-broken file would pick another identity than the one the user set up.
+passes the search on to the next one; a file that is corrupt, or holds
+something other than a usable token under the key, stops it with
+:class:`~cave_auth.TokenFileError`, because silently skipping a broken file
+would pick another identity than the one the user set up.
 
 Saving follows CAVEclient's ``save_token``: the server's file and the target
 file get the token, an existing different token is kept unless
@@ -28,19 +23,34 @@ unreachable file, writes nothing.
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from ._redact import mask_token, masked_repr
-from .config import Config, normalize_server_address, token_problem
+from .config import (
+    DEFAULT_TOKEN_FILENAME,
+    DEPRECATED_TOKEN_FILENAMES,
+    default_token_path,
+    local_server_token_path,
+    server_token_filename,
+    server_token_path,
+    token_problem,
+    token_search_paths,
+)
 from .errors import (
     InvalidInputError,
-    MissingTokenError,
     TokenFileError,
     TokenKeyExistsError,
+    missing_token_error,
 )
-from .store import TokenStore
+from .store import directory_problem
 from .urls import create_token_page_url, token_page_url
+
+if TYPE_CHECKING:
+    from .config import Config
+    from .inventory import Instructions, SaveResult
+    from .store import TokenStore
 
 __all__ = [
     "DEFAULT_TOKEN_FILENAME",
@@ -63,12 +73,6 @@ __all__ = [
     "with_token",
 ]
 
-DEFAULT_TOKEN_FILENAME = "cave-secret.json"
-"""The file CAVEclient reads when no server-specific file exists."""
-
-DEPRECATED_TOKEN_FILENAMES = ("chunkedgraph-secret.json",)
-"""Old file names still read, with a warning, as a last resort."""
-
 
 @attrs.frozen
 class ResolvedToken:
@@ -88,124 +92,8 @@ class ResolvedToken:
     key: str | None = None
 
 
-@attrs.frozen
-class SaveResult:
-    """What :func:`save_token` did.
-
-    Attributes:
-        config: The Config to use from now on: its token is the saved one,
-            its ``token_key`` the key it was saved under and, when a
-            ``token_file`` was given, its ``token_file`` that file (as
-            CAVEclient's ``switch_token`` does).
-        written: The files that changed.
-        unchanged: The files that already held the token under the key.
-        skipped: The files left alone because their directory is read-only.
-    """
-
-    config: Config
-    written: tuple[str, ...] = ()
-    unchanged: tuple[str, ...] = ()
-    skipped: tuple[str, ...] = ()
-
-
-@attrs.frozen
-class Instructions:
-    """How to get a token by hand: the page to visit and the steps to follow.
-
-    Attributes:
-        url: The page to open in a browser.
-        text: The step-by-step guidance CAVEclient prints.
-    """
-
-    url: str
-    text: str
-
-
-def server_token_filename(server_address: str) -> str:
-    """Return the name of a server's own secrets file, as CAVEclient names it.
-
-    Args:
-        server_address: A server address, with or without scheme.
-
-    Returns:
-        ``"{netloc}-cave-secret.json"``, e.g.
-        ``"global.daf-apis.com-cave-secret.json"``; a port is kept
-        (``"localhost:8000-cave-secret.json"``).
-
-    Raises:
-        InvalidInputError: If the address is malformed.
-    """
-    netloc = normalize_server_address(server_address).partition("://")[2]
-    return f"{netloc.partition('/')[0]}-{DEFAULT_TOKEN_FILENAME}"
-
-
-def server_token_path(config: Config) -> str:
-    """Return the path of the secrets file of ``config.server_address``.
-
-    Args:
-        config: The settings.
-
-    Returns:
-        ``{secrets_dir}/{netloc}-cave-secret.json``.
-    """
-    return os.path.join(
-        config.secrets_dir, server_token_filename(config.server_address)
-    )
-
-
-def default_token_path(config: Config) -> str:
-    """Return the path of the default secrets file.
-
-    Args:
-        config: The settings.
-
-    Returns:
-        ``{secrets_dir}/cave-secret.json``.
-    """
-    return os.path.join(config.secrets_dir, DEFAULT_TOKEN_FILENAME)
-
-
-def local_server_token_path(config: Config) -> str | None:
-    """Return the secrets file of ``config.local_server``, if one is set.
-
-    Args:
-        config: The settings.
-
-    Returns:
-        ``{secrets_dir}/{local netloc}-cave-secret.json``, or ``None``.
-    """
-    if config.local_server is None:
-        return None
-    return os.path.join(config.secrets_dir, server_token_filename(config.local_server))
-
-
-def token_search_paths(config: Config) -> tuple[str, ...]:
-    """Return the secrets files :func:`resolve_token` looks in, in order.
-
-    Args:
-        config: The settings.
-
-    Returns:
-        ``config.token_file`` (if set), the server's file, the default file,
-        then the deprecated files; each path once, ``~`` not expanded.
-    """
-    paths = [server_token_path(config), default_token_path(config)]
-    paths += [os.path.join(config.secrets_dir, n) for n in DEPRECATED_TOKEN_FILENAMES]
-    if config.token_file is not None:
-        paths.insert(0, config.token_file)
-    return tuple(dict.fromkeys(paths))
-
-
 def read_token(store: TokenStore, path: str, key: str) -> str | None:
-    """Read the token stored under ``key`` in one secrets file.
-
-    Args:
-        store: Where the file lives.
-        path: The secrets file.
-        key: The key of the token.
-
-    Returns:
-        The token, or ``None`` if the file or the key is missing.
+    """Return the token under ``key`` in the file at ``path``, or None if missing.
 
     Raises:
         TokenFileError: If the file is corrupt, or the value under ``key`` is
@@ -226,14 +114,11 @@ def read_token(store: TokenStore, path: str, key: str) -> str | None:
 def resolve_token(config: Config, store: TokenStore) -> ResolvedToken | None:
     """Find the token to use, the way CAVEclient and CloudVolume find it.
 
-    A token read from a directory that other users could change is still
-    returned, with a warning logged on the ``cave_auth`` logger that names
-    the directory and the fix (:meth:`TokenStore.directory_problem
-    <cave_auth.store.TokenStore.directory_problem>`).
-
-    Args:
-        config: The settings; ``config.token`` wins if set.
-        store: Where secrets files live.
+    ``config.token`` wins if set; else the first of
+    :func:`~cave_auth.config.token_search_paths` that holds one. A token read
+    from a directory that other users could change is still returned, with a
+    warning logged on the ``cave_auth`` logger that names the directory and
+    the fix (:func:`cave_auth.store.directory_problem`).
 
     Returns:
         The token and its source, or ``None`` if there is none anywhere.
@@ -262,7 +147,7 @@ def resolve_token(config: Config, store: TokenStore) -> ResolvedToken | None:
         # made the directory group-writable, and what can go wrong is being
         # handed another user's token, not giving ours away. Saving there is
         # what is refused.
-        problem = store.directory_problem(path)
+        problem = directory_problem(store, path)
         if problem is not None:
             _log_warning("Token read from %s, but %s", path, problem)
         return ResolvedToken(
@@ -281,15 +166,9 @@ def _log_warning(message: str, *args: object) -> None:
 
 
 def with_token(config: Config, store: TokenStore) -> Config:
-    """Return ``config`` with its token filled in from the store, if found.
+    """Return ``config`` with its token (and ``token_source``) filled in, if found.
 
-    Args:
-        config: The settings.
-        store: Where secrets files live.
-
-    Returns:
-        ``config`` itself if it has a token or none is found, else a copy
-        holding the found token and its ``token_source``.
+    ``config`` itself comes back when it has a token or none is found.
 
     Raises:
         TokenFileError: If a file on the way is corrupt.
@@ -302,35 +181,8 @@ def with_token(config: Config, store: TokenStore) -> Config:
     return attrs.evolve(config, token=found.token, token_source=found.source)
 
 
-def missing_token_error(config: Config) -> MissingTokenError:
-    """Build the error that says no token was found, and how to get one.
-
-    Args:
-        config: The settings whose search came up empty.
-
-    Returns:
-        A :class:`MissingTokenError` naming the files searched, the
-        ``CAVE_TOKEN`` variable, and the token page of the server.
-    """
-    url = token_page_url(config.server_address)
-    places = ", ".join(token_search_paths(config))
-    return MissingTokenError(
-        f"No auth token for {config.server_address}: none given, none in "
-        f"CAVE_TOKEN, and no key {config.token_key!r} in {places}. "
-        f"Get a token at {url} and save it with `cave-auth setup` or "
-        "cave_auth.save_token().",
-        token_page_url=url,
-    )
-
-
 def request_header(token: str | None) -> dict[str, str]:
-    """Return the HTTP header that authenticates a request with ``token``.
-
-    Args:
-        token: The token, or ``None``.
-
-    Returns:
-        ``{"Authorization": "Bearer <token>"}``, or ``{}`` for ``None``.
+    """Return ``{"Authorization": "Bearer <token>"}``, or ``{}`` for no token.
 
     Raises:
         InvalidInputError: If the token could break the header (whitespace,
@@ -376,10 +228,6 @@ def save_token(
             skipped and reported in ``skipped``; if false, that is an error.
         local_server: Whether to sync the local server's file.
 
-    Returns:
-        A :class:`SaveResult` with the Config switched to the saved token and
-        the files written, unchanged and skipped.
-
     Raises:
         MissingTokenError: If ``token`` is None and so is ``config.token``.
         InvalidInputError: If the token or key is malformed.
@@ -387,11 +235,12 @@ def save_token(
             and not ``overwrite``; then nothing at all is written.
         TokenFileError: If a file is corrupt or unreachable, or its
             directory could be changed by another user
-            (:meth:`TokenStore.directory_problem
-            <cave_auth.store.TokenStore.directory_problem>`): found before
+            (:func:`cave_auth.store.directory_problem`): found before
             anything is written. Also if a file cannot be written and
             ``ignore_readonly`` is false.
     """
+    from .inventory import SaveResult
+
     if token is None:
         token = config.token
         if token is None:
@@ -426,7 +275,7 @@ def save_token(
                     path, "cannot be written: its directory is read-only"
                 )
     for path, ok in writable.items():
-        problem = store.directory_problem(path) if ok else None
+        problem = directory_problem(store, path) if ok else None
         if problem is not None:
             raise TokenFileError(path, f"not written: {problem}")
     for path, may_overwrite in plan:
@@ -470,18 +319,12 @@ def setup_instructions(config: Config, make_new: bool = True) -> Instructions:
     """Return the guidance for getting a token by hand, as data.
 
     Tokens cannot be obtained programmatically: a person logs in with a
-    browser. This builds the same steps CAVEclient prints; nothing is printed
-    and no browser is opened.
-
-    Args:
-        config: The settings (the server address is what matters).
-        make_new: If true, point at the page that creates a new token (which
-            invalidates the previous login token); else at the page listing
-            existing tokens.
-
-    Returns:
-        The page to open and the steps to follow.
+    browser. This builds the steps CAVEclient prints, for the page that
+    creates a new token (``make_new``, which invalidates the previous login
+    token) or the one listing existing tokens.
     """
+    from .inventory import Instructions
+
     if make_new:
         url = create_token_page_url(config.server_address)
         template = _NEW_TOKEN_STEPS
@@ -514,3 +357,14 @@ _EXISTING_TOKEN_STEPS = (
     + "if you want to create a new token, or have no token use ```self.get_new_token``` instead\n"  # noqa: E501
     "or use this function with the keyword argument make_new=True"
 )
+
+
+def __getattr__(name: str) -> Any:
+    # SaveResult and Instructions are defined in inventory, so that finding a
+    # token (every cold start) builds neither attrs class; they stay
+    # importable from here, where save_token and setup_instructions are.
+    if name in ("Instructions", "SaveResult"):
+        from . import inventory
+
+        return getattr(inventory, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

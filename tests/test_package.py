@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import pathlib
 import subprocess
 import sys
+
+import pytest
 
 import cave_auth
 
@@ -208,8 +211,9 @@ def _top(name: str) -> str:
     return name.split("/")[0].removesuffix(".py")
 
 
+@functools.cache
 def _module_sources() -> dict[str, ast.Module]:
-    """Parse every module of the package."""
+    """Parse every module of the package (once for all the tests here)."""
     return {
         path.relative_to(PACKAGE).as_posix(): ast.parse(path.read_text())
         for path in sorted(PACKAGE.rglob("*.py"))
@@ -320,3 +324,43 @@ def test_filelock_floor_excludes_cve_2025_68146():
     assert not filelock.specifier.contains("3.20.0")
     assert not filelock.specifier.contains("3.12.0")
     assert filelock.specifier.contains("3.20.1")
+
+
+# An edge's module -> (the optional dependency it needs, the extra that brings it).
+EDGE_EXTRAS = {"cave_auth.flask": ("flask", "flask")}
+
+
+@pytest.mark.parametrize("edge", sorted(EDGE_EXTRAS))
+def test_an_edge_without_its_dependency_names_the_extra_to_install(edge):
+    """Importing an edge whose optional dependency is missing says which extra to install."""
+    dependency, extra = EDGE_EXTRAS[edge]
+    shown = _run(
+        f"import sys\nsys.modules[{dependency!r}] = None\n"
+        f"try:\n    import {edge}\n"
+        "except ImportError as error:\n    print(type(error).__name__, error.name, error)"
+    )
+    assert shown.startswith(f"ModuleNotFoundError {dependency} ")
+    assert f"pip install 'cave-auth[{extra}]'" in shown
+
+
+def test_every_extra_an_edge_names_exists():
+    """The extras the edges name are declared in pyproject.toml."""
+    import tomllib
+
+    pyproject = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+    extras = pyproject["project"]["optional-dependencies"]
+    for dependency, extra in EDGE_EXTRAS.values():
+        assert any(r.startswith(dependency) for r in extras[extra]), extra
+
+
+def test_fake_transport_users_never_import_the_network_stack():
+    """A unit test that calls through FakeTransport imports no ssl, http.client or urllib3."""
+    loaded = _run(
+        "import sys, cave_auth as ca, cave_auth.testing\n"
+        "from cave_auth.testing import FakeTransport\n"
+        "t = FakeTransport({('GET', '/auth/api/v1/user/me'): {'id': 1, 'name': 'A'}})\n"
+        "ca.whoami(ca.Config(token='abc123'), t)\n"
+        "print(sorted(m for m in ('ssl', 'http.client', 'urllib3')"
+        " if m in sys.modules))"
+    )
+    assert loaded == "[]"

@@ -198,11 +198,13 @@ def test_file_mode_without_a_home_is_none(monkeypatch):
 
 
 def test_concurrent_processes_saving_distinct_keys_lose_nothing(tmp_path):
-    """8 processes x 50 saves of distinct keys into one file leave all 400 keys."""
+    """4 processes x 25 saves of distinct keys into one file leave all 100 keys."""
+    # The reliability suite races 8 writers and a reader; this is the quick check.
     path = str(tmp_path / "secrets" / "cave-secret.json")
-    context = multiprocessing.get_context("spawn")
+    # Forked, not spawned: a spawned child imports this test module first.
+    context = multiprocessing.get_context("fork")
     workers = [
-        context.Process(target=_save_many, args=(path, f"p{n}", 50)) for n in range(8)
+        context.Process(target=_save_many, args=(path, f"p{n}", 25)) for n in range(4)
     ]
     for worker in workers:
         worker.start()
@@ -211,8 +213,8 @@ def test_concurrent_processes_saving_distinct_keys_lose_nothing(tmp_path):
         assert worker.exitcode == 0
     secrets = ca.FileStore().read_secrets(path)
     assert secrets is not None
-    assert len(secrets) == 400
-    assert secrets["p7-49"] == "p7x49"
+    assert len(secrets) == 100
+    assert secrets["p3-24"] == "p3x24"
     assert _mode(path) == 0o600
 
 

@@ -438,3 +438,69 @@ def test_evolved_config_still_resolves():
     store = ca.MemoryStore({"/other/cave-secret.json": {"token": TOKEN}})
     config = attrs.evolve(ca.Config(), secrets_dir="/other")
     assert ca.with_token(config, store).token == TOKEN
+
+
+class MinimalStore:
+    """A store written against the protocol before directory_problem existed."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, dict[str, str]] = {}
+
+    def read_secrets(self, path):
+        return self.files.get(path)
+
+    def set_secret(self, path, key, value, *, overwrite=True):
+        current = self.files.setdefault(path, {})
+        if current.get(key) == value:
+            return False
+        if key in current and not overwrite:
+            raise ca.TokenKeyExistsError(path, key)
+        current[key] = value
+        return True
+
+    def is_writable(self, path):
+        return True
+
+    def remove_secret(self, path, key, *, only_if=None):
+        current = self.files.get(path, {})
+        if key not in current or (only_if is not None and current[key] != only_if):
+            return False
+        del current[key]
+        return True
+
+    def list_files(self, directory):
+        return sorted(
+            p.rpartition("/")[2] for p in self.files if p.startswith(directory)
+        )
+
+    def file_mode(self, path):
+        return None
+
+
+def test_a_store_without_directory_problem_still_resolves_saves_and_forgets():
+    """A user-written store that lacks directory_problem is a TokenStore that resolve, save, list and forget accept."""
+    store = MinimalStore()
+    assert isinstance(store, ca.TokenStore)
+    config = ca.Config(secrets_dir="/s")
+    saved = ca.save_token(config, store, TOKEN)
+    assert set(saved.written) == {
+        "/s/cave-secret.json",
+        SERVER_FILE.replace(SECRETS, "/s"),
+    }
+    found = ca.resolve_token(config, store)
+    assert found is not None
+    assert found.token == TOKEN
+    assert [entry.token for entry in ca.list_saved_tokens(config, store)] == [
+        TOKEN,
+        TOKEN,
+    ]
+    assert len(ca.forget_token(config, store).removed) == 2
+    assert ca.resolve_token(config, store) is None
+
+
+def test_missing_token_error_lives_in_errors():
+    """missing_token_error is built in errors, and tokens still exports the same function."""
+    from cave_auth import errors
+
+    assert errors.missing_token_error is missing_token_error
+    assert isinstance(errors.missing_token_error(ca.Config()), ca.MissingTokenError)

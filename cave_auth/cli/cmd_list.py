@@ -3,7 +3,7 @@
 Like ``gh auth status`` across hosts: each ``{netloc}-cave-secret.json``,
 ``cave-secret.json`` and deprecated file of the secrets directory is read
 (lock and temporary files ignored; see
-:func:`cave_auth.saved.list_saved_tokens`), and each token is shown under the
+:func:`cave_auth.inventory.list_saved_tokens`), and each token is shown under the
 server it belongs to (see :mod:`cave_auth.ownership`): the server of its own
 file; for the shared file, the server whose own file holds the same token,
 else the default server. With ``--check`` each token is asked about at that
@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..store import directory_problem
 from ..tokens import default_token_path
 from .context import (
     EXIT_AUTH_REJECTED,
@@ -76,7 +77,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     for entry, _ in saved:
         ctx.remember(entry.token)
     unsafe = {
-        path: ctx.store.directory_problem(path)
+        path: directory_problem(ctx.store, path)
         for path in [default_token_path(config), *(entry.path for entry, _ in saved)]
     }
     for problem in dict.fromkeys(unsafe.values()):

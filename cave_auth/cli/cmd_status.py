@@ -8,8 +8,7 @@ secrets file looked at, in lookup order: whether it exists,
 which keys it holds, and its permission bits as the token store reports them
 (:meth:`TokenStore.file_mode <cave_auth.store.TokenStore.file_mode>`). A file
 readable by group or others, and a directory that other users could change
-(:meth:`TokenStore.directory_problem
-<cave_auth.store.TokenStore.directory_problem>`), get a warning with the fix.
+(:func:`cave_auth.store.directory_problem`), get a warning with the fix.
 ``--check`` also asks the server whether the token works and, for a login
 token only, when it expires (see :func:`cave_auth.lifecycle.token_expiry`).
 Then, like ``gh auth status``, every other server with a saved token, each
@@ -34,7 +33,7 @@ from ..errors import (
     TokenFileError,
 )
 from ..ownership import netloc_of, owner_of, resolve_for_server
-from ..store import TokenStore
+from ..store import TokenStore, directory_problem
 from ..tokens import (
     ResolvedToken,
     mask_token,
@@ -109,7 +108,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     ]
     _note_owners(ctx, config, files)
     unsafe_directories = (
-        ctx.store.directory_problem(path) for path in token_search_paths(config)
+        directory_problem(ctx.store, path) for path in token_search_paths(config)
     )
     warnings = [problem for problem in dict.fromkeys(unsafe_directories) if problem]
     warnings += [

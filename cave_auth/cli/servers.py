@@ -26,7 +26,7 @@ from ..errors import (
     TransportError,
 )
 from ..ownership import Servers, netloc_of, owner_of
-from ..saved import SavedToken, list_saved_tokens
+from ..inventory import SavedToken, list_saved_tokens
 from ..store import TokenStore
 
 if TYPE_CHECKING:

@@ -47,6 +47,17 @@ One module a part; import from ``cave_auth.flask`` only:
 
 from __future__ import annotations
 
+from importlib.util import find_spec
+
+# Flask is an extra: without it, say which one to install rather than let
+# the first ``import flask`` below fail with a bare "No module named".
+if find_spec("flask") is None:
+    raise ModuleNotFoundError(
+        "cave_auth.flask needs Flask, which is not installed: "
+        "pip install 'cave-auth[flask]'",
+        name="flask",
+    )
+
 from .decorators import (
     auth_required,
     auth_requires_admin,

@@ -44,44 +44,62 @@ browser use the standard library only and import nothing from the rest of
 
 from __future__ import annotations
 
-from .async_transport import FakeAsyncTransport
-from .browser import HeadlessBrowser, login_page_target
-from .messages import RecordedRequest
-from .seed import (
-    INVALID_TOKEN,
-    SEED_TIME,
-    FakeApiKey,
-    FakeDataset,
-    FakeGroup,
-    FakeMembership,
-    FakePublicRoot,
-    FakeSeed,
-    FakeServiceTable,
-    FakeTos,
-    FakeUser,
-)
-from .server import FakeAuthServer
-from .transport import FakeRequest, FakeTransport, json_response, text_response
+import importlib
 
-__all__ = [
-    "INVALID_TOKEN",
-    "SEED_TIME",
-    "FakeApiKey",
-    "FakeAsyncTransport",
-    "FakeAuthServer",
-    "FakeDataset",
-    "FakeGroup",
-    "FakeMembership",
-    "FakePublicRoot",
-    "FakeRequest",
-    "FakeSeed",
-    "FakeServiceTable",
-    "FakeTos",
-    "FakeTransport",
-    "FakeUser",
-    "HeadlessBrowser",
-    "RecordedRequest",
-    "json_response",
-    "login_page_target",
-    "text_response",
-]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    # For type checkers and the docs only; ``X as X`` marks each as exported.
+    from typing import Any
+
+    from .async_transport import FakeAsyncTransport as FakeAsyncTransport
+    from .browser import HeadlessBrowser as HeadlessBrowser
+    from .browser import login_page_target as login_page_target
+    from .messages import RecordedRequest as RecordedRequest
+    from .seed import INVALID_TOKEN as INVALID_TOKEN
+    from .seed import SEED_TIME as SEED_TIME
+    from .seed import FakeApiKey as FakeApiKey
+    from .seed import FakeDataset as FakeDataset
+    from .seed import FakeGroup as FakeGroup
+    from .seed import FakeMembership as FakeMembership
+    from .seed import FakePublicRoot as FakePublicRoot
+    from .seed import FakeSeed as FakeSeed
+    from .seed import FakeServiceTable as FakeServiceTable
+    from .seed import FakeTos as FakeTos
+    from .seed import FakeUser as FakeUser
+    from .server import FakeAuthServer as FakeAuthServer
+    from .transport import FakeRequest as FakeRequest
+    from .transport import FakeTransport as FakeTransport
+    from .transport import json_response as json_response
+    from .transport import text_response as text_response
+
+# The public names by module, as in ``cave_auth/__init__.py``: each module is
+# imported on first use (PEP 562), so a unit test that takes only
+# FakeTransport never imports the server's sockets, http.server or ssl.
+_MODULE_NAMES = {
+    "async_transport": "FakeAsyncTransport",
+    "browser": "HeadlessBrowser login_page_target",
+    "messages": "RecordedRequest",
+    "seed": (
+        "INVALID_TOKEN SEED_TIME FakeApiKey FakeDataset FakeGroup FakeMembership "
+        "FakePublicRoot FakeSeed FakeServiceTable FakeTos FakeUser"
+    ),
+    "server": "FakeAuthServer",
+    "transport": "FakeRequest FakeTransport json_response text_response",
+}
+_LAZY_NAMES = {
+    name: module for module, names in _MODULE_NAMES.items() for name in names.split()
+}
+__all__ = sorted(_LAZY_NAMES, key=lambda n: (not n.isupper(), n[0].islower(), n))
+
+
+def __getattr__(name: str) -> Any:
+    module_name = _LAZY_NAMES.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module_name}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

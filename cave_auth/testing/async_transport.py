@@ -56,36 +56,15 @@ class FakeAsyncTransport:
         return self.sync.requests
 
     def add_route(self, method: str, path: str, answer: Any) -> None:
-        """Answer ``method path`` with ``answer`` from now on.
-
-        Args:
-            method: The HTTP method.
-            path: The URL path, e.g. ``"/auth/api/v1/user/me"``.
-            answer: A Response, a function of the request, or JSON data.
-        """
+        """Same as :meth:`FakeTransport.add_route`."""
         self.sync.add_route(method, path, answer)
 
     def script(self, method: str, path: str, *outcomes: Any) -> None:
-        """Queue one-off outcomes for a route, used in order before its answer.
-
-        Args:
-            method: The HTTP method.
-            path: The URL path.
-            *outcomes: Each is an int status, a Response, an exception
-                instance to raise, or JSON data.
-        """
+        """Same as :meth:`FakeTransport.script`."""
         self.sync.script(method, path, *outcomes)
 
     def requests_to(self, method: str, path: str) -> list[FakeRequest]:
-        """Return the recorded requests for one route.
-
-        Args:
-            method: The HTTP method.
-            path: The URL path.
-
-        Returns:
-            The matching requests, oldest first.
-        """
+        """Same as :meth:`FakeTransport.requests_to`."""
         return self.sync.requests_to(method, path)
 
     async def request(
@@ -98,22 +77,7 @@ class FakeAsyncTransport:
         json: Any = None,
         timeout: float | None = None,
     ) -> Response:
-        """Answer a request from the routes and record it; see ``AsyncTransport``.
-
-        Args:
-            method: The HTTP method.
-            url: The absolute URL.
-            headers: The headers.
-            params: Query parameters.
-            json: A JSON body.
-            timeout: A per-request timeout (recorded, not applied).
-
-        Returns:
-            The scripted or routed answer.
-
-        Raises:
-            Exception: Whatever exception a script or handler supplies.
-        """
+        """Same as :meth:`FakeTransport.request`, awaited."""
         return self.sync.request(
             method, url, headers=headers, params=params, json=json, timeout=timeout
         )

@@ -201,18 +201,10 @@ class FakeTransport:
         json: Any = None,
         timeout: float | None = None,
     ) -> Response:
-        """Answer a request from the routes and record it; see ``Transport``.
+        """Same as :meth:`Transport.request <cave_auth.transport.Transport.request>`.
 
-        Args:
-            method: The HTTP method.
-            url: The absolute URL.
-            headers: The headers.
-            params: Query parameters.
-            json: A JSON body.
-            timeout: A per-request timeout (recorded, not applied).
-
-        Returns:
-            The scripted or routed answer.
+        The answer is the next scripted outcome, else the route's; the
+        request is recorded (its ``timeout`` too, which is not applied).
 
         Raises:
             Exception: Whatever exception a script or handler supplies.

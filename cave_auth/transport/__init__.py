@@ -4,24 +4,16 @@ Endpoint functions (:mod:`cave_auth.api`) only ever call
 :meth:`Transport.request` and read the :class:`Response` it returns, so any
 object with that one method stands in for the network: the real
 :class:`Urllib3Transport`, :class:`cave_auth.testing.FakeTransport` in unit
-tests, or a user's own adapter.
-
-One module a part:
-
-* :mod:`~cave_auth.transport.base`: the protocols (:class:`Transport`,
-  :class:`AsyncTransport`), :class:`Response` and the
-  pure URL rules (loopback hosts, which redirects may carry a token);
-* :mod:`~cave_auth.transport.retry`: which failures are tried again, and the
-  waits;
-* :mod:`~cave_auth.transport.proxy`: which proxy a URL goes through
-  (``HTTPS_PROXY``, ``NO_PROXY``, ... as curl and requests read them);
-* :mod:`~cave_auth.transport.trust`: which CAs are trusted (CA bundle
-  variables, the system store, certifi as the fallback);
-* :mod:`~cave_auth.transport.urllib3_transport`: :class:`Urllib3Transport`,
-  pooled, fork-safe, with one deadline per call.
+tests, or a user's own adapter. :class:`Urllib3Transport` (and with it
+urllib3, ssl and http.client) is loaded on first use, so code that never
+names it never imports them. Its parts are one module each: ``base``
+(protocols, values, URL rules), ``retry``, ``proxy``, ``trust`` (which CAs),
+``attempt`` (one attempt over urllib3) and ``urllib3_transport``.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from .base import (
     IDEMPOTENT_METHODS,
@@ -31,7 +23,9 @@ from .base import (
     Transport,
     is_loopback_host,
 )
-from .urllib3_transport import DEFAULT_MAX_BODY_SIZE, Urllib3Transport
+
+if TYPE_CHECKING:
+    from .urllib3_transport import DEFAULT_MAX_BODY_SIZE, Urllib3Transport
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
@@ -43,3 +37,11 @@ __all__ = [
     "Urllib3Transport",
     "is_loopback_host",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in ("DEFAULT_MAX_BODY_SIZE", "Urllib3Transport"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from . import urllib3_transport
+
+    return getattr(urllib3_transport, name)

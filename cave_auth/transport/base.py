@@ -1,23 +1,21 @@
-"""The transport protocol and the values it trades in. This module does no I/O.
+"""The transport protocols and the values they trade in. No I/O.
 
-Endpoint functions only ever call :meth:`Transport.request` and read the
-:class:`Response` it returns, so any object with that one method can stand in
-for the network: the real :class:`~cave_auth.transport.Urllib3Transport`,
-:class:`cave_auth.testing.FakeTransport` in unit tests, or a user's own
-adapter. The URL helpers here are pure and shared by the real transport's
-redirect and proxy rules.
+The URL helpers here are pure and shared by the real transport's redirect
+and proxy rules.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
 from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = [
     "IDEMPOTENT_METHODS",
@@ -58,15 +56,13 @@ class Response:
     redirected: bool = False
 
     def header(self, name: str) -> str | None:
-        """Return the value of a header, whatever the case of its name.
-
-        Args:
-            name: The header name.
-
-        Returns:
-            Its value, or ``None`` if absent.
-        """
+        """Return the value of a header, whatever the case of its name, or None."""
         return self.headers.get(name.lower())
+
+
+# The signature of ``request`` is written out in each transport (the
+# protocols, Urllib3Transport, the fakes), so that a type checker holds each
+# to it; its docstring is written here once, and the others point to it.
 
 
 @runtime_checkable
@@ -83,7 +79,7 @@ class Transport(Protocol):
         json: Any = None,
         timeout: float | None = None,
     ) -> Response:
-        """Send a request and return the answer, whatever its status.
+        """Send a request and return the answer, read in full, whatever its status.
 
         Args:
             method: The HTTP method, e.g. ``"GET"``.
@@ -95,15 +91,11 @@ class Transport(Protocol):
                 retries and reading the answer included), overriding the
                 transport's default.
 
-        Returns:
-            The answer; error statuses are returned, not raised.
-
         Raises:
             TransportError: If no answer was received (refused, timed out,
-                TLS failure).
+                TLS failure); an adapter maps its client's exceptions to it.
             InsecureTransportError: If the request would expose a token.
         """
-        ...
 
 
 @runtime_checkable
@@ -125,38 +117,16 @@ class AsyncTransport(Protocol):
         json: Any = None,
         timeout: float | None = None,
     ) -> Response:
-        """Send a request and return the answer, whatever its status.
-
-        Args:
-            method: The HTTP method, e.g. ``"GET"``.
-            url: The absolute URL, without query string.
-            headers: Headers to send (``Authorization`` among them).
-            params: Query parameters to append to the URL.
-            json: A value to send as a JSON body, or ``None`` for no body.
-            timeout: The time budget of this call in seconds.
-
-        Returns:
-            The answer, read in full; error statuses are returned, not raised.
-
-        Raises:
-            TransportError: If no answer was received; an adapter maps its
-                client's exceptions to it.
-        """
-        ...
+        """Same as :meth:`Transport.request`, awaited."""
 
 
 @functools.lru_cache(maxsize=256)
 def is_loopback_host(host: str) -> bool:
     """Tell whether ``host`` names this machine (127.0.0.0/8, ::1, localhost).
 
-    Names under ``.localhost`` are not trusted: the system resolver may map
-    them anywhere.
-
-    Args:
-        host: A host name or IP address, IPv6 with or without brackets.
-
-    Returns:
-        ``True`` for a loopback address or a ``localhost`` name.
+    ``host`` is a name or IP address, IPv6 with or without brackets. Names
+    under ``.localhost`` are not trusted: the system resolver may map them
+    anywhere.
     """
     host = host.strip("[]").lower().rstrip(".")
     if host == "localhost":
@@ -170,31 +140,18 @@ def is_loopback_host(host: str) -> bool:
 
 
 def default_port(scheme: str) -> int:
-    """Return the port a URL of ``scheme`` means when it names none.
-
-    Args:
-        scheme: ``"http"`` or ``"https"``.
-
-    Returns:
-        443 for https, else 80.
-    """
+    """Return the port a URL of ``scheme`` means when it names none."""
     return 443 if scheme == "https" else 80
 
 
 @functools.lru_cache(maxsize=256)
 def split_url(url: str) -> tuple[str, str, int, str]:
-    """Split an absolute http(s) URL into what a connection needs.
+    """Split an absolute http(s) URL into ``(scheme, host, port, target)``.
 
-    The answer is cached: an endpoint's URL repeats, and splitting costs
+    The scheme and host in lower case, the port (the scheme's default when
+    absent), and the path with its query (the fragment is never sent). The
+    answer is cached: an endpoint's URL repeats, and splitting costs
     microseconds a call.
-
-    Args:
-        url: The URL.
-
-    Returns:
-        ``(scheme, host, port, target)``: the scheme and host in lower case,
-        the port (the scheme's default when absent), and the path with its
-        query (the fragment is never sent).
 
     Raises:
         InvalidInputError: If ``url`` is not an absolute http(s) URL.
@@ -234,15 +191,9 @@ def _origin(url: str) -> str:
 def may_follow_redirect(origin: tuple[str, str, int], url: str) -> bool:
     """Tell whether a redirect to ``url`` may carry the request's token.
 
-    Only the same scheme, host and port qualify, or the upgrade from http on
-    port 80 to https on port 443 of the same host, as requests allows.
-
-    Args:
-        origin: ``(scheme, host, port)`` of the URL that answered.
-        url: The absolute URL the answer points at.
-
-    Returns:
-        ``True`` if the redirect may be followed with the token.
+    Only the same scheme, host and port as ``origin`` (those of the URL that
+    answered) qualify, or the upgrade from http on port 80 to https on port
+    443 of the same host, as requests allows.
     """
     try:
         scheme, host, port, _ = split_url(url)

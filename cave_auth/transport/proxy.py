@@ -14,8 +14,9 @@ rules curl and requests users know:
   address in it; IPv6 in brackets or not;
 * ``host:port`` matches that host on that port only.
 
-Under CGI (``REQUEST_METHOD`` set), ``HTTP_PROXY`` in upper case is not read
-(httpoxy: it is a request header there), as in urllib and requests.
+Under CGI (``REQUEST_METHOD`` set), ``HTTP_PROXY`` in upper case is not read,
+as in urllib and requests: there it is the client's ``Proxy:`` request header,
+and would let any client pick the proxy (httpoxy, CVE-2016-1000110).
 
 Credentials in a proxy URL (``http://user:pass@proxy:3128``) become a
 ``Proxy-Authorization: Basic`` header; ``safe_proxy_url`` is the only
@@ -29,13 +30,14 @@ from __future__ import annotations
 
 import base64
 import ipaddress
-from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, NamedTuple
 from urllib.parse import unquote, urlsplit
-
-import attrs
 
 from ..errors import InvalidInputError
 from .base import default_port
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
 
 __all__ = ["ProxyRules", "proxy_settings_from_env", "safe_proxy_url"]
 
@@ -43,14 +45,7 @@ _SCHEMES = ("http", "https")
 
 
 def safe_proxy_url(url: str) -> str:
-    """Return a proxy URL without its credentials, fit to show.
-
-    Args:
-        url: A proxy URL, possibly with ``user:password@``.
-
-    Returns:
-        ``scheme://host:port`` with any credentials replaced by ``***@``.
-    """
+    """Return a proxy URL fit to show: any ``user:password@`` becomes ``***@``."""
     try:
         parts = urlsplit(url)
         host = parts.hostname or ""
@@ -102,8 +97,7 @@ def _strip_credentials(url: str) -> str:
     return f"{parts.scheme}://{host}:{port}"
 
 
-@attrs.frozen
-class _NoProxyEntry:
+class _NoProxyEntry(NamedTuple):
     host: str
     network: ipaddress.IPv4Network | ipaddress.IPv6Network | None
     port: int | None
@@ -143,7 +137,7 @@ def _parse_no_proxy_entry(entry: str) -> _NoProxyEntry | None:
         network = ipaddress.ip_network(host, strict=False)
     except ValueError:
         network = None
-    return _NoProxyEntry(host=host, network=network, port=port)
+    return _NoProxyEntry(host, network, port)
 
 
 def _split_list(value: str | Iterable[str] | None) -> tuple[str, ...]:
@@ -154,12 +148,12 @@ def _split_list(value: str | Iterable[str] | None) -> tuple[str, ...]:
     return tuple(item.strip() for item in value if item.strip())
 
 
-@attrs.frozen(repr=False)
-class ProxyRules:
+class ProxyRules(NamedTuple):
     """Which proxy each URL goes through, with the credentials held apart.
 
-    Build it with :meth:`build` (or :func:`proxy_rules_from_env`); the
-    transport asks :meth:`proxy_for` per request.
+    Build it with :meth:`build`; the transport asks :meth:`proxy_for` per
+    request. A named tuple: it is built with every transport, and an attrs
+    class costs more to create at import and holds more memory.
 
     Attributes:
         proxies: Scheme (``"http"``, ``"https"``) to proxy URL, credentials
@@ -169,14 +163,16 @@ class ProxyRules:
         shown: Scheme to the proxy URL as messages show it: ``***@`` where
             it has credentials.
         no_proxy: The ``no_proxy`` entries as given.
+        bypass_all: Whether ``no_proxy`` holds ``*``.
+        entries: The other ``no_proxy`` entries, parsed.
     """
 
-    proxies: Mapping[str, str] = attrs.field(factory=dict)
-    headers: Mapping[str, Mapping[str, str]] = attrs.field(factory=dict)
-    shown: Mapping[str, str] = attrs.field(factory=dict)
-    no_proxy: tuple[str, ...] = ()
-    _bypass_all: bool = False
-    _entries: tuple[_NoProxyEntry, ...] = ()
+    proxies: Mapping[str, str]
+    headers: Mapping[str, Mapping[str, str]]
+    shown: Mapping[str, str]
+    no_proxy: tuple[str, ...]
+    bypass_all: bool
+    entries: tuple[_NoProxyEntry, ...]
 
     @classmethod
     def build(
@@ -186,15 +182,9 @@ class ProxyRules:
     ) -> ProxyRules:
         """Check and compile proxy settings.
 
-        Args:
-            proxy: One proxy URL for http and https alike, or a mapping from
-                scheme (``"http"``, ``"https"``, or ``"all"`` for both) to a
-                proxy URL; ``None`` for no proxy.
-            no_proxy: Hosts to reach directly: a comma- or space-separated
-                string or a list of entries (see the module docstring).
-
-        Returns:
-            The rules.
+        ``proxy`` is one URL for http and https alike, or a mapping from
+        scheme (``"http"``, ``"https"``, or ``"all"`` for both) to one;
+        ``no_proxy`` a comma- or space-separated string or a list of entries.
 
         Raises:
             InvalidInputError: If a proxy URL is malformed or not http(s).
@@ -223,35 +213,20 @@ class ProxyRules:
             headers[scheme] = _credentials_header(checked)
             shown[scheme] = safe_proxy_url(checked)
         entries = _split_list(no_proxy)
-        return cls(
-            proxies=proxies,
-            headers=headers,
-            shown=shown,
-            no_proxy=entries,
-            bypass_all="*" in entries,
-            entries=tuple(
-                parsed
-                for parsed in map(_parse_no_proxy_entry, entries)
-                if parsed is not None and parsed.host != "*"
-            ),
-        )
+        parsed = [_parse_no_proxy_entry(entry) for entry in entries]
+        kept = tuple(entry for entry in parsed if entry and entry.host != "*")
+        return cls(proxies, headers, shown, entries, "*" in entries, kept)
 
     def proxy_for(self, scheme: str, host: str, port: int) -> str | None:
-        """Return the proxy URL for a request, or ``None`` to go direct.
+        """Return the proxy URL (no credentials) for a request, or None to go direct.
 
-        Args:
-            scheme: The request's scheme.
-            host: The request's host, in lower case.
-            port: The request's port.
-
-        Returns:
-            The proxy URL (without credentials), or ``None``.
+        ``host`` is in lower case.
         """
         proxy = self.proxies.get(scheme)
-        if proxy is None or self._bypass_all:
+        if proxy is None or self.bypass_all:
             return None
         host = host.strip("[]").rstrip(".")
-        if any(entry.matches(host, port) for entry in self._entries):
+        if any(entry.matches(host, port) for entry in self.entries):
             return None
         return proxy
 
@@ -272,20 +247,14 @@ def proxy_settings_from_env(
 ) -> tuple[dict[str, str], str | None]:
     """Read ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``.
 
-    Each in lower or upper case, the lower-case one first, as curl does.
-    Under CGI (``REQUEST_METHOD`` is set), ``HTTP_PROXY`` in upper case is
-    ignored, as urllib and requests ignore it: there it is the client's
-    ``Proxy:`` request header, and would let any client pick the proxy
-    (httpoxy, CVE-2016-1000110). ``http_proxy`` in lower case still counts.
-
-    Args:
-        environ: The environment mapping (``os.environ`` at an edge).
+    Each in lower or upper case, the lower-case one first, as curl does; not
+    ``HTTP_PROXY`` under CGI (see the module docstring), though
+    ``http_proxy`` in lower case still counts.
 
     Returns:
         The proxy URL per scheme (only those set, credentials included) and
         the ``no_proxy`` list as written, ready for :meth:`ProxyRules.build`.
     """
-    # Under CGI, HTTP_PROXY is a request header (see above): never read it.
     cgi = "REQUEST_METHOD" in environ
     found = {
         "http": _first(environ, "http_proxy", upper=not cgi),

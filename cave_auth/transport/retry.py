@@ -29,16 +29,10 @@ _RETRY_AFTER_STATUSES = frozenset({413, 429, 503})
 
 
 def backoff_wait(failures_in_row: int, factor: float, cap: float) -> float:
-    """Return the backoff before the next attempt.
+    """Return the wait before the next attempt, after n failures in a row.
 
-    Args:
-        failures_in_row: How many attempts in a row have failed (1 or more).
-        factor: The backoff factor in seconds.
-        cap: The longest wait.
-
-    Returns:
-        0 after the first failure, then ``factor * 2 ** (n - 1)``, at most
-        ``cap``.
+    0 after the first failure, then ``factor * 2 ** (n - 1)`` seconds, at
+    most ``cap``.
     """
     if failures_in_row <= 1:
         return 0.0
@@ -46,15 +40,10 @@ def backoff_wait(failures_in_row: int, factor: float, cap: float) -> float:
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Read a ``Retry-After`` header: seconds, or an HTTP date.
+    """Read a ``Retry-After`` header (seconds, or an HTTP date) as seconds >= 0.
 
-    Args:
-        value: The header's value, or ``None``.
-        now: The current Unix time, for a date; default the clock.
-
-    Returns:
-        The seconds to wait (never negative), or ``None`` if the header is
-        absent or malformed.
+    ``now`` is the current Unix time, for a date; default the clock. ``None``
+    if the header is absent or malformed.
     """
     if value is None:
         return None
@@ -77,14 +66,8 @@ def parse_retry_after(value: str | None, now: float | None = None) -> float | No
 def status_may_retry(method: str, status: int, has_retry_after: bool) -> bool:
     """Tell whether an answer with ``status`` may be asked for again.
 
-    Args:
-        method: The request method, in upper case.
-        status: The answer's status.
-        has_retry_after: Whether it carries a valid ``Retry-After``.
-
-    Returns:
-        ``True`` for a gateway error, or a 413/429/503 with ``Retry-After``,
-        to an idempotent method.
+    Yes for a gateway error, or a 413/429/503 with a valid ``Retry-After``,
+    to an idempotent method (``method`` in upper case).
     """
     if method not in IDEMPOTENT_METHODS:
         return False

@@ -3,32 +3,30 @@
 In order, the first that applies:
 
 1. ``ca_certs`` (a bundle file) and/or ``ca_cert_dir`` given to the
-   transport, trusted instead of the system's store, which
-   :meth:`Urllib3Transport.from_env` fills from ``REQUESTS_CA_BUNDLE``,
-   ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` unless an
-   argument names one;
+   transport, which :meth:`Urllib3Transport.from_env` fills from
+   ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
+   ``SSL_CERT_DIR`` unless an argument names one;
 2. the system's store (OpenSSL's default paths, so a corporate CA installed
    there is trusted);
 3. when that store is empty (python.org's macOS Python before "Install
    Certificates", slim containers), certifi's Mozilla bundle, as requests
-   uses it.
+   uses it: certifi is pure data, already in most environments, and imported
+   only then.
 
-certifi is a dependency for that last case: it is pure data (no code runs at
-import), requests already brings it into most environments, and without it
-every https call on such a machine fails where requests works. It is imported
-only when the system store is empty.
-
-The context is built and its bundle read once, when the transport is created,
-and shared by every connection it makes.
+A named bundle is read when the transport is created; the context is built
+once and shared by every connection the transport makes.
 """
 
 from __future__ import annotations
 
 import os
 import ssl
-from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["ca_paths_from_env", "make_ssl_context"]
 
@@ -39,9 +37,6 @@ def ca_paths_from_env(environ: Mapping[str, str]) -> tuple[str | None, str | Non
     ``REQUESTS_CA_BUNDLE`` wins over ``CURL_CA_BUNDLE``, which wins over
     ``SSL_CERT_FILE``; a bundle variable naming a directory counts as a
     certificate directory, as in requests. ``SSL_CERT_DIR`` names one.
-
-    Args:
-        environ: The environment mapping.
 
     Returns:
         ``(ca_certs, ca_cert_dir)``, each ``None`` when unset.
@@ -72,14 +67,10 @@ def _system_store_is_empty(context: ssl.SSLContext) -> bool:
 def make_ssl_context(
     ca_certs: str | None = None, ca_cert_dir: str | None = None
 ) -> ssl.SSLContext:
-    """Build the verifying TLS context of one transport.
+    """Build the TLS context of one transport: valid certificate, matching host.
 
-    Args:
-        ca_certs: A PEM bundle file to trust instead of the system's store.
-        ca_cert_dir: A directory of hashed PEM certificates to trust.
-
-    Returns:
-        A context that requires a valid certificate and a matching host name.
+    ``ca_certs`` (a PEM bundle file) and ``ca_cert_dir`` (a directory of
+    hashed PEM certificates) are trusted instead of the system's store.
 
     Raises:
         InvalidInputError: If a given bundle cannot be read.

@@ -1,43 +1,44 @@
 """The real transport, over urllib3: pooled, retrying, bounded, fork-safe.
 
 Each :meth:`Urllib3Transport.request` call has one deadline, ``timeout``
-seconds from its start: connecting, waiting for a pooled connection,
-sending, every retry and backoff, and reading the body all come out of it,
-so a server that never answers fails after ``timeout`` plus a little,
-whatever ``retries`` is. ``connect_timeout`` (and ``read_timeout``, when
-given) bound each attempt within that budget. The attempts are driven here,
-not by urllib3's ``Retry``, by the rules of :mod:`cave_auth.transport.retry`.
+seconds from its start: connecting, waiting for a pooled connection, every
+retry and backoff, and reading the body all come out of it, so a server that
+never answers fails after ``timeout`` plus a little, whatever ``retries`` is.
+``connect_timeout`` (and ``read_timeout``) bound each attempt within it. The
+attempts are driven here, not by urllib3's ``Retry``, by the rules of
+:mod:`cave_auth.transport.retry`.
 
-Connections are pooled per host and reused (keep-alive). A transport notices
-that it runs in a new process (after ``os.fork``, e.g. in a
-``multiprocessing`` pool on Linux): the child then opens pools of its own,
-and never uses or closes a socket the parent opened, so two processes never
-read each other's answers.
+Connections are pooled per host and reused. A transport notices that it runs
+in a new process (after ``os.fork``): the child opens pools of its own and
+never uses or closes a socket the parent opened, so two processes never read
+each other's answers.
 
-A pooled connection may have been reset by a load balancer or NAT while idle.
-urllib3 already drops a pooled connection that the peer closed; the reset
-that comes back only when the request is sent is handled here: when a
-*reused* connection is reset (``ECONNRESET``, ``EPIPE``) before any byte of
-the answer arrives, the idle connections to that host are closed and the
-request is sent once more on a fresh one, POST included. The trade-off: a
-server that read a POST and then reset the connection would see it twice
-(a ``create_token`` could make a second key); without the retry, every warm
-serverless invocation after an idle spell fails. A server that closes the
-connection cleanly without answering has read the request, so that, a
-connection that breaks on its first use, and one that breaks after part of
-an answer are never retried for a POST. ``retry_stale_connections=False``
-turns the retry off.
+A pooled connection may have been reset by a load balancer or NAT while
+idle, which shows only when the request is sent: when a *reused* connection
+is reset (``ECONNRESET``, ``EPIPE``) before any byte of the answer, the idle
+connections to that host are closed and the request is sent once more on a
+fresh one, POST included. The trade-off: a server that read a POST and then
+reset the connection would see it twice (a second key from
+``create_token``); without the retry, every warm serverless invocation after
+an idle spell fails. A clean close without an answer (the server read the
+request), a break on a connection's first use, and a break after part of an
+answer are never retried for a POST. ``retry_stale_connections=False`` turns
+the retry off.
 
-Redirects are followed here, only to the same scheme, host and port (or
-from http on port 80 to https on 443 of the same host), so an
-``Authorization`` header never reaches another origin. A bearer token is
-never put on plain ``http://`` to a host that is not loopback, nor through a
-proxy that is not, unless the caller opted in. A body larger than
-``max_body_size`` is refused before it is read into memory. Messages of
-:class:`~cave_auth.TransportError` name what failed, the method, the URL and
-the limit that was hit, never a token, proxy credentials or an object's repr,
-and no exception of urllib3's is chained to one. urllib3 is imported when the first
-transport is created, not when ``cave_auth`` is.
+Redirects are followed only to the same scheme, host and port (or from http
+on port 80 to https on 443 of the same host), so an ``Authorization`` header
+never reaches another origin. A bearer token is never put on plain
+``http://`` to a host that is not loopback, nor through a proxy that is not,
+unless the caller opted in. Messages of :class:`~cave_auth.TransportError`
+name what failed, the method, the URL and the limit that was hit, never a
+token, proxy credentials or an object's repr, and chain no urllib3 exception.
+
+urllib3 logs every request line at DEBUG, and the TTL route carries the token
+in its path: so creating the first transport adds one filter to the
+``urllib3.connectionpool`` logger that masks it
+(:func:`cave_auth._redact.mask_token_paths_in_logs`), the one process-wide
+change this module makes; no request changes logging. This module (and with
+it urllib3) is imported when :class:`Urllib3Transport` is first named.
 """
 
 from __future__ import annotations
@@ -46,29 +47,36 @@ import json as _json
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from .._redact import mask_token_paths_in_logs, scrub_url
 from ..errors import InsecureTransportError, InvalidInputError, TransportError
+from .attempt import (
+    AttemptLimits,
+    Failure,
+    classify,
+    close_idle_connections,
+    pool_classes,
+    read_body,
+    seconds,
+)
 from .base import (
     IDEMPOTENT_METHODS,
     Response,
+    default_port,
     is_loopback_host,
     may_follow_redirect,
     split_url,
 )
-from .body import read_body
-from .failures import AttemptLimits, Failure, classify, seconds
-from .pools import close_idle_connections, pool_classes
 from .proxy import ProxyRules, proxy_settings_from_env
 from .retry import backoff_wait, parse_retry_after, status_may_retry
 from .trust import ca_paths_from_env, make_ssl_context
 
 if TYPE_CHECKING:
     import ssl
+    from collections.abc import Iterable, Mapping
 
     import urllib3
 
@@ -90,39 +98,41 @@ def _check_positive(name: str, value: float | None, *, zero: bool = False) -> No
         raise InvalidInputError(f"{name} must be > 0, got {value!r}")
 
 
+def _check_count(name: str, value: int, least: int) -> None:
+    if type(value) is not int or value < least:
+        raise InvalidInputError(f"{name} must be an int >= {least}, got {value!r}")
+
+
 class Urllib3Transport:
     """The real transport: pooled, retrying, on a deadline, careful with tokens.
 
     Direct construction gets exactly what it is given; the edges (the CLI,
     :class:`~cave_auth.AuthClient`) build theirs with :meth:`from_env`, which
     adds the proxy and CA bundle variables that requests and curl honour.
+    Times are in seconds.
 
     Args:
-        timeout: The budget of one :meth:`request` call in seconds: connect,
-            send, retries, backoff and reading the answer.
+        timeout: The budget of one :meth:`request` call: connect, send,
+            retries, backoff and reading the answer.
         connect_timeout: The limit of one attempt to connect (TLS handshake
             and proxy tunnel included).
         read_timeout: The limit of one attempt's wait for data; default the
             whole budget.
         retries: How many times a failed request is tried again, within the
             budget (see :mod:`cave_auth.transport.retry` for which).
-        backoff_factor: Base of the exponential backoff between retries, in
-            seconds (0.1 waits 0, 0.2, 0.4, 0.8 s: the first retry is
-            immediate).
+        backoff_factor: Base of the exponential backoff between retries (0.1
+            waits 0, 0.2, 0.4, 0.8 s: the first retry is immediate).
         pool_maxsize: Connections kept per host; callers beyond that wait.
         ca_certs: A PEM CA bundle to trust instead of the system's store.
         ca_cert_dir: A directory of hashed CA certificates to trust instead.
         proxy: A proxy URL for http and https, or a mapping from ``"http"``,
-            ``"https"`` or ``"all"`` to one. Credentials in it become
+            ``"https"`` or ``"all"`` to one; its credentials become
             ``Proxy-Authorization`` and are never shown.
-        no_proxy: Hosts reached directly: ``"*"``, names (with their
-            subdomains), IPs, CIDR blocks, ``host:port``; a comma-separated
-            string or a list.
+        no_proxy: Hosts reached directly (see :mod:`cave_auth.transport.proxy`).
         allow_insecure_http: Allow tokens over plain http to any host, and
             through any proxy.
         max_redirects: How many same-origin redirects are followed.
-        retry_after_max: The longest ``Retry-After`` wait honoured, in
-            seconds.
+        retry_after_max: The longest ``Retry-After`` wait honoured.
         max_body_size: The largest answer body read, in bytes.
         retry_stale_connections: Send a request once more on a fresh
             connection when a reused one breaks before any answer byte.
@@ -161,12 +171,8 @@ class Urllib3Transport:
         _check_positive("backoff_factor", backoff_factor, zero=True)
         _check_positive("retry_after_max", retry_after_max, zero=True)
         _check_positive("max_body_size", max_body_size)
-        if type(retries) is not int or retries < 0:
-            raise InvalidInputError(f"retries must be an int >= 0, got {retries!r}")
-        if type(pool_maxsize) is not int or pool_maxsize < 1:
-            raise InvalidInputError(
-                f"pool_maxsize must be an int >= 1, got {pool_maxsize!r}"
-            )
+        _check_count("retries", retries, 0)
+        _check_count("pool_maxsize", pool_maxsize, 1)
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = None if read_timeout is None else float(read_timeout)
@@ -196,24 +202,14 @@ class Urllib3Transport:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Urllib3Transport:
-        """Create a transport configured as requests and curl users expect.
+        """Create a transport configured as requests and curl users expect them.
 
-        Reads ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``
-        (lower or upper case, lower first; under CGI, when ``REQUEST_METHOD``
-        is set, ``HTTP_PROXY`` in upper case is ignored, as urllib and
-        requests ignore it: there a client sets it) and the CA bundle
-        variables ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``,
-        ``SSL_CERT_FILE`` and ``SSL_CERT_DIR``. An argument in ``overrides``
-        wins over the variables it stands for (``proxy`` over the proxy variables,
-        ``no_proxy`` over ``NO_PROXY``, ``ca_certs`` or ``ca_cert_dir`` over
-        the CA variables).
-
-        Args:
-            environ: The environment mapping, e.g. ``os.environ``.
-            **overrides: Any argument of :class:`Urllib3Transport`.
-
-        Returns:
-            The transport.
+        Reads the proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``,
+        ``ALL_PROXY``, ``NO_PROXY``; see :mod:`cave_auth.transport.proxy`) and the CA
+        bundle variables (see :mod:`cave_auth.transport.trust`) from
+        ``environ``, e.g. ``os.environ``. An argument of
+        :class:`Urllib3Transport` in ``overrides`` wins over the variables it
+        stands for (``proxy``, ``no_proxy``, ``ca_certs`` or ``ca_cert_dir``).
 
         Raises:
             InvalidInputError: If a variable or an override is malformed.
@@ -276,20 +272,9 @@ class Urllib3Transport:
         json: Any = None,
         timeout: float | None = None,
     ) -> Response:
-        """Send a request; see :class:`~cave_auth.Transport`.
+        """Same as :meth:`Transport.request <cave_auth.transport.Transport.request>`.
 
-        Args:
-            method: The HTTP method.
-            url: The absolute URL, without query string.
-            headers: Headers to send.
-            params: Query parameters.
-            json: A JSON body, or ``None``.
-            timeout: The budget of this call, in seconds, instead of the
-                transport's ``timeout``.
-
-        Returns:
-            The final answer; a redirect to another origin is returned, not
-            followed.
+        A redirect to another origin is returned, not followed.
 
         Raises:
             InsecureTransportError: If a token would go over plain http to a
@@ -343,11 +328,8 @@ class Urllib3Transport:
                 return attrs.evolve(response, redirected=True)
             return response
         shown = scrub_url(url, send_headers)
-        raise TransportError(
-            f"{method} {shown}: more than {self.max_redirects} redirects",
-            method=method,
-            url=shown,
-        )
+        message = f"{method} {shown}: more than {self.max_redirects} redirects"
+        raise TransportError(message, method=method, url=shown)
 
     def _check_plain_http(self, host: str, proxy: str | None) -> None:
         """Refuse a token on plain http past this machine, on any hop."""
@@ -445,15 +427,7 @@ class Urllib3Transport:
         connect, connect_setting = remaining, "timeout"
         if self.connect_timeout < remaining:
             connect, connect_setting = self.connect_timeout, "connect_timeout"
-        return AttemptLimits(
-            connect,
-            read,
-            connect_setting,
-            read_setting,
-            budget,
-            self.connect_timeout,
-            self.read_timeout,
-        )
+        return AttemptLimits(connect, read, connect_setting, read_setting, budget)
 
     def _attempt(
         self,
@@ -499,18 +473,12 @@ class Urllib3Transport:
                 self._pools.pop((proxy, scheme, host, port), None)
                 continue
             except exceptions.EmptyPoolError:
-                failure = Failure(
-                    "read",
-                    f"all {self.pool_maxsize} connections to {host} stayed busy",
-                )
+                busy = f"all {self.pool_maxsize} connections to {host} stayed busy"
+                failure = Failure("read", busy)
             except exceptions.HTTPError as exc:
+                shown = self.proxy_rules.shown.get(scheme) if proxy else None
                 reused = bool(getattr(pool.handout, "reused", False))
-                failure = classify(
-                    exc,
-                    proxy=self.proxy_rules.shown.get(scheme) if proxy else None,
-                    limits=limits,
-                    reused=reused,
-                )
+                failure = classify(exc, proxy=shown, limits=limits, reused=reused)
             break
         else:
             failure = Failure("connect", f"the connection pool for {host} was closed")
@@ -530,11 +498,10 @@ class Urllib3Transport:
         manager = self._managers.get(key)
         if manager is None:
             urllib3 = self._urllib3
-            options: dict[str, Any] = {
-                "num_pools": 32,
-                "maxsize": self.pool_maxsize,
-                "block": True,
-            }
+            # More pools than the transport keeps (_MAX_POOLS): the manager
+            # must not close one the transport still holds.
+            options: dict[str, Any] = {"num_pools": 32, "block": True}
+            options["maxsize"] = self.pool_maxsize
             if scheme == "https":
                 options["ssl_context"] = self._ssl_context()
             if proxy is None:
@@ -571,16 +538,10 @@ class Urllib3Transport:
                     self._pools[key] = pool
         return pool
 
-    def _forget_pool(
-        self, proxy: str | None, scheme: str, host: str, port: int
-    ) -> None:
-        self._pools.pop((proxy, scheme, host, port), None)
-
 
 def _netloc(host: str, port: int, scheme: str) -> str:
     shown = f"[{host}]" if ":" in host else host
-    default = 443 if scheme == "https" else 80
-    return shown if port == default else f"{shown}:{port}"
+    return shown if port == default_port(scheme) else f"{shown}:{port}"
 
 
 def _drop_header(headers: dict[str, str], name: str) -> None:

@@ -236,7 +236,7 @@ def test_timeout_bounds_a_call_to_a_server_that_never_answers() -> None:
     finally:
         listener.close()
     result = Result(code, out.getvalue(), err.getvalue())
-    assert time.monotonic() - started < 2.0
+    assert time.monotonic() - started < 0.5 + 5.0  # the default timeout is 30 s
     assert result.code == 1
     assert "did not answer in time (timeout=0.5 s)" in result.err
     assert TOKEN not in result.err

@@ -10,14 +10,17 @@ import threading
 import time
 
 import pytest
-from reliability_support import child_env, python
+from reliability_support import child_env, examples, python
 
 import cave_auth as ca
 
 pytestmark = pytest.mark.reliability
 
 WRITERS = 8
-SAVES = 100
+SAVES = examples(100)
+"""Saves per writer: 100 in a full run, 30 in a default one (each save fsyncs
+twice, so the count is what the test's time goes to)."""
+THREAD_SAVES = examples(50)
 
 WRITER = """
 import os, sys, time
@@ -68,8 +71,8 @@ def _expected(worker: int, i: int) -> str:
     return f"tok{worker}x{i:04d}abcdef"
 
 
-def test_eight_processes_save_800_distinct_keys(tmp_path):
-    """8 processes x 100 saves of distinct keys into one new file keep all 800 keys, and a polling reader never sees invalid JSON."""
+def test_eight_processes_save_distinct_keys(tmp_path):
+    """8 processes x SAVES saves of distinct keys into one new file keep every key, and a polling reader never sees invalid JSON."""
     # The directories do not exist yet: the writers race to create them too.
     path = tmp_path / "home" / ".cloudvolume" / "secrets" / "cave-secret.json"
     go, stop = tmp_path / "go", tmp_path / "stop"
@@ -131,14 +134,14 @@ def test_eight_processes_save_800_distinct_keys(tmp_path):
 
 
 def test_threads_sharing_one_filestore(tmp_path):
-    """16 threads sharing one FileStore save 50 distinct keys each and lose none."""
+    """16 threads sharing one FileStore save THREAD_SAVES distinct keys each and lose none."""
     path = str(tmp_path / "secrets" / "cave-secret.json")
     store = ca.FileStore()
     errors: list[BaseException] = []
 
     def work(worker: int) -> None:
         try:
-            for i in range(50):
+            for i in range(THREAD_SAVES):
                 store.set_secret(path, f"t{worker}-{i}", _expected(worker, i))
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
@@ -152,8 +155,8 @@ def test_threads_sharing_one_filestore(tmp_path):
     present = sum(
         secrets.get(f"t{w}-{i}") == _expected(w, i)
         for w in range(16)
-        for i in range(50)
+        for i in range(THREAD_SAVES)
     )
-    print(f"threaded writers: {present}/800 keys, {len(errors)} errors")
+    print(f"threaded writers: {present}/{16 * THREAD_SAVES} keys, {len(errors)} errors")
     assert errors == []
-    assert present == 800
+    assert present == 16 * THREAD_SAVES

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 import signal
-import subprocess
 import time
 
 import pytest
-from reliability_support import child_env, python
 
 import cave_auth as ca
 
@@ -18,18 +17,31 @@ pytestmark = pytest.mark.reliability
 KILLS = 100
 OTHER_KEYS = {f"other{i}": f"keep{i:02d}abcdef0123456789" for i in range(20)}
 
-WRITER = """
-import os, sys
-import filelock  # imported up front, so that the kill lands among saves
-from cave_auth.store import FileStore
-path, seq = sys.argv[1], int(sys.argv[2])
-store = FileStore(lock_timeout=30)
-os.write(1, b"ready\\n")
-while True:
-    seq += 1
-    store.set_secret(path, "target", f"value{seq:09d}")
-    os.write(1, f"{seq}\\n".encode())
-"""
+
+def _start_writer(path: str, seq: int) -> tuple[int, int]:
+    """Fork a process that saves in a loop, acknowledging each save on a pipe.
+
+    Forked rather than started anew: the child has cave_auth and filelock
+    loaded, so the kill lands among saves, and a hundred kills take seconds.
+
+    Returns:
+        The child's pid and the pipe's reading end.
+    """
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child never returns into pytest
+        try:
+            os.close(read_end)
+            store = ca.FileStore(lock_timeout=30)
+            os.write(write_end, b"ready\n")
+            while True:
+                seq += 1
+                store.set_secret(path, "target", f"value{seq:09d}")
+                os.write(write_end, f"{seq}\n".encode())
+        finally:
+            os._exit(1)
+    os.close(write_end)
+    return pid, read_end
 
 
 def _seq(value: str) -> int:
@@ -45,24 +57,23 @@ def test_sigkill_mid_save_leaves_old_or_new_value(tmp_path):
         store.set_secret(str(path), key, value)
     store.set_secret(str(path), "target", f"value{0:09d}")
     rng = random.Random(20261128)
-    env = child_env()
     seq = 0
     stray_temp_files = 0
     in_flight_won = 0
     acknowledged_total = 0
     started = time.perf_counter()
     for _ in range(KILLS):
-        proc = subprocess.Popen(
-            python(WRITER, str(path), str(seq)), stdout=subprocess.PIPE, env=env
-        )
-        try:
-            assert proc.stdout is not None
-            assert proc.stdout.readline() == b"ready\n"
-            time.sleep(rng.uniform(0.005, 0.050))
-        finally:
-            proc.send_signal(signal.SIGKILL)
-            out, _ = proc.communicate(timeout=10)
-        assert proc.returncode == -signal.SIGKILL
+        pid, read_end = _start_writer(str(path), seq)
+        with os.fdopen(read_end, "rb") as pipe:
+            try:
+                assert pipe.readline() == b"ready\n"
+                time.sleep(rng.uniform(0.005, 0.050))
+            finally:
+                os.kill(pid, signal.SIGKILL)
+                _, status = os.waitpid(pid, 0)
+            out = pipe.read()
+        assert os.WIFSIGNALED(status)
+        assert os.WTERMSIG(status) == signal.SIGKILL
         acknowledged = [int(line) for line in out.split()]
         acknowledged_total += len(acknowledged)
         last_ack = acknowledged[-1] if acknowledged else seq

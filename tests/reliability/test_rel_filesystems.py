@@ -359,7 +359,7 @@ def test_fifo_and_device_as_secrets_file_do_not_hang(tmp_path):
     print(
         f"FIFO and devices: {len(problems)} TokenFileErrors in {elapsed:.3f} s: {sorted(set(problems))}"
     )
-    assert elapsed < 1
+    assert elapsed < 10  # blocking on the FIFO, or reading /dev/zero, never ends
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # left alone
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
-from reliability_support import SCALE, hypothesis_settings, snapshot
+from reliability_support import examples, hypothesis_settings, snapshot
 
 import cave_auth as ca
 from cave_auth import api
@@ -64,7 +64,7 @@ def report(what: str, outcomes: Counter[str], max_examples: int) -> None:
         f"hostile input, {what}: {total} examples, 0 exceptions other than "
         f"CaveAuthError ({common}{', ...' if len(outcomes) > 6 else ''})"
     )
-    assert total >= max_examples * SCALE
+    assert total >= examples(max_examples)
 
 
 # ------------------------------------------------------------------ strategies

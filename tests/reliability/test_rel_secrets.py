@@ -17,7 +17,7 @@ import attrs
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from reliability_support import CANARY, SCALE, hypothesis_settings, leaks
+from reliability_support import CANARY, examples, hypothesis_settings, leaks
 
 import cave_auth as ca
 from cave_auth import cli
@@ -567,7 +567,7 @@ def test_tokens_that_could_break_a_header_are_refused_before_any_request():
         f"header injection: {refusals} attempts with malformed tokens refused, "
         "0 requests made"
     )
-    assert refusals >= 300 * 8 * SCALE
+    assert refusals >= examples(300) * 8
 
 
 # ------------------------------------------------------ redirects and plain http
@@ -744,7 +744,8 @@ def test_plain_http_to_a_remote_host_is_refused(surfaces):
     print(
         f"plain http: {len(hosts) * 4} calls refused in {elapsed:.3f} s, none connected"
     )
-    assert elapsed < 1  # an unroutable address would have taken the connect timeout
+    # Connecting would take up to connect_timeout (5 s) for each of the 16 calls.
+    assert elapsed < 5
 
 
 def test_plain_http_to_a_localhost_subdomain_resolving_elsewhere_is_refused(

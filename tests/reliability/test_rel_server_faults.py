@@ -80,7 +80,7 @@ def test_burst_longer_than_retry_budget_raises_server_error(
     for gap, backoff in zip(gaps, backoffs, strict=True):
         assert gap >= backoff - 0.005
     assert elapsed >= sum(backoffs) - 0.005
-    assert elapsed < sum(backoffs) + 1.5
+    assert elapsed < sum(backoffs) + 5.0
 
 
 def test_retry_after_is_honoured_up_to_its_cap(fake_server, monkeypatch):
@@ -93,7 +93,7 @@ def test_retry_after_is_honoured_up_to_its_cap(fake_server, monkeypatch):
     print(f"Retry-After 3600 capped at 1 s: retried after {gap:.3f} s")
     assert user.name == "Ada Admin"
     assert len(arrivals) == 2
-    assert 1 - 0.005 <= gap < 1.5
+    assert 1 - 0.005 <= gap < 1 + 5  # not the hour it asked for
 
 
 @pytest.mark.parametrize(
@@ -109,7 +109,7 @@ def test_odd_retry_after_values_stay_cave_auth_errors(fake_server, value):
     elapsed = time.monotonic() - started
     print(f"Retry-After {value!r}: {type(info.value).__name__} in {elapsed:.2f} s")
     assert isinstance(info.value, ca.ServerError | ca.TransportError)
-    assert elapsed < 2.5
+    assert elapsed < 1 + 5  # at most one capped wait
 
 
 def test_dropped_connection_on_get_is_retried(fake_server):
@@ -222,10 +222,10 @@ def test_post_cut_mid_body_is_not_retried(truncating):
 
 
 def test_slow_server_hits_read_timeout(fake_server):
-    """A server slower than the read timeout gives TransportError within timeout + 1 s (retries=0)."""
+    """A server slower than the read timeout gives TransportError at the timeout, not at its answer (retries=0)."""
     timeout = 0.5
     http = ca.Urllib3Transport(timeout=timeout, retries=0)
-    fake_server.set_delay(timeout + 2)
+    fake_server.set_delay(60)
     started = time.monotonic()
     with pytest.raises(ca.TransportError) as info:
         ca.whoami(_config(fake_server), http)
@@ -235,20 +235,20 @@ def test_slow_server_hits_read_timeout(fake_server):
         f"slow server: TransportError after {elapsed:.2f} s (read timeout {timeout} s)"
     )
     assert "did not answer in time" in str(info.value)
-    assert timeout <= elapsed < timeout + 1
+    assert timeout <= elapsed < timeout + 5
 
 
 def test_per_call_timeout_overrides_the_default(fake_server):
     """A per-call timeout shorter than the transport's default is the one applied."""
     http = ca.Urllib3Transport(timeout=30, retries=0)
-    fake_server.set_delay(2)
+    fake_server.set_delay(60)
     started = time.monotonic()
     with pytest.raises(ca.TransportError):
         ca.whoami(_config(fake_server), http, timeout=0.3)
     elapsed = time.monotonic() - started
     fake_server.clear_faults()
     print(f"per-call timeout 0.3 s: TransportError after {elapsed:.2f} s")
-    assert 0.3 <= elapsed < 1.3
+    assert 0.3 <= elapsed < 0.3 + 5  # the default would wait 30 s
 
 
 def _closed_port() -> int:
@@ -259,7 +259,7 @@ def _closed_port() -> int:
 
 @pytest.mark.parametrize("retries", [0, 3])
 def test_connection_refused_fails_fast(retries):
-    """Connecting to a closed port gives TransportError in under a second, retries included."""
+    """Connecting to a closed port gives TransportError at once, retries included (only the backoff waits)."""
     port = _closed_port()
     config = ca.Config(server_address=f"http://127.0.0.1:{port}", token="a" * 32)
     http = ca.Urllib3Transport(retries=retries)
@@ -269,4 +269,4 @@ def test_connection_refused_fails_fast(retries):
     elapsed = time.monotonic() - started
     print(f"connection refused (retries={retries}): TransportError in {elapsed:.3f} s")
     assert "could not connect" in str(info.value)
-    assert elapsed < 1
+    assert elapsed < 4  # backoff 0 + 0.2 + 0.4 s; a connect timeout is 5 s a try

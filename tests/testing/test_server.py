@@ -74,10 +74,11 @@ def test_delay_slows_every_answer(server: FakeAuthServer) -> None:
     start = time.monotonic()
     assert fetch(server, "GET", "/auth/version").status == 200
     assert time.monotonic() - start >= 0.2
+    server.set_delay(30)
     server.set_delay(0)
     start = time.monotonic()
     assert fetch(server, "GET", "/auth/version").status == 200
-    assert time.monotonic() - start < 0.2
+    assert time.monotonic() - start < 5.0  # a delay left on would take 30 s
 
 
 def test_drop_next_closes_without_answer(server: FakeAuthServer) -> None:

@@ -89,7 +89,7 @@ def test_many_keep_alive_clients_and_prompt_stop() -> None:
     assert server.request_count == 16 * 25
     start = time.monotonic()
     server.stop()  # the 16 connections are still open and idle
-    assert time.monotonic() - start < 1.0
+    assert time.monotonic() - start < 5.0  # waiting on them would never end
     for conn in conns:
         conn.close()
 

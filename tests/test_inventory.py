@@ -1,4 +1,4 @@
-"""Tests for listing and forgetting saved tokens (cave_auth.saved)."""
+"""Tests for listing and forgetting saved tokens (cave_auth.inventory)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import os
 import pytest
 
 import cave_auth as ca
-from cave_auth.saved import forget_token, list_saved_tokens
+from cave_auth.inventory import forget_token, list_saved_tokens
 
 TOKEN = "0123456789abcdef0123456789abcdef"
 OTHER = "fedcba9876543210fedcba9876543210"

@@ -1,9 +1,11 @@
-"""Every saved token, and forgetting one: the token layer over a store.
+"""The inventory of saved tokens, and the values the token functions return.
 
 This module does no I/O of its own: it reads and writes secrets files only
-through the :class:`~cave_auth.TokenStore` it is given, and it sits beside
-:mod:`cave_auth.tokens` (which finds and saves; this module lists and
-forgets, kept apart so that neither grows past one screenful of concerns).
+through the :class:`~cave_auth.TokenStore` it is given. It holds what is not
+needed to find a token: listing every saved token, forgetting one, and the
+values :func:`~cave_auth.save_token` and :func:`~cave_auth.setup_instructions`
+return, so that a cold start that only finds a token builds none of their
+attrs classes (each costs about a millisecond to create).
 
 A token is saved, by CAVEclient and by :func:`cave_auth.save_token`, in two
 places at once: the server's own ``{netloc}-cave-secret.json`` and the
@@ -20,26 +22,64 @@ from __future__ import annotations
 
 import os
 import urllib.parse
+from typing import TYPE_CHECKING
 
 import attrs
 
-from ._redact import optional_masked_repr
-from .config import Config, normalize_server_address, token_problem
-from .errors import InvalidInputError, TokenFileError
-from .store import TokenStore
-from .tokens import (
+from ._redact import mask_token, masked_repr, optional_masked_repr
+from .config import (
     DEFAULT_TOKEN_FILENAME,
     DEPRECATED_TOKEN_FILENAMES,
     default_token_path,
-    mask_token,
-    missing_token_error,
-    resolve_token,
+    normalize_server_address,
     server_token_path,
+    token_problem,
 )
+from .errors import InvalidInputError, TokenFileError, missing_token_error
+from .tokens import resolve_token
 
-__all__ = ["ForgetResult", "SavedToken", "forget_token", "list_saved_tokens"]
+if TYPE_CHECKING:
+    from .config import Config
+    from .store import TokenStore
+
+__all__ = [
+    "ForgetResult",
+    "Instructions",
+    "SaveResult",
+    "SavedToken",
+    "forget_token",
+    "list_saved_tokens",
+]
 
 _SERVER_SUFFIX = "-" + DEFAULT_TOKEN_FILENAME
+
+
+@attrs.frozen
+class SaveResult:
+    """What :func:`~cave_auth.save_token` did.
+
+    Attributes:
+        config: The Config to use from now on: its token is the saved one,
+            its ``token_key`` the key it was saved under and, when a
+            ``token_file`` was given, its ``token_file`` that file (as
+            CAVEclient's ``switch_token`` does).
+        written: The files that changed.
+        unchanged: The files that already held the token under the key.
+        skipped: The files left alone because their directory is read-only.
+    """
+
+    config: Config
+    written: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+
+@attrs.frozen
+class Instructions:
+    """How to get a token by hand: a page (``url``) and the steps (``text``)."""
+
+    url: str
+    text: str
 
 
 @attrs.frozen
@@ -80,7 +120,7 @@ class ForgetResult:
         kept: The files that hold another token under the key, left alone.
     """
 
-    token: str = attrs.field(repr=lambda token: repr(mask_token(token)))
+    token: str = attrs.field(repr=masked_repr)
     removed: tuple[str, ...] = ()
     kept: tuple[str, ...] = ()
 
@@ -101,16 +141,11 @@ def _server_of(name: str, config: Config) -> str | None:
 def list_saved_tokens(config: Config, store: TokenStore) -> list[SavedToken]:
     """List every token saved in the secrets directory, masked when shown.
 
-    Args:
-        config: The settings (``secrets_dir``, and ``token_file`` if set,
-            are where to look).
-        store: Where secrets files live.
-
     Returns:
         One entry per key of every ``{netloc}-cave-secret.json``,
-        ``cave-secret.json``, deprecated file and ``config.token_file``, in
-        file then key order. A file that cannot be read gives one entry with
-        its ``problem`` and no token.
+        ``cave-secret.json`` and deprecated file in ``config.secrets_dir``,
+        and of ``config.token_file``, in file then key order. A file that
+        cannot be read gives one entry with its ``problem`` and no token.
     """
     names = [
         name
@@ -151,13 +186,6 @@ def forget_token(config: Config, store: TokenStore) -> ForgetResult:
     removed from the server's file, the default file and ``config.token_file``
     wherever it still holds that same token; every write is atomic and keeps
     the other keys. Nothing is asked of the server.
-
-    Args:
-        config: The settings.
-        store: Where secrets files live.
-
-    Returns:
-        The files changed and the files left alone.
 
     Raises:
         MissingTokenError: If there is no token to forget.
