@@ -11,35 +11,12 @@ each test once with proxy.py (from pip) and once with tinyproxy.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-REQUIRE_SYSTEM_BINARIES = "CAVE_AUTH_REQUIRE_SYSTEM_BINARIES"
-"""Set to 1 to make a missing system program fail its tests, not skip them."""
-
-
-def require_binary(name: str, install: str) -> str:
-    """Return the path of a program pip cannot install, or skip the test.
-
-    Args:
-        name: The program, as found on PATH.
-        install: The command that installs it, for the skip's reason.
-
-    Returns:
-        The program's path.
-    """
-    path = shutil.which(name)
-    if path is not None:
-        return path
-    reason = f"needs {name}: {install}"
-    if os.environ.get(REQUIRE_SYSTEM_BINARIES) == "1":
-        pytest.fail(f"{reason} ({REQUIRE_SYSTEM_BINARIES}=1)", pytrace=False)
-    pytest.skip(reason)
+from system_programs import require_binary
 
 
 @pytest.fixture

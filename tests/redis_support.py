@@ -20,7 +20,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 
-from conftest import require_binary
+from system_programs import require_binary
 
 INSTALL = "sudo apt-get install -y redis-server"
 

@@ -26,6 +26,7 @@ def test_needs_it(system_binary):
 
 def _run(tmp_path: Path, **environ: str) -> subprocess.CompletedProcess[str]:
     shutil.copy(HERE / "conftest.py", tmp_path / "conftest.py")
+    shutil.copy(HERE / "system_programs.py", tmp_path / "system_programs.py")
     (tmp_path / "test_needs.py").write_text(NEEDS_A_MISSING_PROGRAM)
     env = {
         name: value
