@@ -25,8 +25,8 @@ from ..errors import (
     InvalidInputError,
     TransportError,
 )
-from ..ownership import Servers, netloc_of, owner_of
 from ..inventory import SavedToken, list_saved_tokens
+from ..ownership import Servers, netloc_of, owner_of
 from ..store import TokenStore
 
 if TYPE_CHECKING:
