@@ -424,10 +424,12 @@ def _register_model(conv: cattrs.Converter, model: type) -> None:
         if not isinstance(data, dict):
             raise TypeError(f"expected a JSON object, got {type(data).__name__}")
         instance = build(data, model)
-        if known.issuperset(data):
-            return instance
-        unknown = {key: value for key, value in data.items() if key not in known}
-        return attrs.evolve(instance, extra=unknown)
+        if not known.issuperset(data):
+            # Set as attrs's own __init__ sets a frozen field: the instance is
+            # not shared yet. attrs.evolve would build it a second time.
+            unknown = {key: value for key, value in data.items() if key not in known}
+            object.__setattr__(instance, "extra", unknown)
+        return instance
 
     def unstructure_model(instance: Any) -> dict[str, Any]:
         data: dict[str, Any] = unstructure_known(instance)
