@@ -336,8 +336,16 @@ def converter() -> cattrs.Converter:
         lambda kind: _is_sequence(_without_none(kind)),
         lambda kind: _or_none(_sequence_hook(conv, _without_none(kind))),
     )
-    for model in _MODELS:
-        _register_model(conv, model)
+    # Each model's hooks are generated when it is first structured or
+    # unstructured, not all at once: a cold process that makes one call pays
+    # for the one model it gets back (cattrs keeps what a factory made).
+    models = frozenset(_MODELS)
+    conv.register_structure_hook_factory(
+        models.__contains__, lambda model: _structure_model_hook(conv, model)
+    )
+    conv.register_unstructure_hook_factory(
+        models.__contains__, lambda model: _unstructure_model_hook(conv, model)
+    )
     return conv
 
 
@@ -406,17 +414,11 @@ def _sequence_hook(conv: cattrs.Converter, kind: Any) -> Any:
     return structure_sequence
 
 
-def _register_model(conv: cattrs.Converter, model: type) -> None:
-    from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
+def _structure_model_hook(conv: cattrs.Converter, model: type) -> Any:
+    from cattrs.gen import make_dict_structure_fn, override
 
     known = frozenset(field.name for field in attrs.fields(model)) - {"extra"}
     build: Any = make_dict_structure_fn(model, conv, extra=override(omit=True))
-    unstructure_known: Any = make_dict_unstructure_fn(
-        model,
-        conv,
-        _cattrs_omit_if_default=model in _OMIT_NONE,
-        extra=override(omit=True),
-    )
 
     # cattrs can drop unknown keys or refuse them, but not collect them: this
     # wrapper keeps them in ``extra``, and says what it expected of a non-object.
@@ -431,13 +433,25 @@ def _register_model(conv: cattrs.Converter, model: type) -> None:
             object.__setattr__(instance, "extra", unknown)
         return instance
 
+    return structure_model
+
+
+def _unstructure_model_hook(conv: cattrs.Converter, model: type) -> Any:
+    from cattrs.gen import make_dict_unstructure_fn, override
+
+    unstructure_known: Any = make_dict_unstructure_fn(
+        model,
+        conv,
+        _cattrs_omit_if_default=model in _OMIT_NONE,
+        extra=override(omit=True),
+    )
+
     def unstructure_model(instance: Any) -> dict[str, Any]:
         data: dict[str, Any] = unstructure_known(instance)
         data.update(instance.extra)
         return data
 
-    conv.register_structure_hook(model, structure_model)
-    conv.register_unstructure_hook(model, unstructure_model)
+    return unstructure_model
 
 
 def structure(data: object, kind: type[T]) -> T:

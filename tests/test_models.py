@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import cave_auth as ca
 from cave_auth.models import (
-    _register_model,
+    _structure_model_hook,
     converter,
     format_datetime,
     parse_datetime,
@@ -272,7 +272,7 @@ def test_a_model_validator_runs_when_structured():
         extra: Mapping[str, Any] = attrs.field(factory=dict)
 
     conv = converter().copy()
-    _register_model(conv, Checked)
+    conv.register_structure_hook(Checked, _structure_model_hook(conv, Checked))
     assert conv.structure({"id": 1, "more": 2}, Checked) == Checked(
         id=1, extra={"more": 2}
     )
