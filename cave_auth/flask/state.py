@@ -153,7 +153,9 @@ def init_app(
         raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
     permission_lookup = settings.pop("permission_lookup", None)
     options = CheckerOptions(auth_url, sticky_auth_url or auth_url, **settings)
-    return _install(app, options, transport or options.transport(), cache, permission_lookup)
+    return _install(
+        app, options, transport or options.transport(), cache, permission_lookup
+    )
 
 
 def _install(

@@ -127,7 +127,9 @@ class CheckerOptions:
             ValueError: If a number variable is malformed; the message names
                 the variable and its value.
         """
-        auth_url = environ.get("AUTH_URL", environ.get("AUTH_URI", "localhost:5000/auth"))
+        auth_url = environ.get(
+            "AUTH_URL", environ.get("AUTH_URI", "localhost:5000/auth")
+        )
         max_lookups = _number(
             environ, "TOKEN_CACHE_MAX_LOOKUPS", int, DEFAULT_MAX_LOOKUPS
         )
@@ -144,7 +146,9 @@ class CheckerOptions:
             redis_url=environ.get("TOKEN_CACHE_REDIS_URL") or None,
             local_ttl=_number(environ, "TOKEN_CACHE_LOCAL_TTL", float, 1.0),
             refresh_limit=_number(environ, "TOKEN_CACHE_SKIP_LIMIT", int, 20),
-            refresh_window=_number(environ, "TOKEN_CACHE_SKIP_WINDOW_SEC", float, 300.0),
+            refresh_window=_number(
+                environ, "TOKEN_CACHE_SKIP_WINDOW_SEC", float, 300.0
+            ),
             dataset_override=environ.get("DEBUG_OVERRIDE_DATASET_LOOKUP"),
         )
 
@@ -200,7 +204,7 @@ class CheckerOptions:
 
     def cache(self) -> CheckerCache:
         """Return a new cache: a shared one on Redis with ``redis_url``."""
-        options = {
+        options: dict[str, Any] = {
             "maxsize": self.cache_maxsize,
             "ttl": self.cache_ttl,
             "rejected_ttl": self.rejected_ttl,
@@ -231,7 +235,9 @@ class CheckerOptions:
             self.settings(),
             lookups,
             cache=self.cache() if cache is None else cache,
-            refresh=RefreshLimiter(limit=self.refresh_limit, window=self.refresh_window),
+            refresh=RefreshLimiter(
+                limit=self.refresh_limit, window=self.refresh_window
+            ),
             max_lookups=self.max_lookups,
         )
 
