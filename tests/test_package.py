@@ -327,7 +327,10 @@ def test_filelock_floor_excludes_cve_2025_68146():
 
 
 # An edge's module -> (the optional dependency it needs, the extra that brings it).
-EDGE_EXTRAS = {"cave_auth.flask": ("flask", "flask")}
+EDGE_EXTRAS = {
+    "cave_auth.fastapi": ("fastapi", "fastapi"),
+    "cave_auth.flask": ("flask", "flask"),
+}
 
 
 @pytest.mark.parametrize("edge", sorted(EDGE_EXTRAS))
