@@ -220,11 +220,11 @@ def _module_sources() -> dict[str, ast.Module]:
     }
 
 
-EDGES = {"cli", "client", "__main__", "flask"}
+EDGES = {"cli", "client", "__main__", "fastapi", "flask"}
 
 
 def test_environment_is_read_only_at_the_edges():
-    """Only the CLI and AuthClient mention os.environ or os.getenv."""
+    """Only the edges (CLI, AuthClient, Flask, FastAPI) mention os.environ or os.getenv."""
     for name, tree in _module_sources().items():
         if _top(name) in EDGES:
             continue
