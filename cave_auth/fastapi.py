@@ -113,9 +113,8 @@ class FastAPIAuth:
         """Whether the checker exists yet."""
         return self._deciding is not None
 
-    @property
-    def deciding(self) -> AsyncChecker:
-        """The decision maker, built at the first use (once, under a lock)."""
+    def build(self) -> AsyncChecker:
+        """Return the decision maker, built the first time (once, under a lock)."""
         deciding = self._deciding
         if deciding is None:
             # Threads serving the app with their own event loops may all
@@ -125,6 +124,11 @@ class FastAPIAuth:
                     self._deciding = self._build()
                 deciding = self._deciding
         return deciding
+
+    @property
+    def deciding(self) -> AsyncChecker:
+        """The decision maker (see :meth:`build`)."""
+        return self.build()
 
     @property
     def checker(self) -> Checker:
@@ -199,11 +203,9 @@ def setup(
             checker, transport=async_transport, timeout=settings.timeout
         )
 
+    state = FastAPIAuth(configured)
     if options or environ is not None:
-        built = configured()  # now, so that bad settings fail here
-        state = FastAPIAuth(lambda: built)
-    else:
-        state = FastAPIAuth(configured)
+        state.build()  # now, so that bad settings fail here
     # One handler answers requests and WebSockets; Starlette types the two apart.
     app.add_exception_handler(AuthRefused, _answer)  # type: ignore[arg-type]
     setattr(app.state, STATE, state)
@@ -236,7 +238,7 @@ async def _state(connection: HTTPConnection) -> FastAPIAuth:
     if not state.built:
         # The first build reads the environment and may wait for another
         # thread's build: off the event loop.
-        await asyncio.to_thread(lambda: state.deciding)
+        await asyncio.to_thread(state.build)
     return state
 
 
