@@ -49,6 +49,7 @@ LAYERS: dict[str, int] = {
     "__main__": EDGES,
     "cli": EDGES,
     "client": EDGES,
+    "fastapi": EDGES,
     "flask": EDGES,
     "lifecycle": EDGES,
     "loopback": EDGES,
@@ -59,7 +60,7 @@ LAYERS: dict[str, int] = {
 """Top-level module (or package) of cave_auth -> its layer; imports may point
 at the same layer or below. ``__init__`` is the facade over everything, so
 importing ``cave_auth`` itself from inside counts as an import from the top.
-``flask``, ``lifecycle``, ``loopback`` (DESIGN.md's "login (loopback
+``flask``, ``fastapi``, ``lifecycle``, ``loopback`` (DESIGN.md's "login (loopback
 listener)", named so that it does not shadow the function ``cave_auth.login``)
 and ``service`` are the edges DESIGN.md plans."""
 

@@ -220,11 +220,11 @@ def _module_sources() -> dict[str, ast.Module]:
     }
 
 
-EDGES = {"cli", "client", "__main__", "flask"}
+EDGES = {"cli", "client", "__main__", "fastapi", "flask"}
 
 
 def test_environment_is_read_only_at_the_edges():
-    """Only the CLI and AuthClient mention os.environ or os.getenv."""
+    """Only the edges (CLI, AuthClient, Flask, FastAPI) mention os.environ or os.getenv."""
     for name, tree in _module_sources().items():
         if _top(name) in EDGES:
             continue
@@ -327,7 +327,10 @@ def test_filelock_floor_excludes_cve_2025_68146():
 
 
 # An edge's module -> (the optional dependency it needs, the extra that brings it).
-EDGE_EXTRAS = {"cave_auth.flask": ("flask", "flask")}
+EDGE_EXTRAS = {
+    "cave_auth.fastapi": ("fastapi", "fastapi"),
+    "cave_auth.flask": ("flask", "flask"),
+}
 
 
 @pytest.mark.parametrize("edge", sorted(EDGE_EXTRAS))

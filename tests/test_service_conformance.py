@@ -23,9 +23,16 @@ import ssl
 import sys
 from typing import Any
 
-import flask
 import pytest
 import trustme
+from conformance_apps import (
+    build_asgi_from_env,
+    build_fastapi,
+    build_flask,
+    http_answer,
+    on_the_wire,
+)
+from fastapi.testclient import TestClient
 
 from cave_auth import flask as caf
 from cave_auth.testing import (
@@ -151,91 +158,6 @@ def clear_mac(mac):
     )(mac.clear_user_cache_maybe.__wrapped__)
 
 
-def build(lib):
-    """Mount the same routes under ``lib``'s decorators; return the app and g."""
-    app = flask.Flask(f"app_{lib.__name__}")
-    app.config["PROPAGATE_EXCEPTIONS"] = False
-    seen = {}
-
-    @app.after_request
-    def capture(response):
-        seen["user"] = flask.g.get("auth_user")
-        seen["token"] = flask.g.get("auth_token")
-        return response
-
-    def ok(**kwargs):
-        return {
-            "args": {k: str(v) for k, v in kwargs.items()},
-            "user": flask.g.auth_user["id"],
-        }
-
-    def add(rule, decorator, methods=("GET",), name=None):
-        def view(**kwargs):
-            return ok(**kwargs)
-
-        view.__name__ = name or rule.strip("/").split("/")[0]
-        app.add_url_rule(rule, view_func=decorator(view), methods=list(methods))
-
-    add("/login", lib.auth_required)
-    add("/login_opts", lib.auth_required, methods=("GET", "OPTIONS"))
-    add(
-        "/public_root/<table_id>/<int:root_id>",
-        lib.auth_required(
-            public_table_key="table_id",
-            public_node_key="root_id",
-            service_token=TOKENS["service"],
-        ),
-    )
-    add(
-        "/public_table/<table_id>",
-        lib.auth_required(public_table_key="table_id", service_token=TOKENS["service"]),
-    )
-    add(
-        "/public_roots/<table_id>",
-        lib.auth_required(
-            public_table_key="table_id",
-            public_node_json_key="root_ids",
-            service_token=TOKENS["service"],
-        ),
-        methods=("POST",),
-    )
-    add("/view/<table_id>", lib.auth_requires_permission("view"))
-    add("/edit/<table_id>", lib.auth_requires_permission("edit"))
-    add(
-        "/view_ignore_tos/<table_id>",
-        lib.auth_requires_permission("view", ignore_tos=True),
-    )
-    add(
-        "/view_public/<table_id>/<int:root_id>",
-        lib.auth_requires_permission(
-            "view",
-            public_table_key="table_id",
-            public_node_key="root_id",
-            service_token=TOKENS["service"],
-        ),
-    )
-    add(
-        "/edit_public/<table_id>/<int:root_id>",
-        lib.auth_requires_permission(
-            "edit",
-            public_table_key="table_id",
-            public_node_key="root_id",
-            service_token=TOKENS["service"],
-        ),
-    )
-    add("/view_ds", lib.auth_requires_permission("view", dataset="test_ds"))
-    add(
-        "/view_ns/<table_id>",
-        lib.auth_requires_permission("view", resource_namespace="pychunkedgraph"),
-    )
-    add("/notable", lib.auth_requires_permission("view"))
-    add("/admin", lib.auth_requires_admin)
-    add("/dsadmin/<table_id>", lib.auth_requires_dataset_admin())
-    add("/group", lib.auth_requires_group("testgroup"))
-    add("/group_other", lib.auth_requires_group("nope"))
-    return app, seen
-
-
 def bearer(caller):
     return {"Authorization": Token(caller, "Bearer ")}
 
@@ -343,7 +265,7 @@ def both(world, method, path, headers, cookies, query, json_body=None):
     headers, cookies, query = resolve(headers), resolve(cookies), resolve(query)
     results = []
     for lib in (mac, caf):
-        app, seen = build(lib)
+        app, seen = build_flask(lib, TOKENS["service"])
         if lib is caf:
             auth = os.environ["AUTH_URL"]
             caf.init_app(
@@ -361,33 +283,62 @@ def both(world, method, path, headers, cookies, query, json_body=None):
     return results
 
 
+def asgi_answers(world, method, path, headers, cookies, query, json_body=None):
+    """The same request through the FastAPI dependencies and AuthASGIMiddleware.from_env."""
+    _, _, transport = world
+    headers, cookies, query = resolve(headers), resolve(cookies), resolve(query)
+    url = path + ("?" + query if query else "")
+    service = TOKENS["service"]
+    fastapi_app, fastapi_seen = build_fastapi(
+        service,
+        auth_url=os.environ["AUTH_URL"],
+        sticky_auth_url=os.environ["STICKY_AUTH_URL"],
+        transport=transport,
+    )
+    middleware, middleware_seen = build_asgi_from_env(service, dict(os.environ))
+    answers = {}
+    for name, app, seen in [
+        ("fastapi", fastapi_app, fastapi_seen),
+        ("asgi_from_env", middleware, middleware_seen),
+    ]:
+        with TestClient(app, base_url="http://localhost") as client:
+            answers[name] = http_answer(
+                client, method, url, headers, cookies, json_body, seen
+            )
+    middleware.checker.lookups.transport.close()
+    return answers
+
+
+def assert_answered_alike_everywhere(world, method, path, variant, json_body=None):
+    """Flask, the FastAPI dependencies and the ASGI middleware answer as middle_auth_client."""
+    headers, cookies, query = all_variants()[variant]
+    expected, flask_answer = both(
+        world, method, path, headers, cookies, query, json_body
+    )
+    assert flask_answer == expected
+    asgi = asgi_answers(world, method, path, headers, cookies, query, json_body)
+    assert {name: on_the_wire(answer) for name, answer in asgi.items()} == {
+        "fastapi": on_the_wire(expected),
+        "asgi_from_env": on_the_wire(expected),
+    }
+
+
 def all_variants():
     return {**VARIANTS, **EXTRA_VARIANTS}
 
 
 @pytest.mark.parametrize(("path", "variant"), CASES, ids=[f"{p}-{v}" for p, v in CASES])
 def test_same_answer(world, path, variant):
-    """Both libraries answer the request identically."""
-    headers, cookies, query = all_variants()[variant]
-    expected, actual = both(world, "GET", path, headers, cookies, query)
-    assert actual == expected
+    """Every adapter answers the request as middle_auth_client does."""
+    assert_answered_alike_everywhere(world, "GET", path, variant)
 
 
 @pytest.mark.parametrize("body", sorted(POST_BODIES))
 @pytest.mark.parametrize("variant", ["xrw", "browser", "viewer", "invalid"])
 def test_same_answer_for_public_roots_in_the_body(world, body, variant):
-    """Public roots listed in a JSON body are judged identically."""
-    headers, cookies, query = VARIANTS[variant]
-    expected, actual = both(
-        world,
-        "POST",
-        f"/public_roots/{POST_TABLES[body]}",
-        headers,
-        cookies,
-        query,
-        POST_BODIES[body],
-    )
-    assert actual == expected
+    """Public roots listed in a JSON body are judged identically by every adapter."""
+    path = f"/public_roots/{POST_TABLES[body]}"
+    assert_answered_alike_everywhere(world, "POST", path, variant, POST_BODIES[body])
 
 
 def test_options_runs_the_view_unchecked(world):

@@ -19,10 +19,11 @@ from typing import Any, cast
 import attrs
 import flask
 
-from ..service.cache import CheckerCache, LookupCache, RefreshLimiter
-from ..service.checker import DEFAULT_MAX_LOOKUPS, Checker
+from ..service.cache import CheckerCache
+from ..service.checker import Checker
+from ..service.configure import CheckerOptions
 from ..service.lookups import TransportLookups
-from ..service.values import Settings, normalize_auth_url
+from ..service.values import Settings
 from ..transport import Transport
 
 __all__ = [
@@ -44,26 +45,12 @@ _BUILD_LOCK = "cave_auth.build_lock"
 UserLookup = Callable[[str], Mapping[str, Any] | None]
 """A replacement of the ``/user/cache`` lookup: token -> user record or falsy."""
 
-_TIMEOUT = 5.0
 _SETTINGS = frozenset(
     {
-        "token_name",
-        "disabled",
-        "cache_maxsize",
-        "cache_ttl",
-        "rejected_ttl",
-        "stale_if_error",
-        "local_ttl",
-        "max_lookups",
-        "redis_url",
-        "refresh_limit",
-        "refresh_window",
-        "timeout",
-        "ca_certs",
-        "dataset_override",
+        *(field.name for field in attrs.fields(CheckerOptions)),
         "permission_lookup",
     }
-)
+) - {"auth_url", "sticky_auth_url"}
 
 
 class _Override:
@@ -151,7 +138,9 @@ def init_app(
             ``local_ttl`` and ``redis_url`` (for a cache made here),
             ``max_lookups`` (``None``: no bound), ``refresh_limit``,
             ``refresh_window``, ``timeout``, ``ca_certs``,
-            ``dataset_override``, ``permission_lookup``.
+            ``dataset_override`` (the fields of
+            :class:`~cave_auth.service.configure.CheckerOptions`), and
+            ``permission_lookup``.
 
     Returns:
         The app's state, also in ``app.extensions["cave_auth"]``.
@@ -162,70 +151,40 @@ def init_app(
     unknown = set(settings) - _SETTINGS
     if unknown:
         raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
-    auth_url = normalize_auth_url(auth_url)
-    timeout = settings.get("timeout", _TIMEOUT)
-    if transport is None:
-        from ..transport import Urllib3Transport
+    permission_lookup = settings.pop("permission_lookup", None)
+    options = CheckerOptions(auth_url, sticky_auth_url or auth_url, **settings)
+    return _install(
+        app, options, transport or options.transport(), cache, permission_lookup
+    )
 
-        transport = Urllib3Transport(
-            timeout=timeout,
-            ca_certs=settings.get("ca_certs"),
-            allow_insecure_http=auth_url.startswith("http://"),
-        )
-    service = Settings(
-        auth_url,
-        sticky_auth_url or auth_url,
-        token_name=settings.get("token_name", "middle_auth_token"),
-        disabled=bool(settings.get("disabled", False)),
-    )
-    lookups = TransportLookups(auth_url, transport, timeout)
-    if cache is None:
-        cache = _cache(settings)
-    refresh = RefreshLimiter(
-        limit=settings.get("refresh_limit", 20),
-        window=settings.get("refresh_window", 300.0),
-    )
-    checker = Checker(
-        service,
-        lookups,
-        cache=cache,
-        refresh=refresh,
-        max_lookups=settings.get("max_lookups", DEFAULT_MAX_LOOKUPS),
-    )
+
+def _install(
+    app: flask.Flask,
+    options: CheckerOptions,
+    transport: Transport,
+    cache: CheckerCache | None,
+    permission_lookup: UserLookup | None,
+) -> FlaskAuth:
+    lookups = options.lookups(transport)
+    checker = options.checker(lookups, cache=cache)
     state = FlaskAuth(
-        service,
+        checker.settings,
         transport,
         checker,
         lookups,
-        dataset_override=settings.get("dataset_override"),
-        permission_lookup=settings.get("permission_lookup"),
+        dataset_override=options.dataset_override,
+        permission_lookup=permission_lookup,
     )
     app.extensions[EXTENSION] = state
     return state
 
 
-def _cache(settings: Mapping[str, Any]) -> CheckerCache:
-    """The cache the settings describe: on Redis with ``redis_url``."""
-    options = {
-        "maxsize": settings.get("cache_maxsize", 1024),
-        "ttl": settings.get("cache_ttl", 300.0),
-        "rejected_ttl": settings.get("rejected_ttl", 5.0),
-        "stale_if_error": settings.get("stale_if_error", 0.0),
-    }
-    redis_url = settings.get("redis_url")
-    if redis_url:
-        from ..service.redis import RedisCache
-
-        return RedisCache.from_url(
-            redis_url, local_ttl=settings.get("local_ttl", 1.0), **options
-        )
-    return LookupCache(**options)
-
-
 def init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
     """Configure one app from ``middle_auth_client``'s environment variables.
 
-    The transport comes from :meth:`~cave_auth.Urllib3Transport.from_env`:
+    The variables are read by
+    :meth:`~cave_auth.service.configure.CheckerOptions.from_env`; the
+    transport comes from :meth:`~cave_auth.Urllib3Transport.from_env`:
     ``HTTPS_PROXY``, ``NO_PROXY``, ... and ``REQUESTS_CA_BUNDLE``,
     ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``, ``SSL_CERT_DIR`` count, as in
     requests.
@@ -241,36 +200,8 @@ def init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
         ValueError: If a number setting is malformed.
         InvalidInputError: If a proxy or CA bundle variable is malformed.
     """
-    from ..transport import Urllib3Transport
-
-    auth_uri = environ.get("AUTH_URI", "localhost:5000/auth")
-    auth_url = environ.get("AUTH_URL", auth_uri)
-    transport = Urllib3Transport.from_env(
-        environ,
-        timeout=_TIMEOUT,
-        allow_insecure_http=normalize_auth_url(auth_url).startswith("http://"),
-    )
-    return init_app(
-        app,
-        auth_url=auth_url,
-        sticky_auth_url=environ.get("STICKY_AUTH_URL", auth_url),
-        transport=transport,
-        token_name=environ.get("TOKEN_NAME", "middle_auth_token"),
-        disabled=environ.get("AUTH_DISABLED", "false") == "true",
-        cache_maxsize=int(environ.get("TOKEN_CACHE_MAXSIZE", "1024")),
-        cache_ttl=float(environ.get("TOKEN_CACHE_TTL", "300")),
-        rejected_ttl=float(environ.get("TOKEN_CACHE_REJECTED_TTL", "5")),
-        stale_if_error=float(environ.get("TOKEN_CACHE_STALE_IF_ERROR", "0")),
-        max_lookups=int(
-            environ.get("TOKEN_CACHE_MAX_LOOKUPS", str(DEFAULT_MAX_LOOKUPS))
-        )
-        or None,
-        redis_url=environ.get("TOKEN_CACHE_REDIS_URL") or None,
-        local_ttl=float(environ.get("TOKEN_CACHE_LOCAL_TTL", "1")),
-        refresh_limit=int(environ.get("TOKEN_CACHE_SKIP_LIMIT", "20")),
-        refresh_window=float(environ.get("TOKEN_CACHE_SKIP_WINDOW_SEC", "300")),
-        dataset_override=environ.get("DEBUG_OVERRIDE_DATASET_LOOKUP"),
-    )
+    options = CheckerOptions.from_env(environ)
+    return _install(app, options, options.transport_from_env(environ), None, None)
 
 
 def current() -> FlaskAuth:

@@ -19,34 +19,22 @@ the ``websocket.http.response`` extension, otherwise with close code 1008
 without calling the app, as the ASGI specification asks of a scope an
 application does not understand.
 
-The event loop never blocks: each fact the decision needs is taken from the
-checker's cache in the loop (from this process's memory: a shared cache's
-``peek`` does no I/O), and only a miss is looked up. Given an
-:class:`~cave_auth.AsyncTransport`, the lookup is a coroutine
-(:class:`~cave_auth.service.lookups.AsyncTransportLookups`, the same route
-flows as the checker's sync lookups) and its answer is
-kept in the checker's cache with the checker's TTLs; without one, the
-checker's own (blocking) lookup runs in a worker thread
-(:func:`asyncio.to_thread`). A ``user_lookup`` override of the checker is a
-plain function, so it always runs in a worker thread. With a shared cache
-(:class:`~cave_auth.service.redis.RedisCache`), a miss goes to a worker
-thread too, for the Redis round trips and the wait for another process's
-lookup; the lookup itself is still the coroutine, run in the loop. The
-checker's bound on lookups in flight, its counters and stale-if-error hold
-on every path. Either way concurrent
-misses of one fact are joined in the loop (one future per key), so fifty
-coroutines with a new token make one lookup. A body the decision needs
+The event loop never blocks: the decision is made by an
+:class:`~cave_auth.service.async_checker.AsyncChecker` (facts from the
+cache in the loop, misses as one flight per key, looked up by coroutines
+with an async transport or in a worker thread without one). A body the decision needs
 (public roots listed in JSON) is read first and replayed to the app.
+
+:meth:`AuthASGIMiddleware.from_env` builds the checker from the variables
+the Flask drop-in reads (see :mod:`cave_auth.service.configure`).
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from .._drive import adrive
 from ._http import (
     OPTIONS_ALLOW,
     current_url,
@@ -57,21 +45,18 @@ from ._http import (
     route_all,
     route_method,
 )
-from .cache import MISSING
-from .decision import evaluate, unavailable
-from .lookups import AsyncTransportLookups, AuthServiceUnavailable, ask
-from .values import Allow, Deny, RefreshNeed, Request, UserNeed
+from .async_checker import AsyncChecker
+from .configure import CheckerOptions
+from .values import Allow, Deny, Request
 
 if TYPE_CHECKING:
-    from collections.abc import Hashable
-
     from ..transport import AsyncTransport
     from ._http import OptionsPolicy, Route
     from .checker import Checker
     from .lookups import AsyncLookups
-    from .values import Decision, Need, Redirect
+    from .values import Decision, Redirect, Rule
 
-__all__ = ["AuthASGIMiddleware", "request_from_scope"]
+__all__ = ["AuthASGIMiddleware", "refuse_socket", "request_from_scope"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -139,7 +124,8 @@ class AuthASGIMiddleware:
             :class:`~cave_auth.service.wsgi.AuthMiddleware`.
 
     Attributes:
-        async_lookups: The coroutine lookups, or ``None`` (worker thread).
+        deciding: The :class:`~cave_auth.service.async_checker.AsyncChecker`
+            deciding about each request.
     """
 
     def __init__(
@@ -156,15 +142,63 @@ class AuthASGIMiddleware:
         self.checker = checker
         self.route = route or route_all()
         self.options = options_policy(options)
-        self.async_lookups: AsyncLookups | None = None
-        if transport is not None:
-            self.async_lookups = AsyncTransportLookups(
-                checker.settings.auth_url, transport, timeout
-            )
-        self._flights: dict[Hashable, asyncio.Future[Any]] = {}
+        self.deciding = AsyncChecker(checker, transport=transport, timeout=timeout)
+
+    @classmethod
+    def from_env(
+        cls,
+        app: ASGIApp,
+        environ: Mapping[str, str],
+        *,
+        route: Route | None = None,
+        transport: AsyncTransport | None = None,
+        options: OptionsPolicy = "answer",
+    ) -> AuthASGIMiddleware:
+        """Wrap an app, configured from the Flask drop-in's environment variables.
+
+        The checker is built by
+        :class:`~cave_auth.service.configure.CheckerOptions` from
+        ``environ`` (``AUTH_URL``, ``STICKY_AUTH_URL``, ``TOKEN_CACHE_*``,
+        ``TOKEN_CACHE_REDIS_URL``, the proxy and CA bundle variables, ...),
+        with a :class:`~cave_auth.Urllib3Transport` from
+        :meth:`~cave_auth.Urllib3Transport.from_env` for the lookups made
+        in a worker thread.
+
+        Args:
+            app: The ASGI application.
+            environ: The environment mapping, e.g. ``os.environ``.
+            route: As for the constructor.
+            transport: An async transport for coroutine lookups, used exactly
+                as given; without one, lookups run in a worker thread.
+            options: As for the constructor.
+
+        Returns:
+            The middleware.
+
+        Raises:
+            ValueError: If a number variable is malformed (it is named).
+            InvalidInputError: If a proxy or CA bundle variable is malformed.
+        """
+        settings = CheckerOptions.from_env(environ)
+        checker = settings.checker(
+            settings.lookups(settings.transport_from_env(environ))
+        )
+        return cls(
+            app,
+            checker,
+            route,
+            transport=transport or _default_async_transport(settings, environ),
+            timeout=settings.timeout,
+            options=options,
+        )
 
     def __repr__(self) -> str:
         return f"AuthASGIMiddleware({self.app!r})"
+
+    @property
+    def async_lookups(self) -> AsyncLookups | None:
+        """The coroutine lookups, or ``None`` (worker thread)."""
+        return self.deciding.async_lookups
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check a request or socket, then call the app or answer the denial.
@@ -213,13 +247,16 @@ class AuthASGIMiddleware:
             state["auth_token"] = decision.token
             await self.app(scope, receive, send)
         elif kind == "websocket":
-            await _refuse_socket(scope, receive, send, decision)
+            await refuse_socket(scope, receive, send, decision)
         else:
             status, _, headers, payload = render(decision)
             await _respond(send, "http.", status, headers, payload)
 
-    async def check(self, request: Request, rule: Any) -> Decision:
+    async def check(self, request: Request, rule: Rule) -> Decision:
         """Decide about one request without blocking the event loop.
+
+        ``OPTIONS`` is checked like any other method: the middleware
+        decides about it before it checks.
 
         Args:
             request: What the request carries.
@@ -228,67 +265,29 @@ class AuthASGIMiddleware:
         Returns:
             The decision (a 503 when the auth service could not answer).
         """
-        steps = evaluate(request, rule, self.checker.settings, check_options=True)
-        try:
-            return await adrive(steps, self._answer)
-        except AuthServiceUnavailable:
-            return unavailable(self.checker.settings)
+        return await self.deciding.check(request, rule, check_options=True)
 
-    async def _answer(self, need: Need) -> Any:
-        """Answer a need from the checker's cache in the loop, or by a flight."""
-        answer = self.checker.cached(need)
-        return await self._flight(need) if answer is MISSING else answer
 
-    async def _flight(self, need: Need) -> Any:
-        key: Hashable = (isinstance(need, RefreshNeed), self.checker.key(need))
-        pending = self._flights.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._flights[key] = future
-        try:
-            answer = await self._lookup(need)
-        except BaseException as error:
-            future.set_exception(error)
-            future.exception()
-            raise
-        else:
-            future.set_result(answer)
-            return answer
-        finally:
-            del self._flights[key]
+def _default_async_transport(
+    options: CheckerOptions, environ: Mapping[str, str]
+) -> AsyncTransport | None:
+    """Return the async transport ``from_env`` looks facts up with by default.
 
-    async def _lookup(self, need: Need) -> Any:
-        """Answer a need that missed the cache: a coroutine, or a worker thread."""
-        checker, lookups = self.checker, self.async_lookups
-        user_need = isinstance(need, (UserNeed, RefreshNeed))
-        if lookups is None or (user_need and checker.user_lookup is not None):
-            return await asyncio.to_thread(checker.fetch, need)
-        if checker.cache.shared:
-            # A shared cache waits on the network (Redis, another process's
-            # lookup): that happens in a worker thread, and the lookup itself
-            # runs here in the loop, as a coroutine.
-            loop = asyncio.get_running_loop()
+    The one place the default is chosen. It is ``None`` for now: the
+    checker's lookups run over its :class:`~cave_auth.Urllib3Transport` in a
+    worker thread.
 
-            def lookup(asked: Any) -> Any:
-                coroutine = ask(lookups, asked)
-                return asyncio.run_coroutine_threadsafe(coroutine, loop).result()
+    Args:
+        options: The options read from ``environ``.
+        environ: The environment (for a transport's proxy and CA variables).
 
-            return await asyncio.to_thread(checker.fetch, need, lookup)
-        asked = checker.refreshed(need)
-        if asked is None:
-            return None
-        key = checker.key(asked)
-        cached = checker.cache.peek(key)
-        if cached is not MISSING:
-            return cached
-        try:
-            with checker.upstream():
-                answer = await ask(lookups, asked)
-        except AuthServiceUnavailable as error:
-            return checker.stale(key, error)
-        checker.cache.put(key, answer, checker.ttl(asked, answer))
-        return answer
+    Returns:
+        The transport, or ``None`` for worker-thread lookups.
+    """
+    # TODO(wire cave_auth.aio.HttpxTransport): where httpx is importable,
+    # return an HttpxTransport configured from ``environ`` (proxies, CA
+    # bundle) with ``options.timeout``; it lives on another branch so far.
+    return None
 
 
 async def _respond(
@@ -305,10 +304,22 @@ async def _respond(
     await send({"type": prefix + "response.body", "body": body})
 
 
-async def _refuse_socket(
+async def refuse_socket(
     scope: Scope, receive: Receive, send: Send, decision: Deny | Redirect
 ) -> None:
-    """Close a WebSocket handshake with a denial, before the app runs."""
+    """Refuse a WebSocket handshake with a denial, before the app accepts it.
+
+    With the ``websocket.http.response`` extension the denial is sent as the
+    handshake's HTTP answer; otherwise the socket is closed with 1008, or
+    1013 during an auth service outage, the error code as the reason.
+
+    Args:
+        scope: The ASGI scope of the socket.
+        receive: The ASGI receive callable (its next message is the
+            ``websocket.connect``).
+        send: The ASGI send callable.
+        decision: The denial or the redirect (answered as a program's).
+    """
     if (await receive())["type"] != "websocket.connect":
         return  # the client left before its handshake was answered
     status, _, headers, body = render(decision)
