@@ -12,6 +12,7 @@ the words and types of the errors they raise (:class:`Failure`).
 from __future__ import annotations
 
 import json as _json
+import os
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -51,7 +52,7 @@ DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 """The largest answer read by default: 16 MiB, far above any of this server's."""
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+_ERRNO_TEXT = re.compile(r"\[Errno (-?\d+)\] ([^'\")]+)")
 
 
 def check_positive(name: str, value: float | None, *, zero: bool = False) -> None:
@@ -243,11 +244,17 @@ def os_error_text(error: BaseException) -> str:
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
+        # The operating system's words for an errno, not asyncio's, which
+        # add the address: "Connect call failed ('127.0.0.1', 9)".
+        if isinstance(current, ConnectionError) and current.errno:
+            return os.strerror(current.errno).lower()
         if isinstance(current, OSError) and current.strerror:
             return str(current.strerror).lower()
         match = _ERRNO_TEXT.search(str(current))
         if match:
-            return match.group(1).strip().lower()
+            number = int(match.group(1))
+            text = os.strerror(number) if number > 0 else match.group(2).strip()
+            return text.lower()
         current = current.__cause__ or current.__context__
     return ""
 
