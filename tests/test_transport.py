@@ -232,7 +232,9 @@ def test_params_on_a_url_without_path_go_to_the_root(
 ) -> None:
     """Params added to a URL with no path are sent as ``/?...`` to that host."""
     base = f"http://127.0.0.1:{server.port}"
-    response = make_either_transport().request("GET", base, headers=AUTH, params={"id": "4"})
+    response = make_either_transport().request(
+        "GET", base, headers=AUTH, params={"id": "4"}
+    )
     assert response.status == 200
     assert server.requests[0].path == "/?id=4"
 
@@ -250,7 +252,9 @@ def test_json_body_is_sent_with_json_content_type(
 ) -> None:
     """A JSON body is serialised and sent with Content-Type application/json."""
     payload = {"name": "é", "ids": [1, 2]}
-    make_either_transport().request("POST", server.url("/x"), headers=AUTH, json=payload)
+    make_either_transport().request(
+        "POST", server.url("/x"), headers=AUTH, json=payload
+    )
     [entry] = server.requests
     assert entry.method == "POST"
     assert entry.header_values("Content-Type") == ["application/json"]

@@ -395,7 +395,9 @@ def test_an_endless_answer_is_cut_at_the_cap(
     url = f"http://127.0.0.1:{streaming.port}/endless"
     try:
         with pytest.raises(ca.ResponseTooLargeError, match="reading stopped there"):
-            make_either_transport(max_body_size=1024 * 1024).request("GET", url, headers=AUTH)
+            make_either_transport(max_body_size=1024 * 1024).request(
+                "GET", url, headers=AUTH
+            )
         assert streaming.done.wait(10)
     finally:
         streaming.close()

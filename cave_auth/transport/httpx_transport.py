@@ -349,7 +349,8 @@ class HttpxTransport:
             via = None
             if proxy is not None:
                 headers = dict(self.proxy_rules.headers.get(scheme, {}))
-                via = httpx.Proxy(proxy, ssl_context=self._ssl, headers=headers)
+                tls = self._ssl if proxy.startswith("https:") else None
+                via = httpx.Proxy(proxy, ssl_context=tls, headers=headers)
             pool = httpx.AsyncHTTPTransport(
                 verify=self._ssl, proxy=via, trust_env=False
             )
