@@ -6,7 +6,7 @@ read its answer, not in what they send or where a token may go. Here, for
 both: the checks of their settings, the request as it leaves (JSON body,
 query string, whether it carries a token), the refusal of a token on plain
 http past this machine, which redirect is followed and as which method, and
-the words and types of the errors they raise (:class:`Failure`).
+the words and types of the errors they raise (``Failure``).
 """
 
 from __future__ import annotations
