@@ -6,11 +6,8 @@ errors, over an :class:`~cave_auth.AsyncTransport`: both modules drive the
 same flows of :mod:`cave_auth.routes`, which build every request and parse
 every answer, so the two cannot drift apart.
 
-The transport is :class:`HttpxTransport`, over ``httpx.AsyncClient`` (the
-``httpx`` extra: ``pip install 'cave-auth[httpx]'``; httpx is imported when
-the name is first used, never by ``import cave_auth.aio``), a wrapper of your
-own around another async client (any object with the one coroutine method of
-:class:`~cave_auth.AsyncTransport`), or
+The transport is :class:`HttpxTransport` (the ``httpx`` extra, imported
+when first named), a wrapper of your own around another async client, or
 :class:`cave_auth.testing.FakeAsyncTransport` in tests. Nothing here is tied
 to an event loop library.
 """

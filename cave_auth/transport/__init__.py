@@ -16,6 +16,7 @@ attempt over urllib3), ``urllib3_transport`` and ``httpx_transport``.
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from .base import (
@@ -45,12 +46,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name == "HttpxTransport":
-        from .httpx_transport import HttpxTransport
-
-        return HttpxTransport
-    if name not in ("DEFAULT_MAX_BODY_SIZE", "Urllib3Transport"):
+    if name not in ("DEFAULT_MAX_BODY_SIZE", "Urllib3Transport", "HttpxTransport"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import urllib3_transport
-
-    return getattr(urllib3_transport, name)
+    module = "httpx_transport" if name == "HttpxTransport" else "urllib3_transport"
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -14,11 +14,8 @@ the call's budget, once that is shorter (by more than 50 ms), so a server
 that sends a byte now and then cannot stretch a call past its deadline.
 
 **Failures.** urllib3's exceptions carry reprs, addresses and their own
-wording. Each becomes a ``Failure`` (of ``rules``, which both
-transports share): a kind that decides whether a retry may
-help, and a text that names what failed and the limit hit, under the name of
-its setting; ``Failure.error`` makes the :class:`~cave_auth.TransportError`
-that leaves the transport, its URL through :func:`cave_auth._redact.scrub_url`.
+wording. Each becomes a ``Failure`` (see ``rules``): a kind that decides
+whether a retry may help, and a text naming what failed and the limit hit.
 """
 
 from __future__ import annotations
@@ -32,7 +29,7 @@ import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .base import Response
-from .rules import Failure, os_error_text, seconds, tls_failure_text
+from .rules import Failure, os_error_text, seconds, tls_failure_text, too_large
 
 if TYPE_CHECKING:
     from types import ModuleType
@@ -117,7 +114,7 @@ def classify(
         return Failure("connect", f"could not connect to the proxy {shown} ({detail})")
     via = f" through the proxy {proxy}" if proxy else ""
     if isinstance(exc, exceptions.SSLError):
-        detail = tls_failure_text(exc)
+        detail = tls_failure_text(exc) or "handshake failed"
         return Failure("tls", f"TLS failed{via} ({detail})")
     if isinstance(exc, exceptions.NameResolutionError):
         return Failure("connect", "could not connect (the host name did not resolve)")
@@ -239,11 +236,7 @@ def read_body(
     length = raw.headers.get("Content-Length", "")
     expected = int(length) if length.isdigit() else None
     if expected is not None and expected > max_body_size:
-        raise Failure(
-            "too large",
-            f"the {raw.status} answer of {expected} bytes is larger than "
-            f"max_body_size={max_body_size}; it was not read",
-        )
+        raise too_large(raw.status, max_body_size, expected)
     if raw.headers.get("Content-Encoding", "identity") != "identity":
         expected = None
     chunks: list[bytes] = []
@@ -265,11 +258,7 @@ def read_body(
                 break
             size += len(chunk)
             if size > max_body_size:
-                raise Failure(
-                    "too large",
-                    f"the {raw.status} answer is larger than "
-                    f"max_body_size={max_body_size}; reading stopped there",
-                )
+                raise too_large(raw.status, max_body_size)
             chunks.append(chunk)
     except exceptions.ReadTimeoutError:
         failure: Failure | None = Failure(

@@ -1,12 +1,10 @@
-"""The rules both real transports follow, written once. No network I/O.
+"""The rules both real transports keep, written once. No network I/O.
 
-:class:`~cave_auth.transport.Urllib3Transport` and
-:class:`~cave_auth.aio.HttpxTransport` differ in how they send a request and
-read its answer, not in what they send or where a token may go. Here, for
-both: the checks of their settings, the request as it leaves (JSON body,
-query string, whether it carries a token), the refusal of a token on plain
-http past this machine, which redirect is followed and as which method, and
-the words and types of the errors they raise (``Failure``).
+Redirects are followed only to the same origin (or from http on port 80 to
+https on 443 of the same host). A token never goes over plain ``http://``
+past this machine (host or proxy) unless the caller opted in. Messages of
+:class:`~cave_auth.TransportError` name what failed, the method, the URL and
+the limit hit, never a token or a repr, and chain no client exception.
 """
 
 from __future__ import annotations
@@ -15,6 +13,8 @@ import json as _json
 import os
 import re
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+import attrs
 
 from .._redact import scrub_url
 from ..errors import (
@@ -31,20 +31,24 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from .base import Response
+    from .proxy import ProxyRules
 
 __all__ = [
     "DEFAULT_MAX_BODY_SIZE",
     "Failure",
     "Outgoing",
+    "answered",
     "check_count",
     "check_plain_http",
     "check_positive",
     "os_error_text",
     "prepare",
+    "proxy_for",
     "redirect",
     "seconds",
     "settings_from_env",
     "tls_failure_text",
+    "too_large",
     "too_many_redirects",
 ]
 
@@ -56,11 +60,7 @@ _ERRNO_TEXT = re.compile(r"\[Errno (-?\d+)\] ([^'\")]+)")
 
 
 def check_positive(name: str, value: float | None, *, zero: bool = False) -> None:
-    """Refuse a setting that is not a number > 0 (>= 0 with ``zero``); None passes.
-
-    Raises:
-        InvalidInputError: Naming the setting and the value given.
-    """
+    """Refuse a setting that is not a number > 0 (>= 0 with ``zero``); None passes."""
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -70,33 +70,20 @@ def check_positive(name: str, value: float | None, *, zero: bool = False) -> Non
 
 
 def check_count(name: str, value: int, least: int) -> None:
-    """Refuse a setting that is not an int >= ``least``.
-
-    Raises:
-        InvalidInputError: Naming the setting and the value given.
-    """
+    """Refuse a setting that is not an int >= ``least``."""
     if type(value) is not int or value < least:
         raise InvalidInputError(f"{name} must be an int >= {least}, got {value!r}")
 
 
 class Outgoing(NamedTuple):
-    """A request as it goes on the wire, hop after hop.
-
-    A named tuple: one is made per call, on the path of every request.
-
-    Attributes:
-        method: The method, in upper case.
-        url: The absolute URL, query string included.
-        headers: The headers to send (a copy; the caller's stay untouched).
-        body: The body, or None.
-        has_token: Whether ``headers`` hold an ``Authorization``, in any case.
-    """
+    """A request as it goes out, hop after hop: a named tuple, one per call."""
 
     method: str
     url: str
     headers: dict[str, str]
     body: bytes | None
     has_token: bool
+    redirected: bool = False
 
 
 def prepare(
@@ -106,11 +93,10 @@ def prepare(
     params: Mapping[str, str] | None,
     json: Any,
 ) -> Outgoing:
-    """Build the request of a ``Transport.request`` call's arguments.
+    """Build the request of ``Transport.request``'s arguments, copying ``headers``.
 
-    ``json`` becomes the body, with ``Content-Type: application/json`` in
-    place of any the caller gave; ``params`` are appended to the query,
-    commas kept as they are (the id lists of the API are comma-separated).
+    ``json`` becomes the body and replaces the caller's Content-Type; commas
+    in ``params`` stay as they are (the API's id lists are comma-separated).
     """
     send_headers = dict(headers)
     body: bytes | None = None
@@ -126,20 +112,21 @@ def prepare(
     return Outgoing(method.upper(), url, send_headers, body, has_token)
 
 
-def check_plain_http(
-    request: Outgoing, host: str, proxy: str | None, shown_proxy: str | None
-) -> None:
-    """Refuse a token on plain http past this machine, on any hop.
+def proxy_for(
+    request: Outgoing,
+    origin: tuple[str, str, int, str],
+    proxies: ProxyRules,
+    allow_insecure_http: bool,
+) -> str | None:
+    """Return the proxy of a hop (or None), after :func:`check_plain_http`."""
+    proxy = proxies.proxy_for(*origin[:3])
+    if origin[0] == "http" and request.has_token and not allow_insecure_http:
+        check_plain_http(origin[1], proxy, proxies.shown.get("http"))
+    return proxy
 
-    ``host`` is the request's (its URL is http), ``proxy`` the proxy it
-    would go through, ``shown_proxy`` that proxy as a message may show it.
 
-    Raises:
-        InsecureTransportError: If ``request`` carries a token and ``host``
-            or ``proxy`` is not on loopback.
-    """
-    if not request.has_token:
-        return
+def check_plain_http(host: str, proxy: str | None, shown_proxy: str | None) -> None:
+    """Refuse a token on plain http to ``host``, or via ``proxy``, past this machine."""
     if not is_loopback_host(host):
         raise InsecureTransportError(
             f"Refusing to send a token over plain http to {host}: use "
@@ -159,15 +146,12 @@ def check_plain_http(
 
 
 def redirect(
-    request: Outgoing, response: Response, origin: tuple[str, str, int]
+    request: Outgoing, response: Response, origin: tuple[str, str, int, str]
 ) -> Outgoing | None:
-    """Return the request a redirect asks for, or None to return ``response``.
+    """Return the request a redirect to ``origin`` asks for, or None to return it.
 
-    Only a redirect to the same origin (see
-    :func:`~cave_auth.transport.base.may_follow_redirect`) is followed, so
-    that the token never leaves it. A 303, and a 301 or 302 after a POST,
-    become a GET without a body, as browsers and requests do; 307 and 308
-    repeat the request as it was.
+    A 303, and a 301 or 302 after a POST, become a GET without a body, as
+    browsers and requests do; 307 and 308 repeat the request as it was.
     """
     location = response.header("location")
     if response.status not in _REDIRECT_STATUSES or not location:
@@ -175,15 +159,21 @@ def redirect(
     from urllib.parse import urljoin
 
     url = urljoin(request.url, location)
-    if not may_follow_redirect(origin, url):
+    if not may_follow_redirect(origin[:3], url):
         return None
     if response.status == 303 or (
         response.status in (301, 302) and request.method == "POST"
     ):
         headers = dict(request.headers)
         _drop_header(headers, "content-type")
-        return request._replace(method="GET", url=url, headers=headers, body=None)
-    return request._replace(url=url)
+        get = request._replace(method="GET", headers=headers, body=None)
+        return get._replace(url=url, redirected=True)
+    return request._replace(url=url, redirected=True)
+
+
+def answered(response: Response, request: Outgoing) -> Response:
+    """Return ``response`` to ``request``, marked if a redirect led to it."""
+    return attrs.evolve(response, redirected=True) if request.redirected else response
 
 
 def too_many_redirects(request: Outgoing, max_redirects: int) -> TransportError:
@@ -199,10 +189,8 @@ def too_many_redirects(request: Outgoing, max_redirects: int) -> TransportError:
 class Failure(Exception):
     """An attempt that got no usable answer, classified for retry and message.
 
-    Attributes:
-        kind: ``connect``, ``tls``, ``read``, ``broke`` or ``too large``.
-        text: What happened, for the message, without any URL or repr.
-        stale: Whether a reused connection broke before any answer byte.
+    ``kind``: ``connect``, ``tls``, ``read``, ``broke`` or ``too large``;
+    ``stale``: a reused connection broke before any answer byte.
     """
 
     def __init__(self, kind: str, text: str, *, stale: bool = False) -> None:
@@ -214,19 +202,31 @@ class Failure(Exception):
     def error(
         self, method: str, url: str, headers: Mapping[str, str], attempts: int = 1
     ) -> TransportError:
-        """Make the error that leaves the transport: text only, nothing chained.
+        """Make the error that leaves the transport: text only, ``url`` masked.
 
-        ``raise ... from None`` only hides the exception being handled: it
-        stays in ``__context__``. So this error is raised outside any
-        ``except`` block, and so is each ``Failure``, so that no exception of
-        the HTTP client (whose request holds the path, the token on the TTL
-        route, and the ``Authorization`` header) travels with it. ``url`` is
-        shown with query secrets and the bearer token of ``headers`` masked.
+        It (and each ``Failure``) is raised outside any ``except`` block: ``from
+        None`` would leave the HTTP client's exception, which holds the token,
+        in ``__context__``.
         """
         shown = scrub_url(url, headers)
         tries = f", after {attempts} attempts" if attempts > 1 else ""
         kind = ResponseTooLargeError if self.kind == "too large" else TransportError
         return kind(f"{method} {shown}: {self.text}{tries}", method=method, url=shown)
+
+
+def too_large(status: int, max_body_size: int, length: int | None = None) -> Failure:
+    """The failure of an answer over the cap: by its ``length``, or once past it."""
+    if length is not None:
+        return Failure(
+            "too large",
+            f"the {status} answer of {length} bytes is larger than "
+            f"max_body_size={max_body_size}; it was not read",
+        )
+    return Failure(
+        "too large",
+        f"the {status} answer is larger than max_body_size={max_body_size}; "
+        "reading stopped there",
+    )
 
 
 def seconds(value: float) -> str:
@@ -235,11 +235,7 @@ def seconds(value: float) -> str:
 
 
 def os_error_text(error: BaseException) -> str:
-    """Find the operating system's words for a failure in an exception chain.
-
-    Causes and contexts are searched too; ``""`` if none is found, else e.g.
-    ``"connection refused"``.
-    """
+    """Find the operating system's words in an exception chain (``""`` if none)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -260,7 +256,7 @@ def os_error_text(error: BaseException) -> str:
 
 
 def tls_failure_text(error: BaseException) -> str:
-    """Find why a TLS handshake failed in an exception chain, in plain words."""
+    """Find why a TLS handshake failed in an exception chain, or ``""``."""
     current: BaseException | None = error
     while current is not None:
         reason = getattr(current, "reason", None)
@@ -270,7 +266,7 @@ def tls_failure_text(error: BaseException) -> str:
         if isinstance(reason, str) and reason:
             return reason.lower().replace("_", " ")
         current = current.__cause__ or current.__context__
-    return "handshake failed"
+    return ""
 
 
 def settings_from_env(
@@ -278,9 +274,7 @@ def settings_from_env(
 ) -> dict[str, Any]:
     """Return a transport's arguments from the proxy and CA bundle variables.
 
-    The one place the real transports' ``from_env`` read ``environ``; an
-    argument in ``overrides`` wins over the variables it stands for. Asks
-    the file system only whether a CA bundle variable names a directory.
+    An argument in ``overrides`` wins over the variables it stands for.
     """
     settings: dict[str, Any] = {}
     settings["proxy"], settings["no_proxy"] = proxy_settings_from_env(environ)

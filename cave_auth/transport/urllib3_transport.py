@@ -25,13 +25,8 @@ request), a break on a connection's first use, and a break after part of an
 answer are never retried for a POST. ``retry_stale_connections=False`` turns
 the retry off.
 
-Redirects are followed only to the same scheme, host and port (or from http
-on port 80 to https on 443 of the same host), so an ``Authorization`` header
-never reaches another origin. A bearer token is never put on plain
-``http://`` to a host that is not loopback, nor through a proxy that is not,
-unless the caller opted in. Messages of :class:`~cave_auth.TransportError`
-name what failed, the method, the URL and the limit that was hit, never a
-token, proxy credentials or an object's repr, and chain no urllib3 exception.
+Redirects, tokens on plain http and messages follow the rules of
+:mod:`cave_auth.transport.rules`, which ``aio.HttpxTransport`` keeps too.
 
 urllib3 logs every request line at DEBUG, and the TTL route carries the token
 in its path: so creating the first transport adds one filter to the
@@ -48,9 +43,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
 from .._redact import mask_token_paths_in_logs
+from . import rules
 from .attempt import (
     AttemptLimits,
     classify,
@@ -61,19 +55,7 @@ from .attempt import (
 from .base import IDEMPOTENT_METHODS, Response, default_port, split_url
 from .proxy import ProxyRules
 from .retry import backoff_wait, parse_retry_after, status_may_retry
-from .rules import (
-    DEFAULT_MAX_BODY_SIZE,
-    Failure,
-    Outgoing,
-    check_count,
-    check_plain_http,
-    check_positive,
-    prepare,
-    redirect,
-    seconds,
-    settings_from_env,
-    too_many_redirects,
-)
+from .rules import DEFAULT_MAX_BODY_SIZE, Failure
 from .trust import make_ssl_context
 
 if TYPE_CHECKING:
@@ -149,14 +131,14 @@ class Urllib3Transport:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         retry_stale_connections: bool = True,
     ) -> None:
-        check_positive("timeout", timeout)
-        check_positive("connect_timeout", connect_timeout)
-        check_positive("read_timeout", read_timeout)
-        check_positive("backoff_factor", backoff_factor, zero=True)
-        check_positive("retry_after_max", retry_after_max, zero=True)
-        check_positive("max_body_size", max_body_size)
-        check_count("retries", retries, 0)
-        check_count("pool_maxsize", pool_maxsize, 1)
+        rules.check_positive("timeout", timeout)
+        rules.check_positive("connect_timeout", connect_timeout)
+        rules.check_positive("read_timeout", read_timeout)
+        rules.check_positive("backoff_factor", backoff_factor, zero=True)
+        rules.check_positive("retry_after_max", retry_after_max, zero=True)
+        rules.check_positive("max_body_size", max_body_size)
+        rules.check_count("retries", retries, 0)
+        rules.check_count("pool_maxsize", pool_maxsize, 1)
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = None if read_timeout is None else float(read_timeout)
@@ -198,7 +180,7 @@ class Urllib3Transport:
         Raises:
             InvalidInputError: If a variable or an override is malformed.
         """
-        return cls(**settings_from_env(environ, overrides))
+        return cls(**rules.settings_from_env(environ, overrides))
 
     def __repr__(self) -> str:
         proxies = dict(self.proxy_rules.shown)
@@ -264,31 +246,26 @@ class Urllib3Transport:
                 retries.
             InvalidInputError: If ``url`` is not an http(s) URL.
         """
-        check_positive("timeout", timeout)
+        rules.check_positive("timeout", timeout)
         budget = self.timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + budget
         self._check_process()
-        outgoing = prepare(method, url, headers, params, json)
-        redirected = False
+        req = rules.prepare(method, url, headers, params, json)
         for _ in range(self.max_redirects + 1):
-            origin = split_url(outgoing.url)
-            scheme, host, port, _ = origin
-            proxy = self.proxy_rules.proxy_for(scheme, host, port)
-            if scheme == "http" and not self.allow_insecure_http:
-                shown = self.proxy_rules.shown.get("http")
-                check_plain_http(outgoing, host, proxy, shown)
-            response = self._send(outgoing, origin, proxy, deadline, budget)
-            hop = redirect(outgoing, response, origin[:3])
+            origin = split_url(req.url)
+            proxy = rules.proxy_for(
+                req, origin, self.proxy_rules, self.allow_insecure_http
+            )
+            response = self._send(req, origin, proxy, deadline, budget)
+            hop = rules.redirect(req, response, origin)
             if hop is None:
-                if redirected:
-                    return attrs.evolve(response, redirected=True)
-                return response
-            outgoing, redirected = hop, True
-        raise too_many_redirects(outgoing, self.max_redirects)
+                return rules.answered(response, req)
+            req = hop
+        raise rules.too_many_redirects(req, self.max_redirects)
 
     def _send(
         self,
-        request: Outgoing,
+        request: rules.Outgoing,
         origin: tuple[str, str, int, str],
         proxy: str | None,
         deadline: float,
@@ -351,7 +328,7 @@ class Urllib3Transport:
         """Return the limits of the next attempt, within what is left."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise Failure("read", f"no answer within timeout={seconds(budget)}")
+            raise Failure("read", f"no answer within timeout={rules.seconds(budget)}")
         read, read_setting = remaining, "timeout"
         if self.read_timeout is not None and self.read_timeout < remaining:
             read, read_setting = self.read_timeout, "read_timeout"
@@ -362,14 +339,14 @@ class Urllib3Transport:
 
     def _attempt(
         self,
-        request: Outgoing,
+        request: rules.Outgoing,
         origin: tuple[str, str, int, str],
         proxy: str | None,
         deadline: float,
         budget: float,
     ) -> Response:
         """Send the request once and read its answer, or raise ``Failure``."""
-        method, url, headers, body, _ = request
+        method, url, headers, body = request[:4]
         scheme, host, port, target = origin
         exceptions = self._urllib3.exceptions
         limits = self._limits(deadline, budget)
