@@ -4,14 +4,12 @@ Endpoint functions (:mod:`cave_auth.api`) only ever call
 :meth:`Transport.request` and read the :class:`Response` it returns, so any
 object with that one method stands in for the network: the real
 :class:`Urllib3Transport`, :class:`cave_auth.testing.FakeTransport` in unit
-tests, or a user's own adapter; :mod:`cave_auth.aio` likewise awaits an
-:class:`AsyncTransport`, such as :class:`HttpxTransport` (the ``httpx``
-extra). Each real transport (and with it its client library, ssl and
-http.client) is loaded on first use, so code that never names it never
-imports them. Their parts are one module each: ``base`` (protocols, values,
-URL rules), ``rules`` (what both transports send and refuse, and their
-errors), ``retry``, ``proxy``, ``trust`` (which CAs), ``attempt`` (one
-attempt over urllib3), ``urllib3_transport`` and ``httpx_transport``.
+tests, or a user's own adapter; :mod:`cave_auth.aio` awaits an
+:class:`AsyncTransport`, e.g. :class:`HttpxTransport` (the ``httpx`` extra).
+Each real transport (and its client library) is loaded on first use. Their
+parts are one module each: ``base`` (protocols, values, URL rules), ``rules``
+(what both send, refuse and raise), ``retry``, ``proxy``, ``trust``,
+``attempt`` (over urllib3), ``urllib3_transport`` and ``httpx_transport``.
 """
 
 from __future__ import annotations

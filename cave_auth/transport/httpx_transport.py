@@ -1,8 +1,7 @@
 """The async transport, over httpx: the rules of Urllib3Transport, no retries.
 
-One deadline per call, every redirect hop and the body included, is an
-``anyio.fail_after`` scope (anyio comes with httpx, and serves asyncio and
-trio alike). Imported when the class is first named.
+Its deadline is an ``anyio.fail_after`` scope: anyio comes with httpx, and
+serves asyncio and trio alike. Imported when the class is first named.
 """
 
 from __future__ import annotations
@@ -37,14 +36,12 @@ __all__ = ["HttpxTransport"]
 class HttpxTransport:
     """An :class:`~cave_auth.AsyncTransport` over httpx, for :mod:`cave_auth.aio`.
 
-    Without ``client``, it keeps connection pools of its own (one per proxy),
-    closed by :meth:`aclose` or on leaving ``async with``; they read no
-    environment variable (:meth:`from_env` does), trust the CAs
-    ``Urllib3Transport`` trusts, and keep no cookies, so that no answer's
-    cookie goes out with another token. A ``client`` (``httpx.AsyncClient``)
-    is used as it is, with its proxies, CAs, cookies and timeouts, and never
-    closed. The other arguments mean what they mean for ``Urllib3Transport``.
-    Use a transport in one event loop, as httpx requires.
+    Without ``client``, it keeps pools of its own (one per proxy), closed by
+    :meth:`aclose` or ``async with``: they read no environment variable, trust
+    the CAs ``Urllib3Transport`` trusts and keep no cookies (none goes out
+    with another token). A ``client`` (``httpx.AsyncClient``) is used as it
+    is and never closed. Other arguments mean what they do for
+    ``Urllib3Transport``. Use a transport in one event loop, as httpx must.
 
     Raises:
         InvalidInputError: If a setting is out of range or malformed, or
@@ -100,13 +97,12 @@ class HttpxTransport:
         return cls(**rules.settings_from_env(environ, overrides))
 
     def __repr__(self) -> str:
+        client = "own" if self._given is None else "given"
         return (
-            f"HttpxTransport(timeout={self.timeout!r}, "
-            f"connect_timeout={self.connect_timeout!r}, "
-            f"max_redirects={self.max_redirects!r}, "
+            f"HttpxTransport(timeout={self.timeout!r}, connect_timeout="
+            f"{self.connect_timeout!r}, max_redirects={self.max_redirects!r}, "
             f"proxies={dict(self.proxy_rules.shown)!r}, "
-            f"max_body_size={self.max_body_size!r}, "
-            f"client={'given' if self._given is not None else 'own'})"
+            f"max_body_size={self.max_body_size!r}, client={client})"
         )
 
     async def __aenter__(self) -> HttpxTransport:
@@ -117,9 +113,8 @@ class HttpxTransport:
 
     async def aclose(self) -> None:
         """Close the transport's own pools (a given client stays open)."""
-        pools = list(self._pools.values())
-        self._pools.clear()
-        for pool in pools:
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
             await pool.aclose()
 
     async def request(
@@ -158,16 +153,14 @@ class HttpxTransport:
         budget: float,
     ) -> Response:
         """Send one hop and read its answer within what is left of the budget."""
-        scheme = origin[0]
         received: int | None = None  # body bytes read; None before the head came
         failure: Failure | None = None
         try:
             with anyio.fail_after(deadline - time.monotonic()):
-                async with await self._open(request, scheme, proxy) as answer:
+                async with await self._open(request, origin[0], proxy) as answer:
                     received = 0
                     status, cap = answer.status_code, self.max_body_size
                     length = answer.headers.get("content-length", "")
-                    failure = None
                     if length.isdigit() and int(length) > cap:
                         failure = rules.too_large(status, cap, int(length))
                     chunks: list[bytes] = []
@@ -184,7 +177,7 @@ class HttpxTransport:
                 text += f": the body stalled after {received} bytes"
             failure = Failure("read", f"{text} (timeout={rules.seconds(budget)})")
         except httpx.TransportError as exc:
-            shown = self.proxy_rules.shown.get(scheme) if proxy else None
+            shown = self.proxy_rules.shown.get(origin[0]) if proxy else None
             failure = self._failure(exc, shown, received)
         if failure is not None:
             # Raised outside the except blocks: httpx's exception holds the
@@ -226,7 +219,7 @@ class HttpxTransport:
         self, request: rules.Outgoing, scheme: str, proxy: str | None
     ) -> contextlib.AbstractAsyncContextManager[httpx.Response]:
         """Send the request; the answer's body is read in the ``async with``."""
-        method, url, headers, body = request[:4]
+        method, url, headers, body, _ = request
         if self._given is not None:
             return self._given.stream(
                 method, url, headers=headers, content=body, follow_redirects=False

@@ -1,10 +1,9 @@
 """The rules both real transports keep, written once. No network I/O.
 
-Redirects are followed only to the same origin (or from http on port 80 to
-https on 443 of the same host). A token never goes over plain ``http://``
-past this machine (host or proxy) unless the caller opted in. Messages of
-:class:`~cave_auth.TransportError` name what failed, the method, the URL and
-the limit hit, never a token or a repr, and chain no client exception.
+Redirects are followed only to the same origin (or from http:80 to https:443
+of the same host); no token goes over plain http past this machine (host or
+proxy) unless allowed; errors name what failed, the method, the URL and the
+limit hit, never a token or a repr, and chain no client exception.
 """
 
 from __future__ import annotations
@@ -82,7 +81,6 @@ class Outgoing(NamedTuple):
     url: str
     headers: dict[str, str]
     body: bytes | None
-    has_token: bool
     redirected: bool = False
 
 
@@ -93,11 +91,7 @@ def prepare(
     params: Mapping[str, str] | None,
     json: Any,
 ) -> Outgoing:
-    """Build the request of ``Transport.request``'s arguments, copying ``headers``.
-
-    ``json`` becomes the body and replaces the caller's Content-Type; commas
-    in ``params`` stay as they are (the API's id lists are comma-separated).
-    """
+    """Build what ``Transport.request``'s arguments send; commas in ``params`` stay."""
     send_headers = dict(headers)
     body: bytes | None = None
     if json is not None:
@@ -108,8 +102,7 @@ def prepare(
         from urllib.parse import urlencode
 
         url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, safe=',')}"
-    has_token = any(name.lower() == "authorization" for name in send_headers)
-    return Outgoing(method.upper(), url, send_headers, body, has_token)
+    return Outgoing(method.upper(), url, send_headers, body)
 
 
 def proxy_for(
@@ -120,7 +113,8 @@ def proxy_for(
 ) -> str | None:
     """Return the proxy of a hop (or None), after :func:`check_plain_http`."""
     proxy = proxies.proxy_for(*origin[:3])
-    if origin[0] == "http" and request.has_token and not allow_insecure_http:
+    plain = origin[0] == "http" and not allow_insecure_http
+    if plain and any(name.lower() == "authorization" for name in request.headers):
         check_plain_http(origin[1], proxy, proxies.shown.get("http"))
     return proxy
 
@@ -132,9 +126,8 @@ def check_plain_http(host: str, proxy: str | None, shown_proxy: str | None) -> N
             f"Refusing to send a token over plain http to {host}: use "
             "https, or create the transport with allow_insecure_http=True"
         )
-    # A forwarding proxy reads the whole request, token included. Whether it
-    # is on this machine is decided, as for the server, by the name or
-    # address given, never by a DNS answer.
+    # A forwarding proxy reads the whole request, token included. Whether it is
+    # on this machine is decided by the name or address given, never by DNS.
     if proxy is not None and not is_loopback_host(split_url(proxy)[1]):
         raise InsecureTransportError(
             f"Refusing to send a token over plain http through the proxy "
@@ -148,10 +141,9 @@ def check_plain_http(host: str, proxy: str | None, shown_proxy: str | None) -> N
 def redirect(
     request: Outgoing, response: Response, origin: tuple[str, str, int, str]
 ) -> Outgoing | None:
-    """Return the request a redirect to ``origin`` asks for, or None to return it.
+    """Return the request a redirect from ``origin`` asks for, or None to return it.
 
-    A 303, and a 301 or 302 after a POST, become a GET without a body, as
-    browsers and requests do; 307 and 308 repeat the request as it was.
+    303, and 301 or 302 after a POST, become a bodiless GET, as in browsers.
     """
     location = response.header("location")
     if response.status not in _REDIRECT_STATUSES or not location:
@@ -178,12 +170,8 @@ def answered(response: Response, request: Outgoing) -> Response:
 
 def too_many_redirects(request: Outgoing, max_redirects: int) -> TransportError:
     """Make the error of a request redirected more than ``max_redirects`` times."""
-    shown = scrub_url(request.url, request.headers)
-    return TransportError(
-        f"{request.method} {shown}: more than {max_redirects} redirects",
-        method=request.method,
-        url=shown,
-    )
+    failure = Failure("redirects", f"more than {max_redirects} redirects")
+    return failure.error(request.method, request.url, request.headers)
 
 
 class Failure(Exception):
@@ -204,9 +192,8 @@ class Failure(Exception):
     ) -> TransportError:
         """Make the error that leaves the transport: text only, ``url`` masked.
 
-        It (and each ``Failure``) is raised outside any ``except`` block: ``from
-        None`` would leave the HTTP client's exception, which holds the token,
-        in ``__context__``.
+        Raise it outside any ``except`` block: ``from None`` would leave the
+        client's exception, which holds the token, in ``__context__``.
         """
         shown = scrub_url(url, headers)
         tries = f", after {attempts} attempts" if attempts > 1 else ""
@@ -216,17 +203,10 @@ class Failure(Exception):
 
 def too_large(status: int, max_body_size: int, length: int | None = None) -> Failure:
     """The failure of an answer over the cap: by its ``length``, or once past it."""
-    if length is not None:
-        return Failure(
-            "too large",
-            f"the {status} answer of {length} bytes is larger than "
-            f"max_body_size={max_body_size}; it was not read",
-        )
-    return Failure(
-        "too large",
-        f"the {status} answer is larger than max_body_size={max_body_size}; "
-        "reading stopped there",
-    )
+    what = "answer is" if length is None else f"answer of {length} bytes is"
+    end = "reading stopped there" if length is None else "it was not read"
+    text = f"the {status} {what} larger than max_body_size={max_body_size}; {end}"
+    return Failure("too large", text)
 
 
 def seconds(value: float) -> str:
@@ -272,10 +252,7 @@ def tls_failure_text(error: BaseException) -> str:
 def settings_from_env(
     environ: Mapping[str, str], overrides: Mapping[str, Any]
 ) -> dict[str, Any]:
-    """Return a transport's arguments from the proxy and CA bundle variables.
-
-    An argument in ``overrides`` wins over the variables it stands for.
-    """
+    """Return the proxy and CA settings of ``environ``, updated by ``overrides``."""
     settings: dict[str, Any] = {}
     settings["proxy"], settings["no_proxy"] = proxy_settings_from_env(environ)
     if "ca_certs" not in overrides and "ca_cert_dir" not in overrides:

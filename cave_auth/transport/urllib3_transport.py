@@ -170,12 +170,10 @@ class Urllib3Transport:
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Urllib3Transport:
         """Create a transport configured as requests and curl users expect them.
 
-        Reads the proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``,
-        ``ALL_PROXY``, ``NO_PROXY``; see :mod:`cave_auth.transport.proxy`) and the CA
-        bundle variables (see :mod:`cave_auth.transport.trust`) from
-        ``environ``, e.g. ``os.environ``. An argument of
-        :class:`Urllib3Transport` in ``overrides`` wins over the variables it
-        stands for (``proxy``, ``no_proxy``, ``ca_certs`` or ``ca_cert_dir``).
+        Reads the proxy variables (:mod:`~cave_auth.transport.proxy`) and the
+        CA bundle variables (:mod:`~cave_auth.transport.trust`) from
+        ``environ``, e.g. ``os.environ``; an argument in ``overrides`` wins
+        over the variables it stands for.
 
         Raises:
             InvalidInputError: If a variable or an override is malformed.
@@ -346,7 +344,7 @@ class Urllib3Transport:
         budget: float,
     ) -> Response:
         """Send the request once and read its answer, or raise ``Failure``."""
-        method, url, headers, body = request[:4]
+        method, url, headers, body, _ = request
         scheme, host, port, target = origin
         exceptions = self._urllib3.exceptions
         limits = self._limits(deadline, budget)
