@@ -6,9 +6,8 @@ errors, over an :class:`~cave_auth.AsyncTransport`: both modules drive the
 same flows of :mod:`cave_auth.routes`, which build every request and parse
 every answer, so the two cannot drift apart.
 
-This module adds no dependency: bring the async HTTP client you use and wrap
-it in an :class:`~cave_auth.AsyncTransport` (the asynchronous tutorial shows
-one for ``httpx.AsyncClient``), or use
+The transport is :class:`HttpxTransport` (the ``httpx`` extra, imported
+when first named), a wrapper of your own around another async client, or
 :class:`cave_auth.testing.FakeAsyncTransport` in tests. Nothing here is tied
 to an event loop library.
 """
@@ -34,8 +33,10 @@ if TYPE_CHECKING:
         UserName,
     )
     from .transport import AsyncTransport
+    from .transport.httpx_transport import HttpxTransport
 
 __all__ = [
+    "HttpxTransport",
     "are_roots_public",
     "create_token",
     "delete_token",
@@ -59,6 +60,14 @@ __all__ = [
     "table_has_public",
     "whoami",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name != "HttpxTransport":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from .transport.httpx_transport import HttpxTransport
+
+    return HttpxTransport
 
 
 async def get_tokens(

@@ -70,3 +70,22 @@ def make_proxy(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
 def proxy(make_proxy: Callable[..., Any]) -> Any:
     """A real proxy on loopback, without credentials."""
     return make_proxy()
+
+
+@pytest.fixture(params=["urllib3", "httpx"])
+def make_either_transport(
+    request: pytest.FixtureRequest,
+) -> Iterator[Callable[..., Any]]:
+    """Make Urllib3Transports, or HttpxTransports behind a sync face: each test runs with both."""
+    import either_transport
+
+    made: list[Any] = []
+
+    def make(**settings: Any) -> Any:
+        transport = either_transport.make(request.param, **settings)
+        made.append(transport)
+        return transport
+
+    yield make
+    for transport in made:
+        transport.close()

@@ -206,9 +206,11 @@ def test_signatures_match_the_sync_module(name):
 
 
 def test_aio_offers_every_endpoint_of_api():
-    """cave_auth.aio exports every endpoint of cave_auth.api and nothing else."""
-    assert set(aio.__all__) == set(api.__all__) - {"raise_for_response"}
-    assert set(aio.__all__) == set(ENDPOINTS)
+    """cave_auth.aio exports every endpoint of cave_auth.api, its transport and nothing else."""
+    endpoints = set(aio.__all__) - {"HttpxTransport"}
+    assert endpoints == set(api.__all__) - {"raise_for_response"}
+    assert endpoints == set(ENDPOINTS)
+    assert "HttpxTransport" in aio.__all__
 
 
 def test_server_warning_is_logged_by_the_async_shell(caplog):
@@ -278,29 +280,17 @@ def test_a_transport_error_reaches_the_caller_without_the_token():
     assert (info.value.__cause__, info.value.__context__) == (None, None)
 
 
-def _docs_adapter():
-    """Exec the httpx adapter of docs/tutorials/async.md, as users copy it."""
-    from test_docs import ROOT, python_blocks
-
-    (_, code), *_ = python_blocks(ROOT / "docs" / "tutorials" / "async.md")
-    namespace: dict = {}
-    exec(compile(code, "async.md", "exec"), namespace)
-    return namespace["HttpxTransport"], namespace["httpx"]
-
-
-def test_docs_httpx_adapter_maps_a_refused_connection_to_transport_error():
-    """The documented httpx adapter turns a refused connection into TransportError."""
+def test_httpx_transport_maps_a_refused_connection_to_transport_error():
+    """The shipped httpx transport turns a refused connection into TransportError."""
     import socket
 
-    adapter, httpx = _docs_adapter()
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     config = ca.Config(f"http://127.0.0.1:{port}", token=TOKEN)
 
     async def main():
-        async with httpx.AsyncClient() as client:
-            http = adapter(client)
+        async with aio.HttpxTransport() as http:
             assert isinstance(http, ca.AsyncTransport)
             return await aio.whoami(config, http)
 
@@ -308,10 +298,11 @@ def test_docs_httpx_adapter_maps_a_refused_connection_to_transport_error():
         asyncio.run(main())
     assert info.value.url == f"http://127.0.0.1:{port}/auth/api/v1/user/me"
     assert TOKEN not in str(info.value)
+    assert (info.value.__cause__, info.value.__context__) == (None, None)
 
 
-def test_docs_httpx_adapter_gives_the_sync_results_on_a_real_server(monkeypatch):
-    """Over loopback HTTP, the httpx adapter and Urllib3Transport give equal results."""
+def test_httpx_transport_gives_the_sync_results_on_a_real_server(monkeypatch):
+    """Over loopback HTTP, HttpxTransport and Urllib3Transport give equal results."""
     from cave_auth.testing import (
         FakeAuthServer,
         backend,
@@ -325,25 +316,29 @@ def test_docs_httpx_adapter_gives_the_sync_results_on_a_real_server(monkeypatch)
     frozen = messages.now()
     for module in (backend, guards, views_tokens):
         monkeypatch.setattr(module, "now", lambda: frozen)
-    adapter, httpx = _docs_adapter()
     with FakeAuthServer() as server, ca.Urllib3Transport() as sync_http:
         config = ca.Config(server.url, token=server.admin_token)
-        calls = [("whoami", ()), ("get_group_users", (2,)), ("get_tokens", ())]
+        calls = [
+            ("whoami", ()),
+            ("get_group_users", (2,)),
+            ("get_tokens", ()),
+            ("get_user_information", ([1, 2],)),
+            ("get_token_ttl", ()),
+        ]
 
         async def main():
-            async with httpx.AsyncClient() as client:
-                http = adapter(client)
+            async with aio.HttpxTransport() as http:
                 return [await getattr(aio, n)(config, http, *a) for n, a in calls]
 
         expected = [getattr(api, n)(config, sync_http, *a) for n, a in calls]
         assert asyncio.run(main()) == expected
         with pytest.raises(ca.NotFoundError) as info:
-            asyncio.run(_delete_missing(adapter, httpx, config))
+            asyncio.run(_delete_missing(config))
         with pytest.raises(ca.NotFoundError) as sync_info:
             api.delete_token(config, sync_http, 999)
         assert error_state(info.value) == error_state(sync_info.value)
 
 
-async def _delete_missing(adapter, httpx, config):
-    async with httpx.AsyncClient() as client:
-        await aio.delete_token(config, adapter(client), 999)
+async def _delete_missing(config):
+    async with aio.HttpxTransport() as http:
+        await aio.delete_token(config, http, 999)

@@ -1,5 +1,9 @@
 """``Urllib3Transport`` against real loopback servers started by these tests.
 
+The tests of the rules ``aio.HttpxTransport`` shares (requests as sent,
+redirects, plain http, TLS) run with both transports
+(``make_either_transport``).
+
 The server below is a small threaded HTTP/1.1 keep-alive server built on
 ``http.server``: every answer has a ``Content-Length``, each connection is
 served by a daemon thread, and nothing is logged. Each test scripts the
@@ -113,14 +117,24 @@ def tls_server(
 
 @pytest.fixture
 def connect_attempts(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
-    """Replace urllib3's socket opener: record each attempt, then refuse it."""
+    """Replace urllib3's and httpcore's socket openers: record each attempt, then refuse it."""
+    import httpcore
+    from httpcore._backends.anyio import AnyIOBackend
+
     attempts: list[tuple[str, int]] = []
 
     def refuse(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
         attempts.append(address)
         raise ConnectionRefusedError("the test blocked this connection")
 
+    async def refuse_async(
+        backend: Any, host: str, port: int, *args: Any, **kwargs: Any
+    ) -> Any:
+        attempts.append((host, port))
+        raise httpcore.ConnectError("the test blocked this connection")
+
     monkeypatch.setattr(urllib3.util.connection, "create_connection", refuse)
+    monkeypatch.setattr(AnyIOBackend, "connect_tcp", refuse_async)
     return attempts
 
 
@@ -146,7 +160,7 @@ def gaps(entries: Sequence[Logged]) -> list[float]:
 
 
 def test_get_returns_status_headers_body_and_url(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A GET returns the status, lower-cased headers, the body and the URL."""
     server.script(
@@ -156,7 +170,7 @@ def test_get_returns_status_headers_body_and_url(
             headers={"Content-Type": "application/json", "X-Request-ID": "abc"},
         )
     )
-    transport = make_transport()
+    transport = make_either_transport()
     url = server.url("/auth/api/v1/user/7")
 
     response = transport.request("GET", url, headers=AUTH)
@@ -178,7 +192,7 @@ def test_get_returns_status_headers_body_and_url(
 
 
 def test_repeated_response_headers_are_all_kept(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A header the server sends twice keeps both values, comma-joined."""
     server.script(
@@ -192,16 +206,16 @@ def test_repeated_response_headers_are_all_kept(
             ],
         )
     )
-    response = make_transport().request("GET", server.url(), headers=AUTH)
+    response = make_either_transport().request("GET", server.url(), headers=AUTH)
     assert response.header("warning") == '299 - "first", 299 - "second"'
     assert response.header("set-cookie") == "a=1, b=2"
 
 
 def test_params_are_encoded_in_the_query(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """Query parameters are URL-encoded, except commas, which stay readable."""
-    transport = make_transport()
+    transport = make_either_transport()
     response = transport.request(
         "GET",
         server.url("/auth/api/v1/users"),
@@ -214,29 +228,33 @@ def test_params_are_encoded_in_the_query(
 
 
 def test_params_on_a_url_without_path_go_to_the_root(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """Params added to a URL with no path are sent as ``/?...`` to that host."""
     base = f"http://127.0.0.1:{server.port}"
-    response = make_transport().request("GET", base, headers=AUTH, params={"id": "4"})
+    response = make_either_transport().request(
+        "GET", base, headers=AUTH, params={"id": "4"}
+    )
     assert response.status == 200
     assert server.requests[0].path == "/?id=4"
 
 
 def test_fragment_is_not_sent(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A URL fragment stays on the client and never reaches the server."""
-    make_transport().request("GET", server.url("/page#section"), headers=AUTH)
+    make_either_transport().request("GET", server.url("/page#section"), headers=AUTH)
     assert server.requests[0].path == "/page"
 
 
 def test_json_body_is_sent_with_json_content_type(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A JSON body is serialised and sent with Content-Type application/json."""
     payload = {"name": "é", "ids": [1, 2]}
-    make_transport().request("POST", server.url("/x"), headers=AUTH, json=payload)
+    make_either_transport().request(
+        "POST", server.url("/x"), headers=AUTH, json=payload
+    )
     [entry] = server.requests
     assert entry.method == "POST"
     assert entry.header_values("Content-Type") == ["application/json"]
@@ -245,21 +263,21 @@ def test_json_body_is_sent_with_json_content_type(
 
 
 def test_json_content_type_replaces_a_caller_header_in_any_case(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """With a JSON body exactly one Content-Type is sent, whatever the caller's."""
     headers = {**AUTH, "content-type": "text/plain"}
-    make_transport().request("POST", server.url(), headers=headers, json={})
+    make_either_transport().request("POST", server.url(), headers=headers, json={})
     [entry] = server.requests
     assert entry.header_values("Content-Type") == ["application/json"]
     assert entry.body == b"{}"
 
 
 def test_no_json_means_no_body(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """Without ``json`` a request carries no body and no Content-Type."""
-    make_transport().request("DELETE", server.url("/k"), headers=AUTH)
+    make_either_transport().request("DELETE", server.url("/k"), headers=AUTH)
     [entry] = server.requests
     assert entry.method == "DELETE"
     assert entry.body == b""
@@ -267,10 +285,10 @@ def test_no_json_means_no_body(
 
 
 def test_sequential_requests_reuse_one_connection(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """Sequential requests from one transport share one keep-alive connection."""
-    transport = make_transport()
+    transport = make_either_transport()
     for i in range(5):
         response = transport.request("GET", server.url(f"/{i}"), headers=AUTH)
         assert response.status == 200
@@ -557,11 +575,11 @@ def test_per_request_timeout_overrides_a_short_default(
 
 
 def test_connection_refused_fails_fast_and_names_the_url(
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A refused connection is a TransportError naming the URL, never the token."""
     url = f"http://127.0.0.1:{closed_port()}/auth/api/v1/user/token"
-    transport = make_transport(retries=2, backoff_factor=0.01)
+    transport = make_either_transport(retries=2, backoff_factor=0.01)
     start = time.monotonic()
     with pytest.raises(TransportError) as info:
         transport.request("GET", url, headers=AUTH)
@@ -586,11 +604,11 @@ def test_connection_refused_fails_fast_and_names_the_url(
 def test_same_host_redirect_is_followed_with_the_token(
     status: int,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A redirect to the same host is followed, Authorization still sent."""
     server.script(Reply(status, headers={"Location": "/final?x=1"}), Reply(200, b"!"))
-    transport = make_transport()
+    transport = make_either_transport()
     response = transport.request("GET", server.url("/start"), headers=AUTH)
     assert (response.status, response.body) == (200, b"!")
     assert response.redirected is True
@@ -613,14 +631,14 @@ def test_cross_origin_redirect_is_not_followed(
     bind: str,
     name: str,
     make_server: Callable[..., LoopbackServer],
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A redirect to another host or port is returned, and nothing reaches it."""
     server_a = make_server()
     server_b = make_server(host=bind)
     target = server_b.url("/steal", host=name)
     server_a.script(Reply(302, headers={"Location": target}))
-    transport = make_transport()
+    transport = make_either_transport()
 
     response = transport.request("GET", server_a.url("/start"), headers=AUTH)
 
@@ -648,11 +666,11 @@ def test_redirect_after_post(
     method: str,
     has_body: bool,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """After a POST, 301/302/303 become a bodiless GET; 307/308 repeat the POST."""
     server.script(Reply(status, headers={"Location": "/done"}), Reply(200))
-    transport = make_transport()
+    transport = make_either_transport()
     response = transport.request(
         "POST", server.url("/submit"), headers=AUTH, json={"k": "v"}
     )
@@ -671,11 +689,11 @@ def test_redirect_after_post(
 
 
 def test_too_many_redirects_raise(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A redirect loop ends in a TransportError after max_redirects hops."""
     server.default = lambda entry: Reply(302, headers={"Location": entry.path + "x"})
-    transport = make_transport(max_redirects=3)
+    transport = make_either_transport(max_redirects=3)
     with pytest.raises(TransportError, match="more than 3 redirects") as info:
         transport.request("GET", server.url("/r"), headers=AUTH)
     assert [e.path for e in server.requests] == ["/r", "/rx", "/rxx", "/rxxx"]
@@ -691,10 +709,10 @@ def test_too_many_redirects_raise(
 def test_token_over_http_to_a_remote_host_is_refused(
     header: str,
     connect_attempts: list[tuple[str, int]],
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A token over plain http to a remote host is refused before connecting."""
-    transport = make_transport(retries=0)
+    transport = make_either_transport(retries=0)
     with pytest.raises(InsecureTransportError) as info:
         transport.request(
             "GET",
@@ -711,10 +729,10 @@ def test_token_over_http_to_a_remote_host_is_refused(
 
 def test_allow_insecure_http_skips_the_check(
     connect_attempts: list[tuple[str, int]],
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """``allow_insecure_http=True`` lets the token go to the remote host."""
-    transport = make_transport(retries=0, allow_insecure_http=True)
+    transport = make_either_transport(retries=0, allow_insecure_http=True)
     with pytest.raises(TransportError) as info:
         transport.request("GET", "http://example.org/x", headers=AUTH)
     assert not isinstance(info.value, InsecureTransportError)
@@ -729,12 +747,12 @@ def test_allow_insecure_http_skips_the_check(
 def test_requests_that_expose_no_token_are_sent(
     url: str,
     connect_attempts: list[tuple[str, int]],
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """Plain http without a token, and https with one, pass the insecure check."""
     headers = AUTH if url.startswith("https") else {"Accept": "application/json"}
     with pytest.raises(TransportError) as info:
-        make_transport(retries=0).request("GET", url, headers=headers)
+        make_either_transport(retries=0).request("GET", url, headers=headers)
     assert not isinstance(info.value, InsecureTransportError)
     assert len(connect_attempts) == 1
 
@@ -753,11 +771,11 @@ def test_token_over_http_to_loopback_is_allowed(
     url: str,
     address: tuple[str, int],
     connect_attempts: list[tuple[str, int]],
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A token over plain http to a loopback host passes the insecure check."""
     with pytest.raises(TransportError) as info:
-        make_transport(retries=0).request("GET", url, headers=AUTH)
+        make_either_transport(retries=0).request("GET", url, headers=AUTH)
     assert not isinstance(info.value, InsecureTransportError)
     assert connect_attempts == [address]
 
@@ -766,10 +784,10 @@ def test_token_over_http_to_loopback_is_allowed(
 def test_token_over_http_to_a_loopback_server(
     host: str,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A real loopback server over plain http receives the token."""
-    response = make_transport().request(
+    response = make_either_transport().request(
         "GET", server.url("/t", host=host), headers=AUTH
     )
     assert response.status == 200
@@ -808,11 +826,11 @@ def test_is_loopback_host(host: str, expected: bool) -> None:
     ["ftp://127.0.0.1/x", "127.0.0.1/x", "http:///x", "http://127.0.0.1:port/"],
 )
 def test_malformed_url_is_invalid_input(
-    url: str, make_transport: Callable[..., Urllib3Transport]
+    url: str, make_either_transport: Callable[..., Any]
 ) -> None:
     """A URL that is not a usable http(s) URL is an InvalidInputError."""
     with pytest.raises(InvalidInputError):
-        make_transport().request("GET", url, headers=AUTH)
+        make_either_transport().request("GET", url, headers=AUTH)
 
 
 @pytest.mark.parametrize(
@@ -825,11 +843,11 @@ def test_malformed_url_is_invalid_input(
     ],
 )
 def test_a_malformed_url_is_named_without_its_path(
-    url: str, shown: str, make_transport: Callable[..., Urllib3Transport]
+    url: str, shown: str, make_either_transport: Callable[..., Any]
 ) -> None:
     """The error for a malformed URL quotes its scheme and host, never the path holding the token."""
     with pytest.raises(InvalidInputError) as info:
-        make_transport().request("GET", url.format(TOKEN), headers=AUTH)
+        make_either_transport().request("GET", url.format(TOKEN), headers=AUTH)
     assert shown in str(info.value)
     assert TOKEN not in str(info.value)
     assert "pw" not in str(info.value)
@@ -842,10 +860,10 @@ def test_a_malformed_url_is_named_without_its_path(
 
 
 def test_tls_without_the_ca_fails(
-    tls_server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    tls_server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A server whose CA is not trusted fails with a TLS TransportError."""
-    transport = make_transport()
+    transport = make_either_transport()
     with pytest.raises(TransportError, match="TLS failed") as info:
         transport.request("GET", tls_server.url("/secure"), headers=AUTH)
     assert TOKEN not in str(info.value)
@@ -857,11 +875,11 @@ def test_tls_with_the_ca_succeeds(
     host: str,
     tls_server: LoopbackServer,
     ca_file: str,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """With ``ca_certs`` naming the CA, the https request succeeds."""
     tls_server.script(Reply(200, b"secret stuff"))
-    transport = make_transport(ca_certs=ca_file)
+    transport = make_either_transport(ca_certs=ca_file)
     response = transport.request("GET", tls_server.url("/s", host=host), headers=AUTH)
     assert (response.status, response.body) == (200, b"secret stuff")
     assert tls_server.requests[0].header("Authorization") == AUTH["Authorization"]
@@ -955,11 +973,11 @@ def test_https_to_http_downgrade_is_not_followed(
     server: LoopbackServer,
     tls_server: LoopbackServer,
     ca_file: str,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A redirect from https down to plain http is returned, not followed."""
     tls_server.script(Reply(302, headers={"Location": server.url("/down")}))
-    transport = make_transport(ca_certs=ca_file)
+    transport = make_either_transport(ca_certs=ca_file)
     response = transport.request("GET", tls_server.url("/s"), headers=AUTH)
     assert response.status == 302
     assert response.redirected is False
@@ -1037,12 +1055,12 @@ def test_repr_shows_no_secrets(
 
 
 def test_response_repr_hides_the_body(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A Response's repr gives the body's length, not its content."""
     body = json.dumps({"token": TOKEN}).encode()
     server.script(Reply(200, body))
-    response = make_transport().request("GET", server.url(), headers=AUTH)
+    response = make_either_transport().request("GET", server.url(), headers=AUTH)
     assert response.body == body
     text = repr(response)
     assert TOKEN not in text

@@ -1,7 +1,9 @@
 """``Urllib3Transport`` on bad networks: deadlines, messages, stale connections.
 
 Also answers too large to read. Every server here is on loopback, started by
-the test.
+the test. The deadline, message and size-cap tests run with
+``aio.HttpxTransport`` too (``make_either_transport``), which follows the
+same rules.
 """
 
 from __future__ import annotations
@@ -133,10 +135,10 @@ def assert_readable(message: str) -> None:
 def test_a_server_that_never_answers_fails_within_the_timeout(
     retries: int,
     silent: SilentServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """``timeout`` bounds the whole call, however many retries are allowed."""
-    transport = make_transport(timeout=1.5, retries=retries, backoff_factor=0.01)
+    transport = make_either_transport(timeout=1.5, retries=retries, backoff_factor=0.01)
     start = time.monotonic()
     with pytest.raises(ca.TransportError) as info:
         transport.request("GET", f"http://127.0.0.1:{silent.port}/", headers=AUTH)
@@ -173,7 +175,7 @@ def test_the_serverless_tutorial_settings_end_in_about_their_timeout(
 
 
 def test_a_body_that_stalls_fails_at_the_deadline(
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """Headers then silence: the call ends at its deadline and says the body stalled."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -187,7 +189,7 @@ def test_a_body_that_stalls_fails_at_the_deadline(
         conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc")
 
     threading.Thread(target=serve, daemon=True).start()
-    transport = make_transport(timeout=1.0, retries=0)
+    transport = make_either_transport(timeout=1.0, retries=0)
     start = time.monotonic()
     try:
         with pytest.raises(ca.TransportError) as info:
@@ -203,7 +205,7 @@ def test_a_body_that_stalls_fails_at_the_deadline(
 
 
 def test_a_body_that_trickles_cannot_stretch_the_call(
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A byte every 0.2 s keeps each read alive, but the call still ends on time."""
     listener = socket.create_server(("127.0.0.1", 0))
@@ -220,7 +222,7 @@ def test_a_body_that_trickles_cannot_stretch_the_call(
                     conn.sendall(b"x")
 
     threading.Thread(target=serve, daemon=True).start()
-    transport = make_transport(timeout=1.0, retries=0)
+    transport = make_either_transport(timeout=1.0, retries=0)
     start = time.monotonic()
     try:
         with pytest.raises(ca.TransportError, match="the body stalled"):
@@ -294,7 +296,7 @@ def test_a_read_timeout_names_the_setting_that_was_hit(
 
 
 def test_a_refused_connection_names_the_cause(
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """Connection refused reads as such, with no urllib3 object in it."""
     with socket.socket() as probe:
@@ -302,16 +304,16 @@ def test_a_refused_connection_names_the_cause(
         port = probe.getsockname()[1]
     url = f"http://127.0.0.1:{port}/"
     with pytest.raises(ca.TransportError) as info:
-        make_transport(retries=0).request("GET", url, headers=AUTH)
+        make_either_transport(retries=0).request("GET", url, headers=AUTH)
     assert str(info.value) == f"GET {url}: could not connect (connection refused)"
 
 
 def test_query_secrets_never_reach_a_message(
-    silent: SilentServer, make_transport: Callable[..., Urllib3Transport]
+    silent: SilentServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A token in the query or the path is masked in the error's URL."""
     url = f"http://127.0.0.1:{silent.port}/auth/api/v1/user/token/{TOKEN}/ttl"
-    transport = make_transport(timeout=0.3, retries=0)
+    transport = make_either_transport(timeout=0.3, retries=0)
     with pytest.raises(ca.TransportError) as info:
         transport.request("GET", url, headers=AUTH, params={"middle_auth_token": "s3"})
     message = str(info.value)
@@ -369,14 +371,14 @@ def test_the_stale_retry_can_be_turned_off(
 
 
 def test_a_64_mib_answer_with_a_length_is_refused_unread(
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A Content-Length over the cap is refused before the body is read."""
     streaming = StreamingServer(content_length=64 * 1024 * 1024)
     url = f"http://127.0.0.1:{streaming.port}/big"
     try:
         with pytest.raises(ca.ResponseTooLargeError) as info:
-            make_transport().request("GET", url, headers=AUTH)
+            make_either_transport().request("GET", url, headers=AUTH)
         assert streaming.done.wait(10)
     finally:
         streaming.close()
@@ -386,14 +388,16 @@ def test_a_64_mib_answer_with_a_length_is_refused_unread(
 
 
 def test_an_endless_answer_is_cut_at_the_cap(
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """Without a length, reading stops once the body passes ``max_body_size``."""
     streaming = StreamingServer()
     url = f"http://127.0.0.1:{streaming.port}/endless"
     try:
         with pytest.raises(ca.ResponseTooLargeError, match="reading stopped there"):
-            make_transport(max_body_size=1024 * 1024).request("GET", url, headers=AUTH)
+            make_either_transport(max_body_size=1024 * 1024).request(
+                "GET", url, headers=AUTH
+            )
         assert streaming.done.wait(10)
     finally:
         streaming.close()
@@ -401,11 +405,11 @@ def test_an_endless_answer_is_cut_at_the_cap(
 
 
 def test_an_answer_under_the_cap_is_read_whole(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A body of exactly ``max_body_size`` bytes is fine."""
     server.script(Reply(200, b"x" * 4096))
-    response = make_transport(max_body_size=4096).request(
+    response = make_either_transport(max_body_size=4096).request(
         "GET", server.url(), headers=AUTH
     )
     assert response.body == b"x" * 4096

@@ -6,7 +6,8 @@ with the command that installs it; ``.ci/run`` installs it and requires it).
 Each starts on a free loopback port with a log of its own, from which the
 test reads that each request went through it: ``GET http://...`` for plain
 http (forwarding), ``CONNECT host:port`` for https (a tunnel). The fixtures
-are in ``conftest.py``.
+are in ``conftest.py``. The tests of a request through a proxy run with
+``aio.HttpxTransport`` too (``make_either_transport``).
 """
 
 from __future__ import annotations
@@ -271,11 +272,11 @@ def test_under_cgi_a_proxy_header_cannot_pick_the_proxy(
 def test_plain_http_goes_through_the_proxy(
     proxy: Proxy,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """An http URL is forwarded by the proxy, which logs the absolute URL."""
     server.script(Reply(200, b"via proxy"))
-    transport = make_transport(proxy=proxy.url)
+    transport = make_either_transport(proxy=proxy.url)
     response = transport.request("GET", server.url("/a?b=1"), headers=AUTH)
     assert (response.status, response.body) == (200, b"via proxy")
     assert proxy.requests() == [f"GET {server.url('/a?b=1')}"]
@@ -287,11 +288,11 @@ def test_https_goes_through_a_connect_tunnel(
     proxy: Proxy,
     tls_server: LoopbackServer,
     ca_file: str,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """An https URL is tunnelled with CONNECT; TLS is end to end."""
     tls_server.script(Reply(200, b"secret"), Reply(200, b"again"))
-    transport = make_transport(proxy=proxy.url, ca_certs=ca_file)
+    transport = make_either_transport(proxy=proxy.url, ca_certs=ca_file)
     url = tls_server.url("/s")
     assert transport.request("GET", url, headers=AUTH).body == b"secret"
     assert transport.request("GET", url, headers=AUTH).body == b"again"
@@ -341,7 +342,7 @@ def test_proxy_credentials_become_proxy_authorization(
     server: LoopbackServer,
     tls_server: LoopbackServer,
     ca_file: str,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """user:password in the proxy URL (percent-encoded) authenticates to it."""
     assert ProxyRules.build("http://a%40b:p%3As@p:1").headers["https"] == {
@@ -350,7 +351,7 @@ def test_proxy_credentials_become_proxy_authorization(
     proxy = make_proxy(basic_auth=("alice", "pass-1"))
     target = tls_server if scheme == "https" else server
     url = proxy.url.replace("http://", "http://alice:pass%2D1@")
-    transport = make_transport(proxy=url, ca_certs=ca_file)
+    transport = make_either_transport(proxy=url, ca_certs=ca_file)
     response = transport.request("GET", target.url("/in"), headers=AUTH)
     assert response.status == 200
     assert len(target.requests) == 1
@@ -361,12 +362,12 @@ def test_wrong_proxy_credentials_on_a_tunnel_say_the_proxy_refused(
     make_proxy: Callable[..., Proxy],
     tls_server: LoopbackServer,
     ca_file: str,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A refused CONNECT is a TransportError naming the proxy, never the password."""
     proxy = make_proxy(basic_auth=("alice", "right"))
     url = proxy.url.replace("http://", "http://alice:wrong@")
-    transport = make_transport(proxy=url, ca_certs=ca_file, retries=0)
+    transport = make_either_transport(proxy=url, ca_certs=ca_file, retries=0)
     with pytest.raises(ca.TransportError) as info:
         transport.request("GET", tls_server.url("/in"), headers=AUTH)
     message = str(info.value)
@@ -381,11 +382,11 @@ def test_an_unreachable_proxy_is_named(
     scheme: str,
     server: LoopbackServer,
     tls_server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """When the proxy refuses connections, the error says it was the proxy."""
     port = free_port()
-    transport = make_transport(proxy=f"http://u:pw@127.0.0.1:{port}", retries=1)
+    transport = make_either_transport(proxy=f"http://u:pw@127.0.0.1:{port}", retries=1)
     target = (tls_server if scheme == "https" else server).url("/x")
     with pytest.raises(ca.TransportError) as info:
         transport.request("GET", target, headers=AUTH)
@@ -480,11 +481,11 @@ def test_a_loopback_proxy_still_carries_plain_http_to_localhost(
     proxy_host: str,
     proxy: Proxy,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A proxy on this machine (by address or by the name localhost) forwards the token's call."""
     url = server.url("/ttl", host="localhost")
-    transport = make_transport(proxy=proxy.url.replace("127.0.0.1", proxy_host))
+    transport = make_either_transport(proxy=proxy.url.replace("127.0.0.1", proxy_host))
     assert transport.request("GET", url, headers=AUTH).status == 200
     assert proxy.requests() == [f"GET {url}"]
     assert server.requests[0].header("Authorization") == AUTH["Authorization"]

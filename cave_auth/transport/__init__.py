@@ -1,18 +1,20 @@
-"""The HTTP layer: one small protocol, one frozen response, one real transport.
+"""The HTTP layer: small protocols, one frozen response, two real transports.
 
 Endpoint functions (:mod:`cave_auth.api`) only ever call
 :meth:`Transport.request` and read the :class:`Response` it returns, so any
 object with that one method stands in for the network: the real
 :class:`Urllib3Transport`, :class:`cave_auth.testing.FakeTransport` in unit
-tests, or a user's own adapter. :class:`Urllib3Transport` (and with it
-urllib3, ssl and http.client) is loaded on first use, so code that never
-names it never imports them. Its parts are one module each: ``base``
-(protocols, values, URL rules), ``retry``, ``proxy``, ``trust`` (which CAs),
-``attempt`` (one attempt over urllib3) and ``urllib3_transport``.
+tests, or a user's own adapter; :mod:`cave_auth.aio` awaits an
+:class:`AsyncTransport`, e.g. :class:`HttpxTransport` (the ``httpx`` extra).
+Each real transport (and its client library) is loaded on first use. Their
+parts are one module each: ``base`` (protocols, values, URL rules), ``rules``
+(what both send, refuse and raise), ``retry``, ``proxy``, ``trust``,
+``attempt`` (over urllib3), ``urllib3_transport`` and ``httpx_transport``.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from .base import (
@@ -25,6 +27,7 @@ from .base import (
 )
 
 if TYPE_CHECKING:
+    from .httpx_transport import HttpxTransport
     from .urllib3_transport import DEFAULT_MAX_BODY_SIZE, Urllib3Transport
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "IDEMPOTENT_METHODS",
     "RETRY_STATUSES",
     "AsyncTransport",
+    "HttpxTransport",
     "Response",
     "Transport",
     "Urllib3Transport",
@@ -40,8 +44,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name not in ("DEFAULT_MAX_BODY_SIZE", "Urllib3Transport"):
+    if name not in ("DEFAULT_MAX_BODY_SIZE", "Urllib3Transport", "HttpxTransport"):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from . import urllib3_transport
-
-    return getattr(urllib3_transport, name)
+    module = "httpx_transport" if name == "HttpxTransport" else "urllib3_transport"
+    return getattr(importlib.import_module(f".{module}", __name__), name)

@@ -14,10 +14,8 @@ the call's budget, once that is shorter (by more than 50 ms), so a server
 that sends a byte now and then cannot stretch a call past its deadline.
 
 **Failures.** urllib3's exceptions carry reprs, addresses and their own
-wording. Each becomes a ``Failure``: a kind that decides whether a retry may
-help, and a text that names what failed and the limit hit, under the name of
-its setting; ``Failure.error`` makes the :class:`~cave_auth.TransportError`
-that leaves the transport, its URL through :func:`cave_auth._redact.scrub_url`.
+wording. Each becomes a ``Failure`` (see ``rules``): a kind that decides
+whether a retry may help, and a text naming what failed and the limit hit.
 """
 
 from __future__ import annotations
@@ -30,12 +28,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .._redact import scrub_url
-from ..errors import ResponseTooLargeError, TransportError
 from .base import Response
+from .rules import Failure, os_error_text, seconds, tls_failure_text, too_large
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from types import ModuleType
 
     import urllib3
@@ -43,49 +39,11 @@ if TYPE_CHECKING:
 __all__ = [
     "HANDSHAKE_TIMED_OUT",
     "AttemptLimits",
-    "Failure",
     "classify",
     "close_idle_connections",
-    "os_error_text",
     "pool_classes",
     "read_body",
-    "seconds",
 ]
-
-_ERRNO_TEXT = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
-
-
-class Failure(Exception):
-    """An attempt that got no usable answer, classified for retry and message.
-
-    Attributes:
-        kind: ``connect``, ``tls``, ``read``, ``broke`` or ``too large``.
-        text: What happened, for the message, without any URL or repr.
-        stale: Whether a reused connection broke before any answer byte.
-    """
-
-    def __init__(self, kind: str, text: str, *, stale: bool = False) -> None:
-        super().__init__(text)
-        self.kind = kind
-        self.text = text
-        self.stale = stale
-
-    def error(
-        self, method: str, url: str, headers: Mapping[str, str], attempts: int
-    ) -> TransportError:
-        """Make the error that leaves the transport: text only, nothing chained.
-
-        ``raise ... from None`` only hides the exception being handled: it
-        stays in ``__context__``. So this error is raised outside any
-        ``except`` block, and so is each ``Failure``, so that no urllib3
-        exception (whose ``url`` holds the request's path, the token on the
-        TTL route) travels with it. ``url`` is shown with query secrets and
-        the bearer token of ``headers`` masked.
-        """
-        shown = scrub_url(url, headers)
-        tries = f", after {attempts} attempts" if attempts > 1 else ""
-        kind = ResponseTooLargeError if self.kind == "too large" else TransportError
-        return kind(f"{method} {shown}: {self.text}{tries}", method=method, url=shown)
 
 
 class AttemptLimits(NamedTuple):
@@ -122,43 +80,6 @@ class AttemptLimits(NamedTuple):
         return f"{self.read_setting}={seconds(value)}"
 
 
-def seconds(value: float) -> str:
-    """Write a duration for a message: ``"5 s"``, ``"0.3 s"``."""
-    return f"{value:g} s"
-
-
-def os_error_text(error: BaseException) -> str:
-    """Find the operating system's words for a failure in an exception chain.
-
-    Causes and contexts are searched too; ``""`` if none is found, else e.g.
-    ``"connection refused"``.
-    """
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, OSError) and current.strerror:
-            return str(current.strerror).lower()
-        match = _ERRNO_TEXT.search(str(current))
-        if match:
-            return match.group(1).strip().lower()
-        current = current.__cause__ or current.__context__
-    return ""
-
-
-def _ssl_text(exc: BaseException) -> str:
-    current: BaseException | None = exc
-    while current is not None:
-        reason = getattr(current, "reason", None)
-        verify = getattr(current, "verify_message", None)
-        if verify:
-            return f"certificate verify failed: {verify}"
-        if isinstance(reason, str) and reason:
-            return reason.lower().replace("_", " ")
-        current = current.__cause__ or current.__context__
-    return "handshake failed"
-
-
 def classify(
     exc: BaseException,
     *,
@@ -193,7 +114,7 @@ def classify(
         return Failure("connect", f"could not connect to the proxy {shown} ({detail})")
     via = f" through the proxy {proxy}" if proxy else ""
     if isinstance(exc, exceptions.SSLError):
-        detail = _ssl_text(exc)
+        detail = tls_failure_text(exc) or "handshake failed"
         return Failure("tls", f"TLS failed{via} ({detail})")
     if isinstance(exc, exceptions.NameResolutionError):
         return Failure("connect", "could not connect (the host name did not resolve)")
@@ -315,11 +236,7 @@ def read_body(
     length = raw.headers.get("Content-Length", "")
     expected = int(length) if length.isdigit() else None
     if expected is not None and expected > max_body_size:
-        raise Failure(
-            "too large",
-            f"the {raw.status} answer of {expected} bytes is larger than "
-            f"max_body_size={max_body_size}; it was not read",
-        )
+        raise too_large(raw.status, max_body_size, expected)
     if raw.headers.get("Content-Encoding", "identity") != "identity":
         expected = None
     chunks: list[bytes] = []
@@ -341,11 +258,7 @@ def read_body(
                 break
             size += len(chunk)
             if size > max_body_size:
-                raise Failure(
-                    "too large",
-                    f"the {raw.status} answer is larger than "
-                    f"max_body_size={max_body_size}; reading stopped there",
-                )
+                raise too_large(raw.status, max_body_size)
             chunks.append(chunk)
     except exceptions.ReadTimeoutError:
         failure: Failure | None = Failure(

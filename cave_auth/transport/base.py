@@ -102,9 +102,9 @@ class Transport(Protocol):
 class AsyncTransport(Protocol):
     """The async twin of :class:`Transport`, which :mod:`cave_auth.aio` runs on.
 
-    ``cave_auth`` ships no async client and depends on none: wrap the one you
-    use (httpx, aiohttp, ...) in a class with this one coroutine method. The
-    asynchronous tutorial shows an adapter for ``httpx.AsyncClient``.
+    :class:`~cave_auth.transport.HttpxTransport` (``cave_auth.aio.HttpxTransport``,
+    the ``httpx`` extra) is one; for another async client (aiohttp, ...),
+    wrap it in a class with this one coroutine method.
     """
 
     async def request(

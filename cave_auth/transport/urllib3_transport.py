@@ -25,13 +25,8 @@ request), a break on a connection's first use, and a break after part of an
 answer are never retried for a POST. ``retry_stale_connections=False`` turns
 the retry off.
 
-Redirects are followed only to the same scheme, host and port (or from http
-on port 80 to https on 443 of the same host), so an ``Authorization`` header
-never reaches another origin. A bearer token is never put on plain
-``http://`` to a host that is not loopback, nor through a proxy that is not,
-unless the caller opted in. Messages of :class:`~cave_auth.TransportError`
-name what failed, the method, the URL and the limit that was hit, never a
-token, proxy credentials or an object's repr, and chain no urllib3 exception.
+Redirects, tokens on plain http and messages follow the rules of
+:mod:`cave_auth.transport.rules`, which ``aio.HttpxTransport`` keeps too.
 
 urllib3 logs every request line at DEBUG, and the TTL route carries the token
 in its path: so creating the first transport adds one filter to the
@@ -43,36 +38,25 @@ it urllib3) is imported when :class:`Urllib3Transport` is first named.
 
 from __future__ import annotations
 
-import json as _json
 import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-import attrs
-
-from .._redact import mask_token_paths_in_logs, scrub_url
-from ..errors import InsecureTransportError, InvalidInputError, TransportError
+from .._redact import mask_token_paths_in_logs
+from . import rules
 from .attempt import (
     AttemptLimits,
-    Failure,
     classify,
     close_idle_connections,
     pool_classes,
     read_body,
-    seconds,
 )
-from .base import (
-    IDEMPOTENT_METHODS,
-    Response,
-    default_port,
-    is_loopback_host,
-    may_follow_redirect,
-    split_url,
-)
-from .proxy import ProxyRules, proxy_settings_from_env
+from .base import IDEMPOTENT_METHODS, Response, default_port, split_url
+from .proxy import ProxyRules
 from .retry import backoff_wait, parse_retry_after, status_may_retry
-from .trust import ca_paths_from_env, make_ssl_context
+from .rules import DEFAULT_MAX_BODY_SIZE, Failure
+from .trust import make_ssl_context
 
 if TYPE_CHECKING:
     import ssl
@@ -82,25 +66,7 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAX_BODY_SIZE", "Urllib3Transport"]
 
-DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
-"""The largest answer read by default: 16 MiB, far above any of this server's."""
-
-_REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _MAX_POOLS = 16
-
-
-def _check_positive(name: str, value: float | None, *, zero: bool = False) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(f"{name} must be a number, not {type(value).__name__}")
-    if value < 0 or (value == 0 and not zero) or value != value:
-        raise InvalidInputError(f"{name} must be > 0, got {value!r}")
-
-
-def _check_count(name: str, value: int, least: int) -> None:
-    if type(value) is not int or value < least:
-        raise InvalidInputError(f"{name} must be an int >= {least}, got {value!r}")
 
 
 class Urllib3Transport:
@@ -165,14 +131,14 @@ class Urllib3Transport:
         max_body_size: int = DEFAULT_MAX_BODY_SIZE,
         retry_stale_connections: bool = True,
     ) -> None:
-        _check_positive("timeout", timeout)
-        _check_positive("connect_timeout", connect_timeout)
-        _check_positive("read_timeout", read_timeout)
-        _check_positive("backoff_factor", backoff_factor, zero=True)
-        _check_positive("retry_after_max", retry_after_max, zero=True)
-        _check_positive("max_body_size", max_body_size)
-        _check_count("retries", retries, 0)
-        _check_count("pool_maxsize", pool_maxsize, 1)
+        rules.check_positive("timeout", timeout)
+        rules.check_positive("connect_timeout", connect_timeout)
+        rules.check_positive("read_timeout", read_timeout)
+        rules.check_positive("backoff_factor", backoff_factor, zero=True)
+        rules.check_positive("retry_after_max", retry_after_max, zero=True)
+        rules.check_positive("max_body_size", max_body_size)
+        rules.check_count("retries", retries, 0)
+        rules.check_count("pool_maxsize", pool_maxsize, 1)
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
         self.read_timeout = None if read_timeout is None else float(read_timeout)
@@ -204,22 +170,15 @@ class Urllib3Transport:
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Urllib3Transport:
         """Create a transport configured as requests and curl users expect them.
 
-        Reads the proxy variables (``HTTPS_PROXY``, ``HTTP_PROXY``,
-        ``ALL_PROXY``, ``NO_PROXY``; see :mod:`cave_auth.transport.proxy`) and the CA
-        bundle variables (see :mod:`cave_auth.transport.trust`) from
-        ``environ``, e.g. ``os.environ``. An argument of
-        :class:`Urllib3Transport` in ``overrides`` wins over the variables it
-        stands for (``proxy``, ``no_proxy``, ``ca_certs`` or ``ca_cert_dir``).
+        Reads the proxy variables (:mod:`~cave_auth.transport.proxy`) and the
+        CA bundle variables (:mod:`~cave_auth.transport.trust`) from
+        ``environ``, e.g. ``os.environ``; an argument in ``overrides`` wins
+        over the variables it stands for.
 
         Raises:
             InvalidInputError: If a variable or an override is malformed.
         """
-        settings: dict[str, Any] = {}
-        settings["proxy"], settings["no_proxy"] = proxy_settings_from_env(environ)
-        if "ca_certs" not in overrides and "ca_cert_dir" not in overrides:
-            settings["ca_certs"], settings["ca_cert_dir"] = ca_paths_from_env(environ)
-        settings.update(overrides)
-        return cls(**settings)
+        return cls(**rules.settings_from_env(environ, overrides))
 
     def __repr__(self) -> str:
         proxies = dict(self.proxy_rules.shown)
@@ -285,84 +244,33 @@ class Urllib3Transport:
                 retries.
             InvalidInputError: If ``url`` is not an http(s) URL.
         """
-        _check_positive("timeout", timeout)
+        rules.check_positive("timeout", timeout)
         budget = self.timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + budget
         self._check_process()
-        method = method.upper()
-        send_headers = dict(headers)
-        body: bytes | None = None
-        if json is not None:
-            body = _json.dumps(json).encode()
-            _drop_header(send_headers, "content-type")
-            send_headers["Content-Type"] = "application/json"
-        if params:
-            from urllib.parse import urlencode
-
-            url = f"{url}{'&' if '?' in url else '?'}{urlencode(params, safe=',')}"
-        has_token = any(name.lower() == "authorization" for name in send_headers)
-        redirected = False
+        req = rules.prepare(method, url, headers, params, json)
         for _ in range(self.max_redirects + 1):
-            origin = split_url(url)
-            scheme, host, port, _ = origin
-            proxy = self.proxy_rules.proxy_for(scheme, host, port)
-            if has_token and scheme == "http" and not self.allow_insecure_http:
-                self._check_plain_http(host, proxy)
-            response = self._send(
-                method, url, origin, proxy, body, send_headers, deadline, budget
+            origin = split_url(req.url)
+            proxy = rules.proxy_for(
+                req, origin, self.proxy_rules, self.allow_insecure_http
             )
-            location = response.header("location")
-            if response.status in _REDIRECT_STATUSES and location:
-                from urllib.parse import urljoin
-
-                next_url = urljoin(url, location)
-                if may_follow_redirect(origin[:3], next_url):
-                    if response.status == 303 or (
-                        response.status in (301, 302) and method == "POST"
-                    ):
-                        method, body = "GET", None
-                        _drop_header(send_headers, "content-type")
-                    url, redirected = next_url, True
-                    continue
-            if redirected:
-                return attrs.evolve(response, redirected=True)
-            return response
-        shown = scrub_url(url, send_headers)
-        message = f"{method} {shown}: more than {self.max_redirects} redirects"
-        raise TransportError(message, method=method, url=shown)
-
-    def _check_plain_http(self, host: str, proxy: str | None) -> None:
-        """Refuse a token on plain http past this machine, on any hop."""
-        if not is_loopback_host(host):
-            raise InsecureTransportError(
-                f"Refusing to send a token over plain http to {host}: use "
-                "https, or create the transport with allow_insecure_http=True"
-            )
-        # A forwarding proxy reads the whole request, token included. Whether
-        # it is on this machine is decided, as for the server, by the name or
-        # address given, never by a DNS answer.
-        if proxy is not None and not is_loopback_host(split_url(proxy)[1]):
-            shown = self.proxy_rules.shown["http"]
-            raise InsecureTransportError(
-                f"Refusing to send a token over plain http through the proxy "
-                f"{shown}, which is not on this machine: use an https:// server "
-                f"address, a proxy on this machine (localhost, 127.0.0.1, ::1), "
-                f"or add {host} to NO_PROXY",
-                proxy=shown,
-            )
+            response = self._send(req, origin, proxy, deadline, budget)
+            hop = rules.redirect(req, response, origin)
+            if hop is None:
+                return rules.answered(response, req)
+            req = hop
+        raise rules.too_many_redirects(req, self.max_redirects)
 
     def _send(
         self,
-        method: str,
-        url: str,
+        request: rules.Outgoing,
         origin: tuple[str, str, int, str],
         proxy: str | None,
-        body: bytes | None,
-        headers: dict[str, str],
         deadline: float,
         budget: float,
     ) -> Response:
         """Make the attempts of one request within the deadline."""
+        method = request.method
         scheme, host, port, _ = origin
         failures_in_row = 0
         attempts = 0
@@ -371,9 +279,7 @@ class Urllib3Transport:
             attempts += 1
             failure: Failure | None = None
             try:
-                response = self._attempt(
-                    method, url, origin, proxy, body, headers, deadline, budget
-                )
+                response = self._attempt(request, origin, proxy, deadline, budget)
             except Failure as caught:
                 failure = caught
             if failure is None:
@@ -409,7 +315,7 @@ class Urllib3Transport:
             ):
                 # Raised outside the except block, so that it has no
                 # __context__: see Failure.error.
-                raise failure.error(method, url, headers, attempts)
+                raise failure.error(method, request.url, request.headers, attempts)
             time.sleep(wait)
 
     @property
@@ -420,7 +326,7 @@ class Urllib3Transport:
         """Return the limits of the next attempt, within what is left."""
         remaining = deadline - time.monotonic()
         if remaining <= 0:
-            raise Failure("read", f"no answer within timeout={seconds(budget)}")
+            raise Failure("read", f"no answer within timeout={rules.seconds(budget)}")
         read, read_setting = remaining, "timeout"
         if self.read_timeout is not None and self.read_timeout < remaining:
             read, read_setting = self.read_timeout, "read_timeout"
@@ -431,16 +337,14 @@ class Urllib3Transport:
 
     def _attempt(
         self,
-        method: str,
-        url: str,
+        request: rules.Outgoing,
         origin: tuple[str, str, int, str],
         proxy: str | None,
-        body: bytes | None,
-        headers: dict[str, str],
         deadline: float,
         budget: float,
     ) -> Response:
         """Send the request once and read its answer, or raise ``Failure``."""
+        method, url, headers, body, _ = request
         scheme, host, port, target = origin
         exceptions = self._urllib3.exceptions
         limits = self._limits(deadline, budget)
@@ -542,8 +446,3 @@ class Urllib3Transport:
 def _netloc(host: str, port: int, scheme: str) -> str:
     shown = f"[{host}]" if ":" in host else host
     return shown if port == default_port(scheme) else f"{shown}:{port}"
-
-
-def _drop_header(headers: dict[str, str], name: str) -> None:
-    for key in [key for key in headers if key.lower() == name]:
-        del headers[key]

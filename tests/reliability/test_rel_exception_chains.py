@@ -6,7 +6,7 @@ drops the connection, answers 5xx or garbage (echoing the path and the
 nobody trusts, an unreachable proxy, a proxy on another machine, an answer
 over ``max_body_size``. Each is met on the TTL route (the token in the path)
 and on a normal one, through :mod:`cave_auth.api`, :mod:`cave_auth.aio` (over
-the async tutorial's httpx adapter) and the service side's lookups.
+``aio.HttpxTransport``) and the service side's lookups.
 
 ``raise ... from None`` only hides the exception being handled: it stays in
 ``__context__``. So the whole chain is searched, ``__cause__`` and
@@ -155,9 +155,7 @@ class Scene:
     server: str
     """The server address of the Config."""
     transport: Mapping[str, Any]
-    """Arguments of Urllib3Transport."""
-    httpx: Mapping[str, Any] | None
-    """Arguments of httpx.AsyncClient; None where httpx has no such failure."""
+    """Arguments of Urllib3Transport; HttpxTransport takes those it has."""
     error: type[ca.CaveAuthError]
     """What api and aio raise."""
     timeout: float | None = None
@@ -197,41 +195,30 @@ def scene(
         "JSON of another shape": _echo(200, as_json=True),
     }
     scenes = {
-        "connect refused": Scene(closed, quick, {}, ca.TransportError),
-        "read timeout": Scene(local, quick, {}, ca.TransportError, timeout=0.4),
-        "connection dropped": Scene(local, quick, {}, ca.TransportError),
+        "connect refused": Scene(closed, quick, ca.TransportError),
+        "read timeout": Scene(local, quick, ca.TransportError, timeout=0.4),
+        "connection dropped": Scene(local, quick, ca.TransportError),
         "TLS failure": Scene(
-            tls_server.url("", host="localhost"), quick, {}, ca.TransportError
+            tls_server.url("", host="localhost"), quick, ca.TransportError
         ),
         "proxy unreachable": Scene(
-            local, {**quick, "proxy": closed}, {"proxy": closed}, ca.TransportError
+            local, {**quick, "proxy": closed}, ca.TransportError
         ),
         "proxy not on this machine": Scene(
             local,
             {**quick, "proxy": "http://proxy.corp.example:3128"},
-            None,
             ca.InsecureTransportError,
         ),
         "body too large": Scene(
-            local, {**quick, "max_body_size": 16}, None, ca.ResponseTooLargeError
+            local, {**quick, "max_body_size": 16}, ca.ResponseTooLargeError
         ),
-        "5xx after retries": Scene(local, quick, {}, ca.ServerError),
-        "not JSON": Scene(local, quick, {}, ca.ResponseFormatError),
-        "JSON of another shape": Scene(local, quick, {}, ca.ResponseFormatError),
+        "5xx after retries": Scene(local, quick, ca.ServerError),
+        "not JSON": Scene(local, quick, ca.ResponseFormatError),
+        "JSON of another shape": Scene(local, quick, ca.ResponseFormatError),
     }
     http_server.default = answers.get(kind, Reply(200, b"unexpected"))
     yield scenes[kind]
     http_server.default = Reply(200, b"ok")
-
-
-def _docs_adapter() -> tuple[Any, Any]:
-    """The httpx adapter of docs/tutorials/async.md, as users copy it."""
-    from test_docs import ROOT, python_blocks
-
-    (_, code), *_ = python_blocks(ROOT / "docs" / "tutorials" / "async.md")
-    namespace: dict[str, Any] = {}
-    exec(compile(code, "async.md", "exec"), namespace)
-    return namespace["HttpxTransport"], namespace["httpx"]
 
 
 ROUTES = {
@@ -240,12 +227,8 @@ ROUTES = {
 }
 
 
-ASYNC_KINDS = [
-    kind
-    for kind in KINDS
-    # The adapter has no size cap; httpx sends plain http through any proxy.
-    if kind not in ("body too large", "proxy not on this machine")
-]
+# Urllib3Transport's settings that HttpxTransport has too (it does not retry).
+HTTPX_SETTINGS = ("timeout", "proxy", "max_body_size")
 
 
 def _raised(call: Callable[[], Any]) -> BaseException:
@@ -254,12 +237,11 @@ def _raised(call: Callable[[], Any]) -> BaseException:
     return info.value
 
 
-async def _with_adapter(scene: Scene, use: Callable[[Any], Any]) -> Any:
-    """Run ``use(transport)`` over the tutorial's httpx adapter."""
-    adapter, httpx = _docs_adapter()
-    assert scene.httpx is not None
-    async with httpx.AsyncClient(trust_env=False, **scene.httpx) as client:
-        return await use(adapter(client))
+async def _with_httpx(scene: Scene, use: Callable[[Any], Any]) -> Any:
+    """Run ``use(transport)`` over aio.HttpxTransport, set up as the scene says."""
+    settings = {k: v for k, v in scene.transport.items() if k in HTTPX_SETTINGS}
+    async with aio.HttpxTransport(**settings) as http:
+        return await use(http)
 
 
 # --------------------------------------------------------------------- tests
@@ -278,16 +260,16 @@ def test_api_errors_hold_no_token_in_their_chain(scene: Scene, route: str) -> No
 
 
 @pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize("scene", ASYNC_KINDS, indirect=True)
+@pytest.mark.parametrize("scene", KINDS, indirect=True)
 def test_aio_errors_hold_no_token_in_their_chain(scene: Scene, route: str) -> None:
-    """Over the tutorial's httpx adapter, the error aio raises holds the token nowhere in its chain."""
+    """Over aio.HttpxTransport, the error aio raises holds the token nowhere in its chain."""
     config = ca.Config(scene.server, token=CANARY)
     endpoint = getattr(aio, ROUTES[route])
 
     def use(http: Any) -> Any:
         return endpoint(config, http, timeout=scene.timeout)
 
-    error = _raised(lambda: asyncio.run(_with_adapter(scene, use)))
+    error = _raised(lambda: asyncio.run(_with_httpx(scene, use)))
     assert type(error) is scene.error, error
     assert leaked(error) == []
 
@@ -302,9 +284,9 @@ def test_service_lookups_hold_no_token_in_their_chain(scene: Scene) -> None:
     assert leaked(info.value) == []
 
 
-@pytest.mark.parametrize("scene", ASYNC_KINDS, indirect=True)
+@pytest.mark.parametrize("scene", KINDS, indirect=True)
 def test_async_service_lookups_hold_no_token_in_their_chain(scene: Scene) -> None:
-    """The async lookups' error, over the httpx adapter, holds the token nowhere in its chain."""
+    """The async lookups' error, over aio.HttpxTransport, holds the token nowhere in its chain."""
 
     def use(http: Any) -> Any:
         lookups = AsyncTransportLookups(
@@ -313,7 +295,7 @@ def test_async_service_lookups_hold_no_token_in_their_chain(scene: Scene) -> Non
         return lookups.user(CANARY)
 
     with pytest.raises(AuthServiceUnavailable) as info:
-        asyncio.run(_with_adapter(scene, use))
+        asyncio.run(_with_httpx(scene, use))
     assert leaked(info.value) == []
 
 
