@@ -420,3 +420,25 @@ def test_async_lookups_in_flight_are_bounded(no_threads):
 
     assert asyncio.run(run()) == (503, [401, 401])
     assert checker.counters()["upstream_refused"] == 1
+
+
+def test_from_env_over_the_shipped_httpx_transport_checks_in_the_loop(no_threads):
+    """from_env with aio.HttpxTransport serves a real server's token and refuses a wrong one, no thread used."""
+    from cave_auth import aio
+    from cave_auth.testing import FakeAuthServer
+
+    async def run(server):
+        environ = {"AUTH_URL": f"{server.url}/auth"}
+        async with aio.HttpxTransport(allow_insecure_http=True) as http:
+            middleware = AuthASGIMiddleware.from_env(app, environ, transport=http)
+            token = server.refresh_user_token
+            good = await call(middleware, [("Authorization", f"Bearer {token}")])
+            wrong = await call(middleware, [("Authorization", "Bearer " + "0" * 32)])
+        return middleware, good, wrong
+
+    with FakeAuthServer() as server:
+        middleware, good, wrong = asyncio.run(run(server))
+    assert middleware.async_lookups is not None
+    assert good[0] == 200
+    assert json.loads(good[2])["user"]["id"] == 5  # Rita, whose key it is
+    assert wrong[0] == 401

@@ -169,7 +169,10 @@ class AuthASGIMiddleware:
             environ: The environment mapping, e.g. ``os.environ``.
             route: As for the constructor.
             transport: An async transport for coroutine lookups, used exactly
-                as given; without one, lookups run in a worker thread.
+                as given, e.g. ``cave_auth.aio.HttpxTransport.from_env(environ)``;
+                without one, lookups run in a worker thread. That is the
+                default because it works whatever loop serves the app: an
+                httpx pool belongs to the one event loop it was opened in.
             options: As for the constructor.
 
         Returns:
@@ -187,7 +190,7 @@ class AuthASGIMiddleware:
             app,
             checker,
             route,
-            transport=transport or _default_async_transport(settings, environ),
+            transport=transport,
             timeout=settings.timeout,
             options=options,
         )
@@ -266,28 +269,6 @@ class AuthASGIMiddleware:
             The decision (a 503 when the auth service could not answer).
         """
         return await self.deciding.check(request, rule, check_options=True)
-
-
-def _default_async_transport(
-    options: CheckerOptions, environ: Mapping[str, str]
-) -> AsyncTransport | None:
-    """Return the async transport ``from_env`` looks facts up with by default.
-
-    The one place the default is chosen. It is ``None`` for now: the
-    checker's lookups run over its :class:`~cave_auth.Urllib3Transport` in a
-    worker thread.
-
-    Args:
-        options: The options read from ``environ``.
-        environ: The environment (for a transport's proxy and CA variables).
-
-    Returns:
-        The transport, or ``None`` for worker-thread lookups.
-    """
-    # TODO(wire cave_auth.aio.HttpxTransport): where httpx is importable,
-    # return an HttpxTransport configured from ``environ`` (proxies, CA
-    # bundle) with ``options.timeout``; it lives on another branch so far.
-    return None
 
 
 async def _respond(
