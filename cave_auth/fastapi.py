@@ -56,6 +56,7 @@ import threading
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import attrs
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
@@ -156,6 +157,8 @@ def setup(
     transport: Transport | None = None,
     async_transport: AsyncTransport | None = None,
     cache: CheckerCache | None = None,
+    service_token: str | None = None,
+    service_namespace: str | None = None,
     **options: Any,
 ) -> FastAPIAuth:
     """Prepare an app for the dependencies of this module; call it once.
@@ -177,6 +180,11 @@ def setup(
             one, lookups run in a worker thread.
         cache: The cache, used exactly as given; if omitted, one made of
             the cache settings.
+        service_token: The service's own token, for table lookups and
+            public checks: what a Flask app sets as
+            ``app.config["AUTH_TOKEN"]``. It joins either configuration.
+        service_namespace: The default namespace of table lookups
+            (``app.config["AUTH_SERVICE_NAMESPACE"]`` in Flask).
         **options: Explicit settings: ``auth_url`` and the other fields of
             :class:`~cave_auth.service.configure.CheckerOptions`.
 
@@ -198,6 +206,12 @@ def setup(
             found = os.environ if environ is None else environ
             settings = CheckerOptions.from_env(found)
             http = transport or settings.transport_from_env(found)
+        if service_token is not None or service_namespace is not None:
+            settings = attrs.evolve(
+                settings,
+                service_token=service_token or settings.service_token,
+                service_namespace=service_namespace or settings.service_namespace,
+            )
         checker = settings.checker(settings.lookups(http), cache=cache)
         return AsyncChecker(
             checker, transport=async_transport, timeout=settings.timeout

@@ -296,3 +296,38 @@ def test_the_environment_is_read_at_the_first_request_once_for_a_burst(monkeypat
     assert reads == [1]
     assert state.checker.cache.ttl == 77.0
     assert lookups == 1
+
+
+@pytest.mark.parametrize(
+    ("given", "namespace", "used"),
+    [
+        ({}, "datastack", "rita"),
+        ({"service_token": "svc"}, "datastack", "svc"),
+        ({"service_token": "svc", "service_namespace": "lab"}, "lab", "svc"),
+    ],
+)
+def test_setup_gives_the_service_token_and_namespace_of_table_lookups(
+    given, namespace, used
+):
+    """The service token and namespace given to setup serve table lookups, as in Flask."""
+    seen = []
+
+    def dataset(request):
+        seen.append(request.token)
+        return "ds"
+
+    fake = fake_server()
+    fake.add_route("GET", f"{API}/service/{namespace}/table/t1/dataset", dataset)
+    api = FastAPI()
+    cafa.setup(api, {"AUTH_URL": AUTH_URL}, transport=fake, **given)
+
+    @api.get("/table/{table_id}")
+    def table(
+        table_id: str, user: Annotated[Any, Depends(cafa.requires_permission("view"))]
+    ):
+        return {"table": table_id}
+
+    with TestClient(api) as client:
+        answer = client.get("/table/t1", headers={"Authorization": "Bearer rita"})
+    assert answer.status_code == 200
+    assert seen == [used]

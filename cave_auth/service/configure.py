@@ -50,7 +50,7 @@ N = TypeVar("N", int, float)
 
 
 def _shown_if_unset(value: object) -> str:
-    # A Redis URL may hold a password.
+    # A Redis URL may hold a password; a service token is a secret.
     return "None" if value is None else "<set>"
 
 
@@ -91,6 +91,11 @@ class CheckerOptions:
         ca_certs: A CA bundle for an explicitly built transport.
         dataset_override: The dataset every table belongs to
             (``DEBUG_OVERRIDE_DATASET_LOOKUP``), for the Flask helpers.
+        service_token: The service's own token, for table lookups and public
+            checks (what Flask apps set as ``app.config["AUTH_TOKEN"]``; no
+            variable is read for it). Never shown by repr.
+        service_namespace: The default namespace of table lookups
+            (``app.config["AUTH_SERVICE_NAMESPACE"]`` in Flask).
     """
 
     auth_url: str = attrs.field(converter=normalize_auth_url)
@@ -112,6 +117,8 @@ class CheckerOptions:
     timeout: float = 5.0
     ca_certs: str | None = None
     dataset_override: str | None = None
+    service_token: str | None = attrs.field(default=None, repr=_shown_if_unset)
+    service_namespace: str = "datastack"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CheckerOptions:
@@ -159,6 +166,8 @@ class CheckerOptions:
             self.sticky_auth_url,
             token_name=self.token_name,
             disabled=self.disabled,
+            service_namespace=self.service_namespace,
+            service_token=self.service_token,
         )
 
     def transport(self) -> Urllib3Transport:
