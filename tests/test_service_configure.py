@@ -120,6 +120,16 @@ def test_the_redis_url_is_not_shown():
     assert "redis_url=<set>" in repr(options)
 
 
+def test_the_service_token_is_not_shown_and_reaches_the_settings():
+    """The service's own token reaches the decision's settings but never a repr."""
+    token = "f" * 32
+    options = CheckerOptions(AUTH["AUTH_URL"], service_token=token)
+    assert token not in repr(options)
+    assert "service_token=<set>" in repr(options)
+    assert options.settings().service_token == token
+    assert token not in repr(options.settings())
+
+
 def test_the_transport_reads_the_proxy_and_ca_variables(tmp_path):
     """transport_from_env honours HTTPS_PROXY, NO_PROXY and REQUESTS_CA_BUNDLE."""
     bundle = tmp_path / "ca.pem"
