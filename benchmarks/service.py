@@ -211,10 +211,10 @@ def pure_core(rounds: int, n: int) -> None:
     }
     timings: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):
-        for name, run in runs.items():
+        for name, call in runs.items():
             start = time.perf_counter()
             for _ in range(n):
-                run()
+                call()
             timings[name].append((time.perf_counter() - start) / n * 1e6)
     print("\n2. Pure core (µs per decision, permission rule)")
     for name, values in timings.items():

@@ -169,6 +169,9 @@ class Checker:
     ) -> Decision:
         """Decide about one request, looking up what is needed.
 
+        A check :meth:`remembered` for the request's ``Authorization`` header
+        is answered at once; any other walks the decision.
+
         Args:
             request: What the request carries.
             rule: What the route demands.
