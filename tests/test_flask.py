@@ -115,6 +115,75 @@ def test_denials_answer_like_middle_auth_client():
     assert unknown.get_json()["error"] == "invalid_table_id"
 
 
+def g_fields_app(fake):
+    """An app whose views record every flask.g field a check sets."""
+    app = flask.Flask(__name__)
+    caf.init_app(app, auth_url="auth.example.org/auth", transport=fake)
+    seen = []
+
+    def record(**path):
+        g = flask.g
+        seen.append(
+            {
+                "user": g.auth_user,
+                "token": g.auth_token,
+                "public_access_cache": g.public_access_cache,
+                "public": g.public_access(),
+            }
+        )
+        return "ok"
+
+    app.add_url_rule("/login", "login", caf.auth_required(record))
+    app.add_url_rule(
+        "/table/<table_id>",
+        "table",
+        caf.auth_requires_permission(
+            "view", dataset="ds", public_table_key="table_id", service_token="svc"
+        )(record),
+    )
+    return app, seen
+
+
+@pytest.mark.parametrize("path", ["/login", "/table/t1"])
+def test_a_cached_token_sets_the_same_g_fields_at_every_request(path):
+    """The second and later checks of a token set flask.g as the first did."""
+    app, seen = g_fields_app(fake_for("good"))
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get(path, headers={"Authorization": "Bearer good"})
+        assert response.status_code == 200
+    public = path != "/login"
+    assert (
+        seen
+        == [
+            {
+                "user": USER,
+                "token": "good",
+                "public_access_cache": None,
+                "public": public,
+            }
+        ]
+        * 3
+    )
+    assert seen[1]["user"] is seen[2]["user"]
+
+
+def test_a_token_invalidated_in_the_app_cache_is_refused_at_the_next_request():
+    """invalidate() on the app's cache makes the next request ask the server again."""
+    fake = fake_for("good")
+    app, _ = make_app(fake)
+    client = app.test_client()
+    bearer = {"Authorization": "Bearer good"}
+    for _ in range(2):
+        assert client.get("/login", headers=bearer).status_code == 200
+    fake.add_route(
+        "GET", API + "/user/cache", json_response({"error": "x"}, status=401)
+    )
+    app.extensions["cave_auth"].checker.cache.invalidate("good")
+    assert client.get("/login", headers=bearer).status_code == 401
+    assert len(fake.requests_to("GET", API + "/user/cache")) == 2
+
+
 def test_helpers():
     """The helper functions answer through the app's transport and cache."""
     app, _ = make_app(fake_for("good"))

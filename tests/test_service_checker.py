@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
+import attrs
+
 from cave_auth.errors import TransportError
 from cave_auth.service import (
     Allow,
@@ -359,3 +361,158 @@ def test_counters_report_what_the_checker_did():
         "stale_served": 0,
         "single_flight_waits": 0,
     }
+
+
+VIEW = Rule("permission", permission="view", dataset="ds")
+HEADER = f"Bearer {TOK}"
+
+
+def revoke(fake):
+    """Make the auth server refuse every token from now on."""
+    fake.add_route(
+        "GET", API + "/user/cache", json_response({"error": "x"}, status=401)
+    )
+
+
+def test_a_remembered_allow_is_answered_again_and_counted_as_a_hit():
+    """A bearer token a rule allowed on its cached record is allowed again, a hit."""
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake)
+    assert checker.remembered(HEADER, VIEW, checker.settings) is None
+    assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    assert checker.remembered(HEADER, VIEW, checker.settings) == (USER, TOK)
+    assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    counters = checker.counters()
+    assert (counters["hits"], counters["misses"]) == (2, 1)
+    assert len(fake.requests) == 1
+
+
+def test_a_remembered_allow_ends_when_the_record_expires():
+    """Once the token's record expires, the token is looked up (and refused) again."""
+    clock = Clock()
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake, ttl=10, clock=clock)
+    for _ in range(2):
+        assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    revoke(fake)
+    clock.now = 9.9
+    assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    clock.now = 10
+    assert checker.remembered(HEADER, VIEW, checker.settings) is None
+    assert checker.check(bearer(), VIEW).error == "invalid_token"
+
+
+def test_a_remembered_allow_ends_when_the_token_is_invalidated():
+    """cache.invalidate() refuses a remembered token at its next request."""
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake)
+    for _ in range(2):
+        assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    revoke(fake)
+    checker.cache.invalidate(TOK)
+    assert checker.check(bearer(), VIEW).error == "invalid_token"
+
+
+def test_a_remembered_allow_answers_only_its_own_rule_and_settings():
+    """Another dataset, permission, rule or settings is decided on its own."""
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake)
+    assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    other_dataset = Rule("permission", permission="view", dataset="other")
+    edit = Rule("permission", permission="edit", dataset="ds")
+    group = Rule("group", group="other")
+    for rule in (other_dataset, edit, group):
+        assert checker.remembered(HEADER, rule, checker.settings) is None
+    assert checker.check(bearer(), other_dataset).error == "missing_permission"
+    assert checker.check(bearer(), edit).error == "missing_permission"
+    assert checker.check(bearer(), group).status == 403
+    variant = attrs.evolve(checker.settings, service_token="svc")
+    assert checker.remembered(HEADER, VIEW, variant) is None
+    disabled = attrs.evolve(checker.settings, disabled=True)
+    assert checker.check(bearer(), VIEW, settings=disabled).token == "AUTH_DISABLED"
+
+
+def test_a_remembered_allow_is_never_answered_for_another_token():
+    """Each token is looked up for itself, however many others were allowed."""
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake)
+    for _ in range(2):
+        assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    for other in (TOK + "x", TOK[:-1], TOK.upper()):
+        assert checker.remembered(f"Bearer {other}", VIEW, checker.settings) is None
+        assert checker.check(bearer(other), VIEW).error == "invalid_token"
+    assert checker.remembered(f"Token {TOK}", VIEW, checker.settings) is None
+    assert checker.remembered(f"Bearer  {TOK}", VIEW, checker.settings) is None
+
+
+def test_a_refreshed_record_replaces_what_was_remembered_of_the_old_one():
+    """A record looked up afresh after a denial decides the next request alone."""
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake)
+    for _ in range(2):
+        assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    fake.add_route("GET", API + "/user/cache", {"id": 2, "groups": ["g"]})
+    assert checker.check(bearer(), Rule("group", group="other")).status == 403
+    assert checker.check(bearer(), VIEW).error == "missing_permission"
+
+
+def test_a_lookup_override_set_later_replaces_what_was_remembered():
+    """Setting a user lookup override decides with it, not with remembered checks."""
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake)
+    for _ in range(2):
+        assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    checker.user_lookup = lambda token: None
+    assert checker.remembered(HEADER, VIEW, checker.settings) is None
+    assert checker.check(bearer(), VIEW).error == "invalid_token"
+
+
+def test_checks_needing_more_than_the_record_are_not_remembered():
+    """A table lookup, a cookie token or an OPTIONS pass leaves nothing to remember."""
+    fake = FakeTransport({("GET", API + "/service/datastack/table/t1/dataset"): "ds"})
+    user_route(fake)
+    checker = make(fake)
+    table = Rule("permission", permission="view")
+    assert checker.check(bearer(table_id="t1"), table) == Allow(USER, TOK)
+    assert checker.remembered(HEADER, table, checker.settings) is None
+    cookie = Request("GET", cookies={"middle_auth_token": TOK}, programmatic=True)
+    assert checker.check(cookie, Rule("group", group="g")) == Allow(USER, TOK)
+    assert (
+        checker.remembered(HEADER, Rule("group", group="g"), checker.settings) is None
+    )
+    options = Request("OPTIONS", headers={"authorization": HEADER})
+    assert checker.check(options, Rule("admin")) == Allow(None)
+    assert checker.check(options, Rule("admin"), check_options=True).status == 403
+
+
+def test_stale_answers_are_served_and_counted_past_a_remembered_allow():
+    """During an outage each request past the TTL is a stale answer, counted."""
+    clock = Clock()
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake, ttl=10, clock=clock, stale_if_error=60)
+    for _ in range(2):
+        assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    fake.script("GET", API + "/user/cache", *[503] * 4)
+    clock.now = 30
+    for _ in range(2):
+        assert checker.check(bearer(), VIEW) == Allow(USER, TOK)
+    assert checker.counters()["stale_served"] == 2
+
+
+def test_the_memory_of_allowed_checks_holds_no_token():
+    """What the checker remembers is keyed by the token's digest, never the token."""
+    fake = FakeTransport()
+    user_route(fake)
+    checker = make(fake)
+    checker.check(bearer(), VIEW)
+    remembered = checker._allowed[(VIEW, checker.settings)]
+    assert list(remembered) == [checker.cache.key(TOK)]
+    assert TOK not in repr(checker._allowed)

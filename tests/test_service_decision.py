@@ -6,6 +6,8 @@ import json
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cave_auth.service import (
     ANONYMOUS_USER,
@@ -22,6 +24,7 @@ from cave_auth.service import (
     UserNeed,
     decide,
 )
+from cave_auth.service.decision import bearer_token
 from cave_auth.service.rendering import strip_query_token
 from cave_auth.service.values import MAX_TOKEN_LENGTH
 
@@ -394,3 +397,89 @@ def test_reprs_hide_tokens():
     ]
     for value in values:
         assert TOK not in repr(value)
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("Bearer tok", "tok"),
+        ("Bearer tok junk", "tok"),
+        ("Bearer  tok", ""),
+        ("Bearer ", ""),
+        ("Bearer", None),
+        ("bearer tok", None),
+        ("Token tok", None),
+    ],
+)
+def test_bearer_token_reads_the_header_as_middle_auth_client(header, token):
+    """The token is the word after 'Bearer ', possibly empty; other schemes have none."""
+    assert bearer_token(header) == token
+
+
+_text = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=8)
+_user = st.fixed_dictionaries(
+    {
+        "id": st.just(2),
+        "admin": st.booleans(),
+        "groups": st.lists(st.sampled_from(["g", "h"]), max_size=2),
+        "datasets_admin": st.lists(st.sampled_from(["ds", "other"]), max_size=2),
+        "permissions_v2": st.dictionaries(
+            st.sampled_from(["ds", "other"]),
+            st.lists(st.sampled_from(["view", "edit"]), max_size=2),
+            max_size=2,
+        ),
+    }
+)
+_rule = st.builds(
+    Rule,
+    kind=st.sampled_from(["login", "permission", "admin", "dataset_admin", "group"]),
+    permission=st.sampled_from(["view", "edit"]),
+    public_table_key=st.sampled_from([None, "table_id"]),
+    public_node_key=st.sampled_from([None, "root_id"]),
+    service_token=st.sampled_from([None, "svc"]),
+    dataset=st.sampled_from([None, "ds", "other"]),
+    group=st.sampled_from(["g", "h"]),
+)
+_rest = st.fixed_dictionaries(
+    {
+        "method": st.sampled_from(["GET", "POST", "PUT", "DELETE"]),
+        "url": _text.map(lambda path: "http://svc/" + path),
+        "headers": st.dictionaries(
+            st.sampled_from(["x-requested-with", "origin", "cookie"]), _text
+        ),
+        "query": st.dictionaries(st.sampled_from(["middle_auth_token", "x"]), _text),
+        "cookies": st.dictionaries(st.sampled_from(["middle_auth_token", "x"]), _text),
+        "path_params": st.dictionaries(st.sampled_from(["table_id", "root_id"]), _text),
+        "body": st.binary(max_size=8),
+        "programmatic": st.booleans(),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(user=_user, rule=_rule, first=_rest, second=_rest)
+def test_an_allow_on_the_bearer_record_alone_is_the_same_for_any_request(
+    user, rule, first, second
+):
+    """Allowed on the record alone, a bearer token is allowed alike whatever else.
+
+    What the checker remembers rests on this: a request with the same
+    Authorization header, rule and settings, and the same record for its
+    token, is decided alike, whatever its method, URL, other headers, query,
+    cookies, path parameters, body or kind.
+    """
+    facts = {UserNeed(TOK): user}
+
+    def request(rest):
+        rest = dict(rest)
+        return Request(
+            rest.pop("method"),
+            headers={**rest.pop("headers"), **BEARER},
+            **rest,
+        )
+
+    decision = decide(request(first), rule, S, facts)
+    if isinstance(decision, Allow):
+        again = decide(request(second), rule, S, facts)
+        assert again == decision
+        assert again.user is user

@@ -216,6 +216,27 @@ def test_invalidate_ends_a_token_in_every_process_at_once(caches):
     assert [c.check(bearer(), Rule()).status for c in checkers] == [401] * 3
 
 
+def test_a_remembered_allow_ends_with_invalidate_in_every_process(caches):
+    """The front copy answers like a process's own cache, until invalidate()."""
+    fake = auth_server()
+    processes = [caches(local_ttl=60) for _ in range(2)]
+    checkers = [checker(cache, fake) for cache in processes]
+    header, rule = f"Bearer {TOK}", Rule("permission", permission="view", dataset="ds")
+    for check in checkers:
+        for _ in range(2):
+            assert check.check(bearer(), rule) == Allow(USER, TOK)
+        assert check.remembered(header, rule, check.settings) == (USER, TOK)
+    revoke = json_response({"error": "x"}, status=401)
+    fake.add_route("GET", API + "/user/cache", revoke)
+    caches().invalidate(TOK)
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline and any(
+        check.remembered(header, rule, check.settings) for check in checkers
+    ):
+        time.sleep(0.01)
+    assert [c.check(bearer(), rule).status for c in checkers] == [401] * 2
+
+
 def test_stale_answers_outlive_the_ttl_in_redis(caches):
     """During an outage a process never holding a token gets it stale from Redis."""
     fake = auth_server()

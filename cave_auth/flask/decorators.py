@@ -43,21 +43,22 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class _OnDemand(Mapping[str, str]):
-    """A mapping read from the request only when first asked (args, cookies).
+    """A mapping of the request read only when first asked (args, cookies).
 
     werkzeug parses the query string and the cookies on first access; most
     checked requests carry an ``Authorization`` header and need neither.
     """
 
-    __slots__ = ("_load", "_loaded")
+    __slots__ = ("_loaded", "_name", "_request")
 
-    def __init__(self, load: Callable[[], Mapping[str, str]]) -> None:
-        self._load = load
+    def __init__(self, request: flask.Request, name: str) -> None:
+        self._request = request
+        self._name = name
         self._loaded: Mapping[str, str] | None = None
 
     def _mapping(self) -> Mapping[str, str]:
         if self._loaded is None:
-            self._loaded = self._load()
+            self._loaded = getattr(self._request, self._name)
         return self._loaded
 
     def __getitem__(self, key: str) -> str:
@@ -75,8 +76,8 @@ def _request(request: flask.Request, kwargs: Mapping[str, Any]) -> Request:
         request.method,
         lambda: request.url,
         request.headers,  # type: ignore[arg-type]
-        _OnDemand(lambda: request.args),
-        _OnDemand(lambda: request.cookies),
+        _OnDemand(request, "args"),
+        _OnDemand(request, "cookies"),
         kwargs,
         request.get_data,
     )
@@ -111,18 +112,32 @@ def _guard(rule: Rule, view: F) -> F:
         if request.method == "OPTIONS":
             return view(*args, **kwargs)
         g = flask.g._get_current_object()
-        stacked = hasattr(g, "auth_token")
+        stacked = "auth_token" in g
         if stacked and rule.kind == "login":
             return view(*args, **kwargs)
-        state = current()
-        settings = state.settings_for(flask.current_app.config)
-        checked_request = _request(request, kwargs)
-        authenticated = (g.auth_user, g.auth_token) if stacked else None
-        if not stacked:
+        app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+        state = current(app)
+        settings = state.settings_for(app.config)
+        checker = state.checker
+        if stacked:
+            authenticated = (g.auth_user, g.auth_token)
+        else:
+            authenticated = None
             g.public_access_cache = None
-            g.public_access = _lazy_public(state, checked_request, rule)
-        decision = state.checker.check(
-            checked_request, rule, settings=settings, authenticated=authenticated
+            g.public_access = _lazy_public(state, request, kwargs, rule)
+            # A bearer token this rule allowed before on the same cached
+            # record is allowed again without building the request's value.
+            found = checker.remembered(
+                request.headers.get("authorization"), rule, settings
+            )
+            if found is not None:
+                g.auth_user, g.auth_token = found
+                return view(*args, **kwargs)
+        decision = checker.check(
+            _request(request, kwargs),
+            rule,
+            settings=settings,
+            authenticated=authenticated,
         )
         user = decision.user
         if user is not None and not (stacked and user is DISABLED_USER):
@@ -139,12 +154,16 @@ def _guard(rule: Rule, view: F) -> F:
     return cast(F, checked)
 
 
-def _lazy_public(state: FlaskAuth, request: Request, rule: Rule) -> Callable[[], Any]:
+def _lazy_public(
+    state: FlaskAuth, request: flask.Request, kwargs: Mapping[str, Any], rule: Rule
+) -> Callable[[], Any]:
     def public_access() -> Any:
         g = flask.g
         if g.public_access_cache is None:
             try:
-                g.public_access_cache = state.checker.run(ask_public(request, rule))
+                g.public_access_cache = state.checker.run(
+                    ask_public(_request(request, kwargs), rule)
+                )
             except AuthServiceUnavailable as error:
                 raise RuntimeError(str(error)) from None
         return g.public_access_cache

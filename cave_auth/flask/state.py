@@ -204,16 +204,21 @@ def init_from_env(app: flask.Flask, environ: Mapping[str, str]) -> FlaskAuth:
     return _install(app, options, options.transport_from_env(environ), None, None)
 
 
-def current() -> FlaskAuth:
+def current(app: flask.Flask | None = None) -> FlaskAuth:
     """Return the current app's state, built from ``os.environ`` the first time.
 
     Concurrent first requests build one state: the first thread builds it,
     the others wait and use it.
 
+    Args:
+        app: The current app, if the caller has it already; else
+            ``flask.current_app``.
+
     Returns:
         The state, with the lookup override in force.
     """
-    app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
+    if app is None:
+        app = flask.current_app._get_current_object()  # type: ignore[attr-defined]
     state = app.extensions.get(EXTENSION)
     if state is None:
         # Without a lock each thread of a cold burst built a state of its own

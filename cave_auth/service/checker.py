@@ -15,6 +15,12 @@ A slow auth service cannot take a process's threads: at most
 for the same fact does not count), and a request that would start one more
 is answered 503 at once. Answers in the cache never wait for a lookup.
 
+A check that needed nothing but the user record of a bearer token, and
+allowed it, is remembered for that token, rule and settings while the cache
+holds that very record (:meth:`Checker.remembered`): the next such request is
+answered without walking the decision again, and stops being answered so
+when the record expires, is dropped or invalidated, or is looked up afresh.
+
 The checker counts what it does (:meth:`Checker.counters`). The counts are
 plain integers incremented without a lock, so that a cached check pays
 nothing for them: under heavy thread contention an increment can be lost
@@ -33,9 +39,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .._drive import drive
 from .cache import MISSING, LookupCache, RefreshLimiter, user_key
-from .decision import evaluate, unavailable
+from .decision import bearer_token, evaluate, unavailable
 from .lookups import AuthServiceUnavailable, ask
-from .values import DatasetNeed, PublicNeed, RefreshNeed, UserNeed
+from .values import Allow, DatasetNeed, PublicNeed, RefreshNeed, UserNeed
 
 if TYPE_CHECKING:
     from collections.abc import Generator, Hashable, Iterator
@@ -61,6 +67,12 @@ its threads per worker."""
 
 UserLookup = Callable[[str], Mapping[str, Any] | None]
 Asked = UserNeed | DatasetNeed | PublicNeed
+
+_REMEMBERED_TOKENS = 4096
+"""The most tokens remembered as allowed for one rule and settings; beyond
+it, that rule's memory starts afresh (the checks are then walked again)."""
+_REMEMBERED_RULES = 1024
+"""The most rule and settings pairs remembered; beyond it, all start afresh."""
 
 
 class Counts:
@@ -139,6 +151,9 @@ class Checker:
         )
         self.counts = Counts()
         self._serving_stale = False
+        # (rule, settings) -> token digest -> the user record a check of a
+        # bearer token with them allowed, having needed nothing else.
+        self._allowed: dict[tuple[Rule, Settings], dict[bytes, Mapping[str, Any]]] = {}
 
     def __repr__(self) -> str:
         return f"Checker({self.settings!r}, cache={self.cache!r})"
@@ -154,6 +169,9 @@ class Checker:
     ) -> Decision:
         """Decide about one request, looking up what is needed.
 
+        A check :meth:`remembered` for the request's ``Authorization`` header
+        is answered at once; any other walks the decision.
+
         Args:
             request: What the request carries.
             rule: What the route demands.
@@ -165,18 +183,106 @@ class Checker:
             The decision; a 503 :class:`~cave_auth.service.Deny` when the auth
             service could not answer.
         """
+        settings = settings or self.settings
+        if authenticated is None and (check_options or request.method != "OPTIONS"):
+            found = self.remembered(
+                request.headers.get("authorization"), rule, settings
+            )
+            if found is not None:
+                return Allow(*found)
+        asked: list[tuple[Need, Any]] = []
+
+        def answer(need: Need) -> Any:
+            found = self.answer(need)
+            asked.append((need, found))
+            return found
+
         steps = evaluate(
             request,
             rule,
-            settings or self.settings,
+            settings,
             authenticated=authenticated,
             check_options=check_options,
         )
         try:
-            return self.run(steps)
+            decision = drive(steps, answer)
         except AuthServiceUnavailable as error:
             _log.warning("%s", error)
-            return unavailable(settings or self.settings)
+            return unavailable(settings)
+        user = decision.user if isinstance(decision, Allow) else None
+        if (
+            user is not None
+            and len(asked) == 1
+            and isinstance(asked[0][0], UserNeed)
+            and user is asked[0][1]
+        ):
+            self._remember(request, rule, settings, user, decision.token)
+        return decision
+
+    def remembered(
+        self, authorization: str | None, rule: Rule, settings: Settings
+    ) -> tuple[Mapping[str, Any], str] | None:
+        """Return the answer of an earlier check with this bearer token, if still true.
+
+        A check is remembered when the request's ``Authorization`` header
+        carried the token, the decision needed nothing but the token's user
+        record, and allowed the request: the same
+        decision then follows from the same header, rule, settings and record,
+        whatever else the request carries. It is answered again while the
+        cache holds that same record for the token (so never after the record
+        expires, is invalidated, evicted or refreshed) and no user lookup
+        override is set. Counts a hit, as the check it stands for would.
+
+        Args:
+            authorization: The request's ``Authorization`` header, if any.
+            rule: What the route demands.
+            settings: The settings the request is decided with.
+
+        Returns:
+            ``(user record, token)`` to allow the request with, or ``None``:
+            check it (:meth:`check`).
+        """
+        if not authorization or self.user_lookup is not None:
+            return None
+        try:
+            by_token = self._allowed.get((rule, settings))
+        except TypeError:  # a rule with an unhashable value, never remembered
+            return None
+        if by_token is None:
+            return None
+        token = bearer_token(authorization)
+        if not token:
+            return None
+        digest = self.cache.key(token)
+        user = by_token.get(digest)
+        if user is None or self.cache.peek(user_key(digest)) is not user:
+            return None
+        self.counts.hits += 1
+        return user, token
+
+    def _remember(
+        self,
+        request: Request,
+        rule: Rule,
+        settings: Settings,
+        user: Mapping[str, Any],
+        token: str | None,
+    ) -> None:
+        """Remember an allowed check that needed only the token's cached record."""
+        authorization = request.headers.get("authorization")
+        if not authorization or not token or bearer_token(authorization) != token:
+            return
+        try:
+            by_token = self._allowed.get((rule, settings))
+        except TypeError:
+            return
+        if by_token is None:
+            if len(self._allowed) >= _REMEMBERED_RULES:
+                self._allowed.clear()
+            by_token = self._allowed.setdefault((rule, settings), {})
+        if len(by_token) >= _REMEMBERED_TOKENS:
+            by_token.clear()
+        by_token[self.cache.key(token)] = user
 
     def run(self, steps: Generator[Need, Any, T]) -> T:
         """Drive a generator of needs (e.g. :func:`ask_public`) to its result.

@@ -71,6 +71,7 @@ __all__ = [
     "PERMISSIONS_KEY",
     "PERMISSIONS_KEY_IGNORE_TOS",
     "ask_public",
+    "bearer_token",
     "decide",
     "evaluate",
     "has_permission",
@@ -140,6 +141,22 @@ def has_permission(
         else PERMISSIONS_KEY
     )
     return permission in auth_user.get(key, {}).get(dataset, [])
+
+
+def bearer_token(authorization: str) -> str | None:
+    """Return the token of an ``Authorization`` header, read as middle_auth_client does.
+
+    Args:
+        authorization: The header's value.
+
+    Returns:
+        The word after ``Bearer`` (empty when the value is ``Bearer`` and a
+        space, or has two spaces there); ``None`` when the value does not
+        begin with ``Bearer`` and a space.
+    """
+    if not authorization.startswith("Bearer "):
+        return None
+    return authorization.split(" ")[1]
 
 
 Step: TypeAlias = Generator[Need, Any, Decision]
@@ -334,7 +351,8 @@ def _authenticate(
         query_token = request.query.get(name)
         token = query_token or request.cookies.get(name)
     else:
-        if not auth_header.startswith("Bearer "):
+        token = bearer_token(auth_header)
+        if token is None:
             return _deny(
                 400,
                 "bad_auth_header",
@@ -345,9 +363,10 @@ def _authenticate(
                     "error_description=\"Header must begin with 'Bearer'\"",
                 ),
             )
-        token = auth_header.split(" ")[1]
+    # The header first: with one, no other header is read (a framework's
+    # header mapping may pay for each name it does not hold).
     programmatic = request.programmatic or bool(
-        headers.get("x-requested-with") or auth_header or headers.get("origin")
+        auth_header or headers.get("x-requested-with") or headers.get("origin")
     )
     if programmatic:
         if not token and not (yield from public.ask()):

@@ -98,7 +98,9 @@ def normalize_auth_url(value: str) -> str:
     return value
 
 
-@attrs.frozen
+# Settings and rules key a checker's memory of allowed checks, per request:
+# their hashes are computed once.
+@attrs.frozen(cache_hash=True)
 class Settings:
     """How a service checks tokens: where the auth service is, and the knobs.
 
@@ -135,7 +137,7 @@ class Settings:
 RuleKind: TypeAlias = Literal["login", "permission", "admin", "dataset_admin", "group"]
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)
 class Rule:
     """What a route demands; the arguments of one decorator.
 
