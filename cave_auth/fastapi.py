@@ -349,18 +349,10 @@ def requires_login(
     public_node_json_key: str | None = None,
     service_token: str | None = None,
 ) -> Dependency:
-    """Return :func:`auth_required` with the options of the Flask one.
-
-    Args:
-        required_permission: ``"edit"`` turns public access off.
-        public_table_key: Path parameter naming the table of a public check.
-        public_node_key: Path parameter naming the root of a public check.
-        public_node_json_key: JSON body key listing the roots of a public check.
-        service_token: The token public checks are made with (public access
-            needs one).
+    """Same as :func:`cave_auth.flask.auth_required` with options, but a dependency.
 
     Returns:
-        The dependency.
+        The dependency; its value is the user's record.
     """
     return _guard(
         Rule(
@@ -387,25 +379,13 @@ def requires_permission(
     resource_namespace: str | None = None,
     ignore_tos: bool = False,
 ) -> Dependency:
-    """Return a dependency requiring a permission on the table's dataset.
+    """Same as :func:`cave_auth.flask.auth_requires_permission`, but a dependency.
 
-    The options of ``cave_auth.flask.auth_requires_permission``.
-
-    Args:
-        permission: E.g. ``"view"`` or ``"edit"``.
-        table_arg: The path parameter holding the table id.
-        public_table_key: As for :func:`requires_login`.
-        public_node_key: As for :func:`requires_login`.
-        public_node_json_key: As for :func:`requires_login`.
-        service_token: As for :func:`requires_login`; also used for the
-            table lookup.
-        dataset: A fixed dataset instead of a table lookup.
-        table_id: A fixed table id.
-        resource_namespace: The namespace of the table lookup.
-        ignore_tos: Count permissions whose terms of service are not accepted.
+    ``permission`` is that decorator's ``required_permission``; the others
+    are its options, ``table_arg`` naming a path parameter.
 
     Returns:
-        The dependency.
+        The dependency; its value is the user's record.
     """
     return _guard(
         Rule(
@@ -432,19 +412,10 @@ def requires_dataset_admin(
     table_id: Any = None,
     resource_namespace: str | None = None,
 ) -> Dependency:
-    """Return a dependency requiring an admin of the table's dataset.
-
-    The options of ``cave_auth.flask.auth_requires_dataset_admin``.
-
-    Args:
-        service_token: The token for the table lookup.
-        dataset: A fixed dataset instead of a table lookup.
-        table_arg: The path parameter holding the table id.
-        table_id: A fixed table id.
-        resource_namespace: The namespace of the table lookup.
+    """Same as :func:`cave_auth.flask.auth_requires_dataset_admin`, but a dependency.
 
     Returns:
-        The dependency.
+        The dependency; its value is the user's record.
     """
     return _guard(
         Rule(
@@ -459,12 +430,9 @@ def requires_dataset_admin(
 
 
 def requires_group(group: str) -> Dependency:
-    """Return a dependency requiring membership of a group.
-
-    Args:
-        group: The group name (403 ``Requires membership of group: …``).
+    """Same as :func:`cave_auth.flask.auth_requires_group`, but a dependency.
 
     Returns:
-        The dependency.
+        The dependency; its value is the user's record.
     """
     return _guard(Rule("group", group=group))
