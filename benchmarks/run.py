@@ -437,13 +437,20 @@ def async_throughput(
             runner.run(opened.__aexit__(None, None, None))
     median, low, high = summarize(samples["aio"])
     raw = statistics.median(samples["raw httpx"])
+    # The ratio of each round, then their median: a round's two figures
+    # share the machine's load of that moment, which moves by tens of
+    # percent on a shared machine.
+    ratio = statistics.median(
+        ours / theirs
+        for ours, theirs in zip(samples["aio"], samples["raw httpx"], strict=True)
+    )
     figure = (
         f"{scheme} group (20), sequential awaits: aio get_group_users over "
         f"HttpxTransport vs raw httpx.AsyncClient + json.loads ({raw:.4g} calls/s)"
     )
     row = Row("throughput", figure, median, low, high, "calls/s")
-    row.target = f">= 0.97x (is {median / raw:.2f}x)"
-    row.met = median / raw >= 0.97
+    row.target = f">= 0.97x (is {ratio:.2f}x, median of paired rounds)"
+    row.met = ratio >= 0.97
     rows.append(row)
 
 
