@@ -93,7 +93,18 @@ class AsyncChecker:
             The decision; a 503 :class:`~cave_auth.service.Deny` when the
             auth service could not answer.
         """
-        settings = settings or self.checker.settings
+        checker = self.checker
+        settings = settings or checker.settings
+        recalled = checker.recall(request, rule, settings, authenticated, check_options)
+        if recalled is not None:
+            return recalled
+        asked: list[tuple[Need, Any]] = []
+
+        async def answer(need: Need) -> Any:
+            found = await self._answer(need)
+            asked.append((need, found))
+            return found
+
         steps = evaluate(
             request,
             rule,
@@ -102,10 +113,12 @@ class AsyncChecker:
             check_options=check_options,
         )
         try:
-            return await adrive(steps, self._answer)
+            decision = await adrive(steps, answer)
         except AuthServiceUnavailable as error:
             _log.warning("%s", error)
             return unavailable(settings)
+        checker.learn(request, rule, settings, decision, asked)
+        return decision
 
     async def _answer(self, need: Need) -> Any:
         """Answer a need from the checker's cache in the loop, or by a flight."""

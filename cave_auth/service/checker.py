@@ -184,12 +184,9 @@ class Checker:
             service could not answer.
         """
         settings = settings or self.settings
-        if authenticated is None and (check_options or request.method != "OPTIONS"):
-            found = self.remembered(
-                request.headers.get("authorization"), rule, settings
-            )
-            if found is not None:
-                return Allow(*found)
+        recalled = self.recall(request, rule, settings, authenticated, check_options)
+        if recalled is not None:
+            return recalled
         asked: list[tuple[Need, Any]] = []
 
         def answer(need: Need) -> Any:
@@ -209,6 +206,41 @@ class Checker:
         except AuthServiceUnavailable as error:
             _log.warning("%s", error)
             return unavailable(settings)
+        self.learn(request, rule, settings, decision, asked)
+        return decision
+
+    def recall(
+        self,
+        request: Request,
+        rule: Rule,
+        settings: Settings,
+        authenticated: tuple[Mapping[str, Any], str | None] | None,
+        check_options: bool,
+    ) -> Allow | None:
+        """Return the allow :meth:`remembered` for this check, if any.
+
+        The arguments are those of :meth:`check`; a stacked check
+        (``authenticated``) and an unchecked ``OPTIONS`` are never recalled.
+        """
+        if authenticated is not None or (
+            request.method == "OPTIONS" and not check_options
+        ):
+            return None
+        found = self.remembered(request.headers.get("authorization"), rule, settings)
+        return None if found is None else Allow(*found)
+
+    def learn(
+        self,
+        request: Request,
+        rule: Rule,
+        settings: Settings,
+        decision: Decision,
+        asked: list[tuple[Need, Any]],
+    ) -> None:
+        """Remember ``decision`` if it allowed on the token's record alone.
+
+        ``asked`` lists each need the decision asked for, with its answer.
+        """
         user = decision.user if isinstance(decision, Allow) else None
         if (
             user is not None
@@ -217,7 +249,6 @@ class Checker:
             and user is asked[0][1]
         ):
             self._remember(request, rule, settings, user, decision.token)
-        return decision
 
     def remembered(
         self, authorization: str | None, rule: Rule, settings: Settings
