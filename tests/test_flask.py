@@ -326,3 +326,36 @@ def test_every_name_middle_auth_client_exports_is_importable():
     for name in names:
         assert callable(namespace[name]), name
         assert name in caf.__all__
+
+
+@pytest.mark.parametrize(
+    ("given", "config", "used"),
+    [
+        ({}, {}, "tok"),
+        ({"service_token": "svc"}, {}, "svc"),
+        ({"service_token": "svc"}, {"AUTH_TOKEN": "cfg"}, "cfg"),
+        ({}, {"AUTH_TOKEN": "cfg"}, "cfg"),
+    ],
+)
+def test_table_lookups_use_auth_token_then_init_app_service_token(given, config, used):
+    """The app config's AUTH_TOKEN wins over init_app's service_token, then the caller's."""
+    seen = []
+    fake = fake_for("tok")
+
+    def dataset(request):
+        seen.append(request.token)
+        return "ds"
+
+    fake.add_route("GET", API + "/service/datastack/table/t1/dataset", dataset)
+    app = flask.Flask(__name__)
+    app.config.update(config)
+    caf.init_app(app, auth_url="auth.example.org/auth", transport=fake, **given)
+
+    @app.route("/t/<table_id>")
+    @caf.auth_requires_permission("view")
+    def table(table_id):
+        return table_id
+
+    answer = app.test_client().get("/t/t1", headers={"Authorization": "Bearer tok"})
+    assert answer.status_code == 200
+    assert seen == [used]

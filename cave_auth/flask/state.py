@@ -87,6 +87,10 @@ class FlaskAuth:
     def settings_for(self, config: Mapping[str, Any]) -> Settings:
         """Return the settings with this request's ``AUTH_TOKEN`` and namespace.
 
+        The app's config wins over the ``service_token`` and
+        ``service_namespace`` given to :func:`init_app`, which stand where the
+        config has none.
+
         Args:
             config: The app's config.
 
@@ -98,8 +102,8 @@ class FlaskAuth:
         if found is None:
             found = attrs.evolve(
                 self.settings,
-                service_token=key[0] or None,
-                service_namespace=key[1] or "datastack",
+                service_token=key[0] or self.settings.service_token,
+                service_namespace=key[1] or self.settings.service_namespace,
             )
             if len(self._variants) < 64:
                 self._variants[key] = found
@@ -138,7 +142,9 @@ def init_app(
             ``local_ttl`` and ``redis_url`` (for a cache made here),
             ``max_lookups`` (``None``: no bound), ``refresh_limit``,
             ``refresh_window``, ``timeout``, ``ca_certs``,
-            ``dataset_override`` (the fields of
+            ``dataset_override``, ``service_token`` and
+            ``service_namespace`` (defaults for the app config's
+            ``AUTH_TOKEN`` and ``AUTH_SERVICE_NAMESPACE``; the fields of
             :class:`~cave_auth.service.configure.CheckerOptions`), and
             ``permission_lookup``.
 
