@@ -25,8 +25,11 @@ TOS_USER = {
 }
 
 
-def door_checker(fake_status=None):
-    """Return a checker knowing "good" (user 5) and "tos" (user 6, terms not accepted)."""
+def door_checker(fake_status=None, **settings):
+    """Return a checker knowing "good" (user 5) and "tos" (user 6, terms not accepted).
+
+    ``settings`` are further fields of its :class:`Settings`.
+    """
 
     def cache(request):
         if fake_status is not None:
@@ -37,8 +40,8 @@ def door_checker(fake_status=None):
         return json_response({"error": "invalid_token"}, status=401)
 
     fake = FakeTransport({("GET", API + "/user/cache"): cache})
-    settings = Settings("https://auth.example.org/auth")
-    return Checker(settings, TransportLookups(settings.auth_url, fake))
+    service = Settings("https://auth.example.org/auth", **settings)
+    return Checker(service, TransportLookups(service.auth_url, fake))
 
 
 def door_api(checker, **middleware):

@@ -180,6 +180,35 @@ def test_a_websocket_is_refused_without_a_token_and_served_with_one():
     assert served == {"secret": "data", "user": 3}
 
 
+def test_a_page_elsewhere_cannot_open_a_websocket_with_the_cookie():
+    """A foreign origin's handshake is refused before the handler; a trusted one is served."""
+    ran: list[str] = []
+    api = make_api(
+        ran,
+        auth_url=AUTH_URL,
+        transport=fake_server(),
+        trusted_origins="https://viewer.example",
+    )
+    cookie = {"Cookie": "middle_auth_token=rita"}
+    with TestClient(api) as client:
+        with (
+            pytest.raises(WebSocketDenialResponse) as refused,
+            client.websocket_connect(
+                "/ws", headers={"Origin": "https://evil.example", **cookie}
+            ),
+        ):
+            pass
+        assert ran == []
+        for origin in ("https://viewer.example", "http://testserver"):
+            headers = {"Origin": origin, **cookie}
+            with client.websocket_connect("/ws", headers=headers) as socket:
+                assert socket.receive_json() == {"secret": "data", "user": 3}
+    assert (refused.value.status_code, refused.value.json()["error"]) == (
+        403,
+        "foreign_origin",
+    )
+
+
 def test_without_the_denial_extension_a_websocket_is_closed_with_1008():
     """A server without websocket.http.response gets close code 1008 naming the error."""
     ran: list[str] = []

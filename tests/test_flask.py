@@ -99,6 +99,26 @@ def test_g_fields_of_an_allowed_request():
     assert seen == {"user": USER, "token": "good"}
 
 
+def test_a_page_elsewhere_cannot_open_a_websocket_with_the_cookie():
+    """A flask-sock style upgrade from a foreign origin is refused; a trusted one runs."""
+    app, seen = make_app(fake_for("good"), trusted_origins=["https://viewer.example"])
+    client = app.test_client()
+    client.set_cookie("middle_auth_token", "good")
+    upgrade = {"Upgrade": "websocket"}  # the test client refuses "Connection: Upgrade"
+    refused = client.get(
+        "/login", headers={**upgrade, "Origin": "https://evil.example"}
+    )
+    assert refused.status_code == 403
+    assert refused.json["error"] == "foreign_origin"
+    assert seen["user"] is None  # the view did not run
+    for origin in ("https://viewer.example", "http://localhost"):
+        served = client.get("/login", headers={**upgrade, "Origin": origin})
+        assert served.status_code == 200
+    # Without the upgrade it is plain HTTP, answered as middle_auth_client does.
+    plain = client.get("/login", headers={"Origin": "https://evil.example"})
+    assert plain.status_code == 200
+
+
 def test_denials_answer_like_middle_auth_client():
     """Permission, group and admin denials answer the measured bodies."""
     app, _ = make_app(fake_for("good"))

@@ -78,6 +78,39 @@ def test_websocket_is_denied_where_a_browser_would_be_redirected():
         assert (refused.status_code, refused.json()["error"]) == (status, error)
 
 
+def test_a_page_elsewhere_cannot_open_a_websocket_with_the_cookie():
+    """A handshake from another origin is refused before the app if only the cookie vouches."""
+    client = TestClient(door_api(door_checker()))
+    cookie = {"Cookie": "middle_auth_token=good"}
+    for origin in ("http://evil.example", "https://testserver.evil.example", "null"):
+        refused = refusal(client, "/ws", {"Origin": origin, **cookie})
+        assert refused.status_code == 403
+        assert refused.json()["error"] == "foreign_origin"
+        assert refused.json()["data"] == {"origin": origin}
+        assert b"good" not in refused.content
+    # The same request over HTTP is answered as middle_auth_client answers it.
+    http = client.get("/data", headers={"Origin": "http://evil.example", **cookie})
+    assert http.json() == {"secret": "data", "user": 5}
+
+
+def test_the_services_own_pages_and_trusted_origins_open_a_websocket_with_the_cookie():
+    """The service's own origin, a trusted one, and a token given on purpose are served."""
+    checker = door_checker(trusted_origins=["https://viewer.example:8443"])
+    client = TestClient(door_api(checker))
+    cookie = {"Cookie": "middle_auth_token=good"}
+    for url, headers in (
+        ("/ws", {"Origin": "http://testserver", **cookie}),  # TestClient's host
+        ("/ws", {"Origin": "https://testserver", **cookie}),  # TLS ended in front
+        ("/ws", {"Origin": "https://Viewer.example:8443", **cookie}),
+        ("/ws", cookie),  # no Origin: not a browser
+        ("/ws?middle_auth_token=good", {"Origin": "http://evil.example", **cookie}),
+    ):
+        with client.websocket_connect(url, headers=headers) as socket:
+            assert socket.receive_json() == {"secret": "data", "user": 5}
+    refused = refusal(client, "/ws", {"Origin": "https://viewer.example", **cookie})
+    assert refused.status_code == 403  # the trusted origin's port is part of it
+
+
 async def socket_app(scope, receive, send):
     """A bare ASGI WebSocket app that sends its data to whoever it accepts."""
     assert (await receive())["type"] == "websocket.connect"
@@ -200,7 +233,7 @@ def serve(api):
 
 
 def test_websocket_under_uvicorn_with_a_real_client():
-    """Under uvicorn a real WebSocket client is refused without a token, served with one."""
+    """Under uvicorn a real client is refused without a token or by a foreign cookie."""
     server, thread, port = serve(door_api(door_checker()))
     url = f"ws://127.0.0.1:{port}/ws"
     try:
@@ -214,6 +247,16 @@ def test_websocket_under_uvicorn_with_a_real_client():
         with connect(
             url + "?middle_auth_token=good", origin="http://app.example", proxy=None
         ) as socket:
+            assert json.loads(socket.recv(timeout=30)) == {"secret": "data", "user": 5}
+        cookie = [("Cookie", "middle_auth_token=good")]
+        with pytest.raises(InvalidStatus) as refused:
+            connect(
+                url, origin="http://app.example", additional_headers=cookie, proxy=None
+            )
+        assert refused.value.response.status_code == 403
+        assert json.loads(refused.value.response.body)["error"] == "foreign_origin"
+        own = f"http://127.0.0.1:{port}"
+        with connect(url, origin=own, additional_headers=cookie, proxy=None) as socket:
             assert json.loads(socket.recv(timeout=30)) == {"secret": "data", "user": 5}
     finally:
         server.should_exit = True

@@ -104,6 +104,21 @@ def test_a_malformed_number_names_its_variable_and_value(variable):
     assert raised.value.__cause__ is None
 
 
+def test_trusted_origins_are_read_and_a_malformed_one_is_named():
+    """AUTH_TRUSTED_ORIGINS (commas or spaces) reaches the settings; a bad one is named."""
+    environ = {
+        **AUTH,
+        "AUTH_TRUSTED_ORIGINS": "https://a.example, http://B.example:8080",
+    }
+    assert checker_from(environ).settings.trusted_origins == {
+        "https://a.example",
+        "http://b.example:8080",
+    }
+    assert checker_from(AUTH).settings.trusted_origins == frozenset()
+    with pytest.raises(ValueError, match=r"AUTH_TRUSTED_ORIGINS: 'a\.example' is not"):
+        CheckerOptions.from_env({**AUTH, "AUTH_TRUSTED_ORIGINS": "a.example"})
+
+
 def test_a_count_must_be_a_whole_number():
     """TOKEN_CACHE_MAXSIZE=1.5 is refused as not a whole number."""
     with pytest.raises(ValueError, match="TOKEN_CACHE_MAXSIZE must be a whole number"):

@@ -483,3 +483,69 @@ def test_an_allow_on_the_bearer_record_alone_is_the_same_for_any_request(
         again = decide(request(second), rule, S, facts)
         assert again == decision
         assert again.user is user
+
+
+COOKIE = {"middle_auth_token": TOK}
+OWN = {"host": "svc.example.org"}
+
+
+def socket_req(headers, cookies=COOKIE, **kwargs):
+    return req(
+        headers=headers, cookies=cookies, programmatic=True, websocket=True, **kwargs
+    )
+
+
+def test_the_cookie_does_not_open_a_websocket_for_a_page_elsewhere():
+    """A foreign origin's handshake that only the cookie vouches for is refused unasked."""
+    for origin in ("https://evil.example", "https://svc.example.org.evil", "null"):
+        decision = decide(socket_req({**OWN, "origin": origin}), Rule(), S)
+        assert isinstance(decision, Deny)  # no lookup was needed to refuse it
+        assert decision.status == 403
+        assert body(decision)["error"] == "foreign_origin"
+        assert body(decision)["data"] == {"origin": origin}
+        assert TOK not in decision.body.decode()
+
+
+def test_an_upgrade_header_makes_a_request_a_websocket_for_the_origin_check():
+    """A WSGI handshake (Upgrade: websocket) is checked like an ASGI one; plain HTTP is not."""
+    headers = {**OWN, "origin": "https://evil.example"}
+    upgrade = req(headers={**headers, "upgrade": "WebSocket"}, cookies=COOKIE)
+    assert decide(upgrade, Rule(), S).status == 403
+    plain = req(headers=headers, cookies=COOKIE)  # as middle_auth_client answers
+    assert decide(plain, Rule(), S, {UserNeed(TOK): USER}) == Allow(USER, TOK)
+
+
+def test_own_and_trusted_origins_and_deliberate_tokens_open_a_websocket():
+    """Same host, a trusted origin, no Origin, or a header or query token are checked as usual."""
+    trusting = attrs.evolve(S, trusted_origins=["https://viewer.example:8443/"])
+    facts = {UserNeed(TOK): USER}
+    for request in (
+        socket_req({**OWN, "origin": "https://svc.example.org"}),
+        socket_req({**OWN, "origin": "http://SVC.example.org"}),  # TLS ended in front
+        socket_req({**OWN, "origin": "https://viewer.example:8443"}),
+        socket_req(OWN),
+        socket_req({**OWN, "origin": "https://evil.example", **BEARER}, cookies={}),
+        socket_req({**OWN, "origin": "https://evil.example"}, query=COOKIE),
+    ):
+        assert decide(request, Rule(), trusting, facts) == Allow(USER, TOK)
+    other_port = socket_req({**OWN, "origin": "https://viewer.example"})
+    assert decide(other_port, Rule(), trusting, facts).status == 403
+
+
+def test_a_public_resource_is_served_anonymously_to_a_page_elsewhere():
+    """The refused cookie counts as no token: a public resource still opens, anonymously."""
+    rule = Rule(public_table_key="table_id", service_token="svc")
+    headers = {**OWN, "origin": "https://evil.example"}
+    request = socket_req(headers, path_params={"table_id": "t"})
+    facts = {PublicNeed("table", "t", None, "svc"): True}
+    assert decide(request, rule, S, facts) == Allow(ANONYMOUS_USER, None, True)
+
+
+@pytest.mark.parametrize(
+    "origin",
+    ["app.example.org", "ftp://app.example.org", "https://a.org/x", "https://"],
+)
+def test_a_malformed_trusted_origin_is_refused_by_name(origin):
+    """A trusted origin must be scheme://host[:port]; the error names it."""
+    with pytest.raises(ValueError, match="is not an origin"):
+        Settings("auth.example.org/auth", trusted_origins=[origin])

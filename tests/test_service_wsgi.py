@@ -84,6 +84,18 @@ def test_deny_answers_the_json_error():
     assert result["headers"]["WWW-Authenticate"].startswith('Bearer realm="https://')
 
 
+def test_a_websocket_upgrade_from_a_page_elsewhere_is_refused_with_the_cookie():
+    """An Upgrade: websocket request from a foreign origin is refused; its own origin runs."""
+    upgrade = {"Upgrade": "websocket", "Cookie": "middle_auth_token=good"}
+    foreign = {**upgrade, "Origin": "https://evil.example"}
+    refused = call(AuthMiddleware(app, checker()), headers=foreign)
+    assert refused["status"] == "403 Forbidden"
+    assert json.loads(refused["body"])["error"] == "foreign_origin"
+    own = {**upgrade, "Origin": "http://127.0.0.1"}  # the test environ's host
+    served = call(AuthMiddleware(app, checker()), headers=own)
+    assert json.loads(served["body"])["user"] == USER
+
+
 def test_redirect_sends_a_browser_to_login_and_moves_a_query_token():
     """Browsers are redirected to log in, and a query token becomes a cookie."""
     login = call(AuthMiddleware(app, checker()), path="/a b", query="x=1")

@@ -9,7 +9,8 @@ is answered directly.
 
 A WebSocket handshake is checked like a ``GET`` of its path (the token from
 the ``Authorization`` header, the query parameter or the cookie: a browser
-cannot set headers on a WebSocket), but it cannot follow a redirect, so it
+cannot set headers on a WebSocket; the cookie counts only from the
+service's own or a trusted origin), but it cannot follow a redirect, so it
 is always answered as a program: where HTTP would redirect a browser, the
 socket gets the JSON 401 or 403 a program would. A refused handshake is
 closed before the app runs: with that HTTP answer where the server offers
@@ -105,6 +106,7 @@ def request_from_scope(
         path_params or {},
         body,
         programmatic=scope.get("type") == "websocket",
+        websocket=scope.get("type") == "websocket",
     )
 
 

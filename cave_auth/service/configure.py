@@ -17,8 +17,10 @@ The variables: ``AUTH_URL`` (else ``AUTH_URI``, else
 ``TOKEN_CACHE_TTL``, ``TOKEN_CACHE_REJECTED_TTL``,
 ``TOKEN_CACHE_STALE_IF_ERROR``, ``TOKEN_CACHE_MAX_LOOKUPS`` (0: no bound),
 ``TOKEN_CACHE_REDIS_URL``, ``TOKEN_CACHE_LOCAL_TTL``,
-``TOKEN_CACHE_SKIP_LIMIT``, ``TOKEN_CACHE_SKIP_WINDOW_SEC`` and
-``DEBUG_OVERRIDE_DATASET_LOOKUP``; the transport reads the proxy and CA
+``TOKEN_CACHE_SKIP_LIMIT``, ``TOKEN_CACHE_SKIP_WINDOW_SEC``,
+``DEBUG_OVERRIDE_DATASET_LOOKUP`` and ``AUTH_TRUSTED_ORIGINS`` (this
+package's own: origins, separated by commas or spaces, whose pages may open
+a WebSocket the cookie authenticates); the transport reads the proxy and CA
 bundle variables (see :meth:`~cave_auth.Urllib3Transport.from_env`).
 
 Example:
@@ -38,7 +40,7 @@ import attrs
 from .cache import LookupCache, RefreshLimiter
 from .checker import DEFAULT_MAX_LOOKUPS, Checker
 from .lookups import TransportLookups
-from .values import Settings, normalize_auth_url
+from .values import Settings, normalize_auth_url, normalize_origins
 
 if TYPE_CHECKING:
     from ..transport import Transport, Urllib3Transport
@@ -96,6 +98,9 @@ class CheckerOptions:
             variable is read for it). Never shown by repr.
         service_namespace: The default namespace of table lookups
             (``app.config["AUTH_SERVICE_NAMESPACE"]`` in Flask).
+        trusted_origins: Origins besides the service's own whose pages may
+            open a WebSocket that the cookie authenticates
+            (``AUTH_TRUSTED_ORIGINS``).
     """
 
     auth_url: str = attrs.field(converter=normalize_auth_url)
@@ -119,6 +124,9 @@ class CheckerOptions:
     dataset_override: str | None = None
     service_token: str | None = attrs.field(default=None, repr=_shown_if_unset)
     service_namespace: str = "datastack"
+    trusted_origins: frozenset[str] = attrs.field(
+        default=frozenset(), converter=normalize_origins
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> CheckerOptions:
@@ -157,6 +165,7 @@ class CheckerOptions:
                 environ, "TOKEN_CACHE_SKIP_WINDOW_SEC", float, 300.0
             ),
             dataset_override=environ.get("DEBUG_OVERRIDE_DATASET_LOOKUP"),
+            trusted_origins=_origins(environ),
         )
 
     def settings(self) -> Settings:
@@ -168,6 +177,7 @@ class CheckerOptions:
             disabled=self.disabled,
             service_namespace=self.service_namespace,
             service_token=self.service_token,
+            trusted_origins=self.trusted_origins,
         )
 
     def transport(self) -> Urllib3Transport:
@@ -266,3 +276,13 @@ def _number(
     raise ValueError(
         f"{name} must be {expected}, not {raw!r}: fix or unset the variable"
     )
+
+
+def _origins(environ: Mapping[str, str]) -> frozenset[str]:
+    """Read ``AUTH_TRUSTED_ORIGINS``; a malformed one is an error naming it."""
+    try:
+        return normalize_origins(environ.get("AUTH_TRUSTED_ORIGINS", ""))
+    except ValueError as exc:
+        raise ValueError(
+            f"AUTH_TRUSTED_ORIGINS: {exc}; fix or unset the variable"
+        ) from None

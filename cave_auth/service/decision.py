@@ -34,7 +34,9 @@ public" instead of a 500; a group denial refreshes the user and checks again
 denials); a token is never in a repr; a token over
 :data:`~cave_auth.service.values.MAX_TOKEN_LENGTH` characters is invalid
 without a lookup (``middle_auth_client`` asks, and the server's nginx
-answers 400, which it reads as an invalid token too).
+answers 400, which it reads as an invalid token too); the cookie does not
+authenticate a WebSocket handshake from another origin (see
+:meth:`Settings.trusts_origin`).
 """
 
 from __future__ import annotations
@@ -346,10 +348,15 @@ def _authenticate(
     # Header > query > cookie; the query and cookies are read only when no
     # header decides (a framework may parse them on first access).
     query_token = None
+    foreign_origin = None
     auth_header = headers.get("authorization")
     if not auth_header:
         query_token = request.query.get(name)
         token = query_token or request.cookies.get(name)
+        if token and not query_token:
+            foreign_origin = _foreign_socket_origin(request, settings)
+            if foreign_origin is not None:
+                token = None  # a page elsewhere cannot act with the cookie
     else:
         token = bearer_token(auth_header)
         if token is None:
@@ -370,6 +377,17 @@ def _authenticate(
     )
     if programmatic:
         if not token and not (yield from public.ask()):
+            if foreign_origin is not None:
+                return _deny(
+                    403,
+                    "foreign_origin",
+                    f"Forbidden - a WebSocket opened by a page at {foreign_origin} "
+                    f"is not authenticated by the {name} cookie: open it from "
+                    f"this service's own pages, send the token as the {name} "
+                    "query parameter, or add the origin to the service's "
+                    "trusted origins (AUTH_TRUSTED_ORIGINS)",
+                    {"origin": foreign_origin},
+                )
             return _deny(
                 401,
                 "no_token",
@@ -403,6 +421,25 @@ def _authenticate(
             ),
         )
     return ANONYMOUS_USER, None
+
+
+def _foreign_socket_origin(request: Request, settings: Settings) -> str | None:
+    """Return the origin of a WebSocket handshake from a page elsewhere, or None.
+
+    A browser sends the cookie with a WebSocket handshake whatever page opens
+    it, and a WebSocket has no CORS to stop that page reading the answers: so
+    the cookie must not authenticate a handshake from another origin
+    (cross-site WebSocket hijacking). A handshake without ``Origin`` is not
+    from a browser. A token in the header or the query was given on purpose,
+    so it is not checked here.
+    """
+    headers = request.headers
+    if not (request.websocket or headers.get("upgrade", "").lower() == "websocket"):
+        return None
+    origin = headers.get("origin")
+    if origin is None or settings.trusts_origin(origin, headers.get("host")):
+        return None
+    return origin[:200]
 
 
 def _authorize(

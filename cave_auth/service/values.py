@@ -18,7 +18,7 @@ import attrs
 from .rendering import cookie_value, redirect_body
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Iterable, Mapping
 
 __all__ = [
     "ANONYMOUS_USER",
@@ -39,6 +39,7 @@ __all__ = [
     "Settings",
     "UserNeed",
     "normalize_auth_url",
+    "normalize_origins",
 ]
 
 TEXT_HTML = "text/html; charset=utf-8"
@@ -98,6 +99,46 @@ def normalize_auth_url(value: str) -> str:
     return value
 
 
+def normalize_origins(value: str | Iterable[str]) -> frozenset[str]:
+    """Return origins as a browser's ``Origin`` header writes them.
+
+    Args:
+        value: Origins (``https://host[:port]``), as an iterable or as one
+            string separated by commas or spaces (an environment variable).
+
+    Returns:
+        Each in lower case, without a trailing slash or its scheme's default
+        port.
+
+    Raises:
+        ValueError: If one is not ``http(s)://host[:port]``; it is named.
+    """
+    items = value.replace(",", " ").split() if isinstance(value, str) else value
+    origins = set()
+    for item in items:
+        origin = _origin_key(item)
+        if origin is None:
+            raise ValueError(
+                f"{item!r} is not an origin: write scheme://host[:port], "
+                "as in https://app.example.org, without a path"
+            )
+        origins.add(origin)
+    return frozenset(origins)
+
+
+def _origin_key(origin: object) -> str | None:
+    """Return ``origin`` normalized (see :func:`normalize_origins`), or None."""
+    if not isinstance(origin, str):
+        return None
+    scheme, sep, host = origin.strip().lower().rstrip("/").partition("://")
+    if not sep or scheme not in ("http", "https") or not host:
+        return None
+    if any(char in host for char in "/?#@ "):
+        return None
+    default = ":443" if scheme == "https" else ":80"
+    return f"{scheme}://{host.removesuffix(default)}"
+
+
 # Settings and rules key a checker's memory of allowed checks, per request:
 # their hashes are computed once.
 @attrs.frozen(cache_hash=True)
@@ -116,6 +157,9 @@ class Settings:
             (``AUTH_SERVICE_NAMESPACE``).
         service_token: The service's own token (``AUTH_TOKEN``), used for
             table lookups when a rule names none. Never shown by repr.
+        trusted_origins: Origins besides the service's own whose pages may
+            open a WebSocket that the cookie authenticates
+            (``AUTH_TRUSTED_ORIGINS``; see :func:`normalize_origins`).
     """
 
     auth_url: str = attrs.field(converter=normalize_auth_url)
@@ -127,11 +171,33 @@ class Settings:
     disabled: bool = False
     service_namespace: str = "datastack"
     service_token: str | None = attrs.field(default=None, repr=_hide)
+    trusted_origins: frozenset[str] = attrs.field(
+        default=frozenset(), converter=normalize_origins
+    )
 
     @property
     def authorize_url(self) -> str:
         """The sticky login page browsers are sent to."""
         return self.sticky_auth_url + "/api/v1/authorize"
+
+    def trusts_origin(self, origin: str, host: str | None) -> bool:
+        """Tell whether a page at ``origin`` may use the cookie on a WebSocket.
+
+        Args:
+            origin: The handshake's ``Origin`` header.
+            host: Its ``Host`` header: a page of the service's own origin
+                (same host and port, whatever the scheme: a proxy in front
+                may have ended TLS) is trusted.
+
+        Returns:
+            Whether the origin is the service's own or a trusted one.
+        """
+        key = _origin_key(origin)
+        if key is None:
+            return False  # "null" (a sandboxed frame, a file), or malformed
+        if key in self.trusted_origins:
+            return True
+        return host is not None and key.partition("://")[2] == host.lower()
 
 
 RuleKind: TypeAlias = Literal["login", "permission", "admin", "dataset_admin", "group"]
@@ -205,6 +271,10 @@ class Request:
             JSON error where a browser would be redirected, and a query
             token checked as it is instead of moved into a cookie. A
             WebSocket handshake is one: it cannot follow a redirect.
+        websocket: The request opens a WebSocket (the ASGI edge says so; an
+            ``Upgrade: websocket`` header says so too), so the cookie
+            authenticates it only from a trusted origin
+            (:meth:`Settings.trusts_origin`).
     """
 
     method: str
@@ -215,6 +285,7 @@ class Request:
     path_params: Mapping[str, Any] = attrs.field(factory=_empty)
     body: bytes | Callable[[], bytes] = attrs.field(default=b"", repr=False)
     programmatic: bool = False
+    websocket: bool = False
 
     def full_url(self) -> str:
         """Return the request URL."""
