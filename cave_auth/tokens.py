@@ -45,7 +45,6 @@ from .errors import (
     missing_token_error,
 )
 from .store import directory_problem
-from .urls import create_token_page_url, token_page_url
 
 if TYPE_CHECKING:
     from .config import Config
@@ -323,7 +322,9 @@ def setup_instructions(config: Config, make_new: bool = True) -> Instructions:
     creates a new token (``make_new``, which invalidates the previous login
     token) or the one listing existing tokens.
     """
+    # Only guidance needs these: resolving a token does not import them.
     from .inventory import Instructions
+    from .urls import create_token_page_url, token_page_url
 
     if make_new:
         url = create_token_page_url(config.server_address)

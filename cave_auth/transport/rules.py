@@ -55,7 +55,9 @@ DEFAULT_MAX_BODY_SIZE = 16 * 1024 * 1024
 """The largest answer read by default: 16 MiB, far above any of this server's."""
 
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_ERRNO_TEXT = re.compile(r"\[Errno (-?\d+)\] ([^'\")]+)")
+# A pattern, not a compiled one: only a failure needs it, and re caches it
+# then; a cold start that succeeds does not pay for compiling it.
+_ERRNO_TEXT = r"\[Errno (-?\d+)\] ([^'\")]+)"
 
 
 def check_positive(name: str, value: float | None, *, zero: bool = False) -> None:
@@ -226,7 +228,7 @@ def os_error_text(error: BaseException) -> str:
             return os.strerror(current.errno).lower()
         if isinstance(current, OSError) and current.strerror:
             return str(current.strerror).lower()
-        match = _ERRNO_TEXT.search(str(current))
+        match = re.search(_ERRNO_TEXT, str(current))
         if match:
             number = int(match.group(1))
             text = os.strerror(number) if number > 0 else match.group(2).strip()
