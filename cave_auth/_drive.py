@@ -1,16 +1,12 @@
 """The one driver of sans-I/O generators: :func:`drive`, and its twin :func:`adrive`.
 
-A flow of :mod:`cave_auth.routes` yields requests and is sent answers; the
-decision of :mod:`cave_auth.service` yields needs. Whoever runs one hands the
-driver an ``answer`` callable for what it yields: :func:`run` and
-:func:`arun` answer a route flow through a transport, the service's checker
-through its cache and lookups, ``decide`` from a mapping. An exception raised
-by ``answer`` is thrown into the generator where it yielded, so that a flow
-sorts failures itself with a plain ``try``/``except`` around ``yield from``.
-
-On the way through a transport, a failure is scrubbed of the request's token
-(whoever made it) and a server's ``Warning`` header is logged on the
-``cave_auth`` logger without it.
+A route flow yields requests and the service's decision yields needs; the
+driver sends each what an ``answer`` callable gives (:func:`run` and
+:func:`arun` answer through a transport). An exception from ``answer`` is
+thrown into the generator where it yielded, so a flow handles failures with
+a plain ``try`` around ``yield from``. Through a transport, a failure is
+scrubbed of the request's token and a server's ``Warning`` header is logged
+on the ``cave_auth`` logger without it.
 """
 
 from __future__ import annotations
@@ -121,11 +117,10 @@ def _request(
 def _forget_token(error: TransportError, request: ApiRequest) -> None:
     """Take the token of ``request`` out of a transport's error, whoever made it.
 
-    :class:`~cave_auth.Urllib3Transport` makes clean errors; an adapter may
-    not: the httpx one of the async tutorial quotes the URL (the TTL route's
-    holds the token) and its client's exception, which holds it too, stays
-    in ``__context__`` despite ``from None``. The error is changed in place,
-    so that its type and other attributes are kept.
+    An adapter's error may quote the URL (the TTL route's holds the token), and
+    its client's exception, which does too, stays in ``__context__`` despite
+    ``from None``. The error is changed in place, keeping its type and other
+    attributes.
     """
     error.args = tuple(
         scrub_url(arg, request.headers) if isinstance(arg, str) else arg

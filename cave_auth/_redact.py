@@ -1,12 +1,10 @@
 """Keeping tokens out of what people see: masking, hiding and scrubbing.
 
-This module does no I/O and imports nothing from ``cave_auth``: it is the
-bottom layer every other module takes its redaction from, so that a token is
-hidden the same way in a ``repr``, a log line and an error message.
-:func:`mask_token` shows a token's ends, so that a person can tell two tokens
-apart; the ``*_repr`` functions hide it in attrs fields; the ``scrub*``
-functions replace it with ``<token>`` in text that came from elsewhere (a
-server's answer, a redirect URL), which may echo it back.
+No I/O, and no import from ``cave_auth``: the bottom layer every module takes
+its redaction from, so a token is hidden alike in a ``repr``, a log line and
+an error. :func:`mask_token` shows a token's ends (to tell two apart); the
+``*_repr`` functions hide it in attrs fields; the ``scrub*`` functions
+replace it with ``<token>`` in text from elsewhere that may echo it.
 """
 
 from __future__ import annotations
@@ -80,11 +78,7 @@ def scrub(text: str, token: str | None) -> str:
 
 
 def scrub_bytes(data: bytes, token: str | None) -> bytes:
-    """Same as :func:`scrub`, for bytes.
-
-    Scrub a body before cutting it short, so that no piece of a token
-    survives the cut.
-    """
+    """Same as :func:`scrub`, for bytes (scrub before cutting a body short)."""
     return data.replace(token.encode(), PLACEHOLDER.encode()) if token else data
 
 
@@ -97,11 +91,7 @@ def bearer_token(headers: Mapping[str, str]) -> str | None:
 
 
 def scrub_bearer(text: str, headers: Mapping[str, str]) -> str:
-    """Same as :func:`scrub`, for the bearer token of a request's ``headers``.
-
-    A server may put the token into a redirect URL, which then reaches an
-    error message; with this, the token is never shown.
-    """
+    """Same as :func:`scrub`, for the bearer token of a request's ``headers``."""
     return scrub(text, bearer_token(headers))
 
 
@@ -116,10 +106,9 @@ _SECRET_QUERY_VALUES = (
 def scrub_url(url: str, headers: Mapping[str, str]) -> str:
     """Show a request URL without secrets: for error messages and logs.
 
-    The values of query parameters named like secrets (``token``,
-    ``middle_auth_token``, ``key``, ``password``, ...) become ``***``, and
-    the bearer token of ``headers`` becomes ``<token>`` wherever it occurs
-    (``/user/token/<token>/ttl`` carries it in the path).
+    Query values named like secrets (``token``, ``key``, ``password``, ...)
+    become ``***``, and the bearer token of ``headers`` ``<token>`` wherever
+    it occurs (the TTL route's path holds it).
     """
     return scrub_bearer(re.sub(_SECRET_QUERY_VALUES, r"\1***", url), headers)
 
@@ -144,9 +133,9 @@ def mask_token_paths_in_logs(*names: str) -> None:
     """Mask the token of TTL paths in the log lines of the named loggers.
 
     The TTL route carries the token in its path, and HTTP clients log request
-    lines (urllib3 at DEBUG); a filter is added to each logger once (default
-    ``urllib3.connectionpool``). :class:`~cave_auth.Urllib3Transport` calls
-    this when it is created, never an endpoint call.
+    lines (urllib3 at DEBUG): a filter is added to each logger once (default
+    ``urllib3.connectionpool``), when :class:`~cave_auth.Urllib3Transport` is
+    created, never by an endpoint call.
     """
     import logging
 

@@ -1,12 +1,11 @@
 """How a secrets file is read and written on disk: the I/O under FileStore.
 
-The file-level steps of :class:`cave_auth.store.FileStore`: ``~`` expansion
-that refuses a literal ``~`` directory, a read that accepts only regular
-files up to 1 MiB and parses them with :func:`parse_secrets`, private
-directory creation (0700), the check that no other user can change the files
-of a directory (:func:`unsafe_directory`), and the atomic write (temporary
-file in the same directory, 0600, fsync, ``os.replace``, directory fsync).
-Nothing here ever puts a file's content in a message.
+``~`` expansion that refuses a literal ``~`` directory; a read of regular
+files up to 1 MiB, parsed by :func:`parse_secrets`; private directories
+(0700); the check that no other user can change a directory's files
+(:func:`unsafe_directory`); the atomic write (temporary file beside it, 0600,
+fsync, ``os.replace``, directory fsync). No file content is ever put in a
+message.
 """
 
 from __future__ import annotations
@@ -104,18 +103,16 @@ def _read_file(path: str, full_path: str) -> dict[str, Any] | None:
 def unsafe_directory(directory: str) -> str | None:
     """Tell why users other than this one could change the files of ``directory``.
 
-    The rule is OpenSSH's for the directories of ``authorized_keys``: the
-    directory must belong to this user or to root, and neither its group nor
-    others may write to it. Whoever can write to it can replace a secrets
-    file (or plant a symlink where its lock or temporary file will be), so
-    the next token read is theirs, or the next save goes where they chose.
-    A sticky bit does not help: it stops renames, not a file planted before
-    the first save.
+    OpenSSH's rule for ``authorized_keys``: the directory belongs to this user or
+    root, and neither group nor others may write to it. Whoever can write to it
+    can replace a secrets file (or plant a symlink where its lock or temporary
+    file goes), so the next token read is theirs. A sticky bit does not help: it
+    stops renames, not a file planted before the first save.
 
     Returns:
-        One sentence naming the directory (``~`` already expanded), what is
-        wrong and the fix, or ``None`` when the directory is safe, missing (a
-        save creates it 0700) or the platform has no notion of owners.
+        One sentence naming the directory (``~`` expanded), the problem and the
+        fix; ``None`` when it is safe, missing (a save creates it 0700), or the
+        platform has no owners.
     """
     if not hasattr(os, "geteuid"):
         return None

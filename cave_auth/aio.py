@@ -1,15 +1,11 @@
 """Every endpoint of :mod:`cave_auth.api` as a coroutine, over an async transport.
 
-``await cave_auth.aio.whoami(config, transport)`` does what
-:func:`cave_auth.api.whoami` does, with the same arguments, results and
-errors, over an :class:`~cave_auth.AsyncTransport`: both modules drive the
-same flows of :mod:`cave_auth.routes`, which build every request and parse
-every answer, so the two cannot drift apart.
-
-The transport is :class:`HttpxTransport` (the ``httpx`` extra, imported
-when first named), a wrapper of your own around another async client, or
-:class:`cave_auth.testing.FakeAsyncTransport` in tests. Nothing here is tied
-to an event loop library.
+``await aio.whoami(config, transport)`` is :func:`cave_auth.api.whoami` over
+an :class:`~cave_auth.AsyncTransport`, with the same arguments, results and
+errors: both drive the same flows of :mod:`cave_auth.routes`. The transport
+is :class:`HttpxTransport` (the ``httpx`` extra), a wrapper of another async
+client, or :class:`cave_auth.testing.FakeAsyncTransport`; nothing here is
+tied to an event loop library.
 """
 
 from __future__ import annotations

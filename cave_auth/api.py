@@ -1,29 +1,19 @@
 """One function per route of the auth server: ``f(config, transport, ...)``.
 
-Every function takes the settings first (``config``, whose token it sends:
-fill it in with :func:`cave_auth.with_token`), then a
-:class:`~cave_auth.Transport`, then the route's own arguments, and a
-keyword-only ``timeout``: the time budget of the call in seconds, retries
-included, instead of the transport's default.
-
-Each call checks its arguments and that there is a token before any I/O,
-builds the request (:mod:`cave_auth.routes`, pure), makes exactly one
+Each takes the settings first (``config``, whose token it sends: fill it in
+with :func:`cave_auth.with_token`), then a :class:`~cave_auth.Transport`,
+then the route's arguments, and a keyword-only ``timeout``: the call's whole
+budget in seconds, retries included. It checks its arguments and the token
+before any I/O, builds the request (:mod:`cave_auth.routes`), makes one
 ``transport.request`` (none for an empty list of ids), logs the server's
-``Warning`` header without the token on the ``cave_auth`` logger, and parses
-the answer (pure again) into a model of :mod:`cave_auth.models`.
-:mod:`cave_auth.aio` drives the same flows over an async transport, so both
-send the same requests and raise the same errors.
+``Warning`` header without the token, and parses the answer into a model of
+:mod:`cave_auth.models`. :mod:`cave_auth.aio` drives the same flows.
 
-Besides those a function names, every call may raise:
-
-* :class:`~cave_auth.InvalidInputError`: an argument is not what the route
-  takes (an id that is not a non-negative integer, an empty name, ...);
-* :class:`~cave_auth.MissingTokenError`: ``config.token`` is None;
-* :class:`~cave_auth.AuthenticationError`: the server rejects the token;
-* :class:`~cave_auth.TransportError`: the server cannot be reached;
-* :class:`~cave_auth.ResponseFormatError`: the answer is not the route's JSON;
-* any other :class:`~cave_auth.HTTPError` the status stands for (see
-  :mod:`cave_auth.routes`).
+Besides the errors a function names, every call may raise
+:class:`~cave_auth.InvalidInputError` (a malformed argument),
+:class:`~cave_auth.MissingTokenError`, :class:`~cave_auth.AuthenticationError`,
+:class:`~cave_auth.TransportError`, :class:`~cave_auth.ResponseFormatError`
+or another :class:`~cave_auth.HTTPError` (see :mod:`cave_auth.routes`).
 """
 
 from __future__ import annotations
@@ -107,9 +97,7 @@ def get_user_information(
 def get_group_users(
     config: Config, transport: Transport, group_id: int, *, timeout: float | None = None
 ) -> list[GroupMember]:
-    """List the members of a group (``GET /group/{id}/user``).
-
-    Empty for a group that does not exist, as the server says.
+    """List the members of a group (``GET /group/{id}/user``); none if unknown.
 
     Raises:
         PermissionDeniedError: If the user administers nothing.
@@ -204,9 +192,7 @@ def create_token(
 def delete_token(
     config: Config, transport: Transport, token_id: int, *, timeout: float | None = None
 ) -> None:
-    """Delete one of the token user's API keys (``DELETE /user/token/{id}``).
-
-    ``token_id`` is the key's id (from :func:`get_tokens`), not the token.
+    """Delete the token user's API key ``token_id`` (from :func:`get_tokens`).
 
     Raises:
         NotFoundError: If the user has no key with that id.
@@ -219,14 +205,12 @@ def get_token_ttl(
 ) -> int | None:
     """Return how long the config's token stays valid (``GET /user/token/<t>/ttl``).
 
-    The token travels in this URL's path, so the URL is never shown: errors
-    and this package's log lines name it with ``<token>``, and the transport
-    keeps it out of its HTTP library's log lines (see
-    :mod:`cave_auth.transport`).
+    The token travels in this URL's path, so errors and log lines name the URL
+    with ``<token>`` (see :mod:`cave_auth.transport` for the HTTP library's).
 
     Returns:
-        The seconds left for a login token, or ``None`` for a token that
-        never expires (an API key; the server answers -1).
+        The seconds left for a login token, or ``None`` for one that never
+        expires (an API key; the server answers -1).
 
     Raises:
         NotFoundError: If the token is not the caller's own.
@@ -240,9 +224,8 @@ def logout(
     """End the config's login token (``GET /logout``).
 
     Raises:
-        HTTPError: 422 for an API key, with the server's explanation
-            (``Can't logout an API Key.``) in the message and in
-            ``server_message``; delete keys with :func:`delete_token`.
+        HTTPError: 422 for an API key (``Can't logout an API Key.``, in
+            ``server_message``); delete keys with :func:`delete_token`.
     """
     return run(routes.logout(config), transport, timeout)
 
@@ -262,8 +245,7 @@ def get_missing_tos(
 ) -> list[MissingTermsOfService]:
     """List the terms of service the user has yet to accept (``GET /user/missing``).
 
-    One entry per dataset whose terms are not accepted, each with its
-    ``accept_url``; empty when there is nothing to accept.
+    One per dataset whose terms are not accepted, with its ``accept_url``.
     """
     return run(routes.get_missing_tos(config), transport, timeout)
 
@@ -278,10 +260,9 @@ def get_user_cache_data(
 ) -> dict[str, Any]:
     """Return the token user's ``/user/cache`` record exactly as the server sent it.
 
-    Unlike :func:`get_user_cache`, nothing is structured: every key is kept,
-    unknown ones included, as ``middle_auth_client`` hands the record to a
-    service's views (``flask.g.auth_user``). The answer must be a JSON object
-    with an integer ``id``.
+    Not structured, unlike :func:`get_user_cache`: every key is kept, as
+    ``middle_auth_client`` hands it to a service's views (``flask.g.auth_user``).
+    It must be a JSON object with an integer ``id``.
     """
     return run(routes.get_user_cache_data(config), transport, timeout)
 
@@ -291,8 +272,7 @@ def get_user_permissions_data(
 ) -> dict[str, Any]:
     """Return another user's record as sent (``GET /user/{id}/permissions``).
 
-    The raw twin of :func:`get_user_permissions`, with its errors, as
-    :func:`get_user_cache_data` is of :func:`get_user_cache`.
+    The raw twin of :func:`get_user_permissions`, with its errors.
     """
     return run(routes.get_user_permissions_data(config, user_id), transport, timeout)
 
@@ -307,9 +287,8 @@ def get_table_dataset(
 ) -> str:
     """Return the dataset a service table belongs to.
 
-    ``GET /service/{namespace}/table/{table_id}/dataset``, e.g. namespace
-    ``"datastack"``; any logged-in user may ask. The server maps each
-    (namespace, table) pair it was told about to one dataset.
+    ``GET /service/{namespace}/table/{table_id}/dataset`` (namespace e.g.
+    ``"datastack"``); any logged-in user may ask.
 
     Raises:
         NotFoundError: If no dataset is mapped to the table.
@@ -334,8 +313,7 @@ def get_public_roots(
 ) -> list[int]:
     """List the public roots of a table (``GET /table/{t}/get_public_roots``).
 
-    Root ids are 64-bit and stay exact Python ints; ``[]`` for a table the
-    server does not know.
+    64-bit ids, exact Python ints; ``[]`` for a table the server does not know.
     """
     return run(routes.get_public_roots(config, table_id), transport, timeout)
 
@@ -363,8 +341,7 @@ def are_roots_public(
     """Whether every root is public (``POST /table/{t}/root_all_public``).
 
     An empty ``root_ids`` answers ``False`` without a request (the server
-    would answer 400). The request only reads, but as a POST it is never
-    retried. The server counts distinct public roots against the length of
-    the list, so a repeated id makes it answer ``False``.
+    would answer 400); a repeated id makes the server answer ``False``. As a
+    POST, the request is never retried.
     """
     return run(routes.are_roots_public(config, table_id, root_ids), transport, timeout)

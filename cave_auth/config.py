@@ -1,20 +1,13 @@
 """The immutable settings every ``cave_auth`` function takes first. No I/O.
 
-:class:`Config` is a frozen value, validated on construction (and again by
-:func:`attrs.evolve`), so every function that receives one can trust it. Its
-token is hidden from ``repr``; equality and hashing still see it, so two
-configs that would authenticate differently never compare equal.
-
-:meth:`Config.from_env` is the only function in the package that reads
-environment variables, and it reads the mapping it is handed, never
-``os.environ`` itself. The secrets files a Config names (where
-:func:`~cave_auth.resolve_token` looks, in order) are pure functions of it,
-kept here so that every layer names them alike:
-
-1. ``config.token_file``, if set;
-2. ``{secrets_dir}/{netloc}-cave-secret.json``, the file of this server;
-3. ``{secrets_dir}/cave-secret.json``, the default file;
-4. ``{secrets_dir}/chunkedgraph-secret.json``, deprecated.
+:class:`Config` is a frozen value, validated on construction (and by
+:func:`attrs.evolve`); its token is hidden from ``repr`` but counts in
+equality and hashing. :meth:`Config.from_env` is the package's only reader
+of environment variables, and reads the mapping it is handed. The secrets
+files a token is looked for in, in order: ``config.token_file``;
+``{secrets_dir}/{netloc}-cave-secret.json``, the server's;
+``{secrets_dir}/cave-secret.json``, the default; and the deprecated
+``chunkedgraph-secret.json``.
 """
 
 from __future__ import annotations
@@ -94,15 +87,13 @@ def _check_token(
 def normalize_server_address(address: str, name: str = "server_address") -> str:
     """Return ``address`` as ``scheme://host[:port][/path]``, no trailing slash.
 
-    A bare host such as ``"global.daf-apis.com"`` gets ``https://`` in front,
-    as CAVEclient does. ``name`` is what an error message calls the address
-    (the field or the variable it came from).
+    A bare host gets ``https://`` in front, as CAVEclient does. ``name`` is what
+    an error message calls the address (the field or variable it came from).
 
     Raises:
-        InvalidInputError: If the address is not a str, is empty, holds
-            whitespace or control characters, uses a scheme other than http or
-            https, has no host, or has a port that is not a number from 1 to
-            65535.
+        InvalidInputError: If the address is not a non-empty str of visible
+            ASCII, uses a scheme other than http(s), has no host, or has a port
+            that is not a number from 1 to 65535.
     """
     if not isinstance(address, str):
         raise InvalidInputError(f"{name} must be a str, not {type(address).__name__}")
@@ -135,9 +126,8 @@ def normalize_server_address(address: str, name: str = "server_address") -> str:
 def _host_port_problem(host_port: str) -> str | None:
     """Say what is wrong with the ``host[:port]`` of an address, if anything.
 
-    Checked here, when the Config is made, because a bad port otherwise
-    surfaces only at the first call, as an error quoting a URL that may hold
-    the token (the TTL route's path does).
+    Checked when the Config is made: a bad port would otherwise surface at
+    the first call, quoting a URL that may hold the token.
     """
     if host_port.startswith("["):
         host, bracket, after = host_port[1:].partition("]")
@@ -186,28 +176,27 @@ def _check_path(
 class Config:
     """Where to find the auth server and the token, as one immutable value.
 
-    Build one directly, from the environment with :meth:`from_env`, or change
-    one with :func:`attrs.evolve`; every change is validated again.
+    Build one directly, with :meth:`from_env`, or from another with
+    :func:`attrs.evolve`; every change is validated again.
 
     Attributes:
-        server_address: Base URL of the auth server; ``https://`` is added to a
-            bare host and a trailing slash is dropped.
-        token: The token to use, or ``None`` to look it up in secrets files
-            (see :func:`cave_auth.resolve_token`). Never shown by ``repr``.
+        server_address: Base URL of the auth server (``https://`` added to a
+            bare host, a trailing slash dropped).
+        token: The token, or ``None`` to look it up in secrets files (see
+            :func:`cave_auth.resolve_token`). Never shown by ``repr``.
         token_key: The key of the token inside a secrets file.
         token_file: A secrets file to look in before the standard ones.
-        secrets_dir: The directory of the standard secrets files; ``~`` is
-            expanded by the store when it reads or writes, not here.
-        local_server: The address of a local CAVE deployment whose server file
+        secrets_dir: The directory of the standard secrets files (``~`` is
+            expanded by the store, not here).
+        local_server: A local CAVE deployment whose server file
             :func:`cave_auth.save_token` keeps in sync, or ``None``.
-        token_source: Where ``token`` came from, for people reading a status:
-            ``"config"`` when it was passed in, ``"env:CAVE_TOKEN"`` when
-            :meth:`from_env` read it, or the file and key it was loaded from.
+        token_source: Where ``token`` came from, for a status: ``"config"``,
+            ``"env:CAVE_TOKEN"``, or the file and key it was loaded from.
 
     Raises:
-        InvalidInputError: On construction, if a field is malformed: a server
-            address that is not http(s), a token that is empty or holds
-            whitespace or control characters, an empty token key.
+        InvalidInputError: If a field is malformed: a server address that is not
+            http(s), a token that is empty or holds whitespace or control
+            characters, an empty token key.
     """
 
     server_address: str = attrs.field(
@@ -232,19 +221,15 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: object) -> Config:
-        """Build a Config from environment variables.
+        """Build a Config from ``environ``, e.g. ``os.environ`` (never read by itself).
 
         Reads ``CAVE_TOKEN``, ``CAVE_SERVER_ADDRESS``, ``CAVE_TOKEN_KEY`` and
-        CloudVolume's ``CLOUD_VOLUME_DIR`` (secrets then live in
-        ``$CLOUD_VOLUME_DIR/secrets``). A variable that is set but empty counts
-        as unset. Keyword overrides win over the environment.
-
-        ``environ`` is the mapping to read, such as ``os.environ``: this
-        function never reads the process environment by itself.
+        CloudVolume's ``CLOUD_VOLUME_DIR`` (secrets in ``$CLOUD_VOLUME_DIR/secrets``);
+        a variable set but empty counts as unset, and keyword overrides win.
 
         Raises:
-            InvalidInputError: If a variable or override holds a malformed
-                value; the message names the variable, never a token.
+            InvalidInputError: If a variable or override is malformed; the message
+                names the variable, never a token.
         """
         fields: dict[str, object] = {}
         token = environ.get("CAVE_TOKEN") or None
@@ -273,9 +258,7 @@ class Config:
 def server_token_filename(server_address: str) -> str:
     """Return the name of a server's own secrets file, as CAVEclient names it.
 
-    ``"{netloc}-cave-secret.json"``, e.g.
-    ``"global.daf-apis.com-cave-secret.json"``; a port is kept
-    (``"localhost:8000-cave-secret.json"``).
+    ``"{netloc}-cave-secret.json"``, port kept: ``"localhost:8000-cave-secret.json"``.
 
     Raises:
         InvalidInputError: If the address is malformed.

@@ -1,8 +1,7 @@
 """Every exception ``cave_auth`` raises on purpose.
 
-All of them derive from one root, so ``except CaveAuthError`` catches every
-failure the library knows about. Leaves that describe bad arguments also
-derive from :class:`ValueError`, as callers of CAVEclient expect::
+``except CaveAuthError`` catches them all; those about bad arguments are also
+:class:`ValueError`, as callers of CAVEclient expect::
 
     CaveAuthError
     ├── InvalidInputError (ValueError)        an argument is malformed
@@ -21,8 +20,7 @@ derive from :class:`ValueError`, as callers of CAVEclient expect::
         ├── NotFoundError                     404
         └── ServerError                       5xx, after the retries ran out
 
-No message, ``repr`` or attribute of these exceptions ever holds a token:
-they name files, keys, URLs and the server's own words, never a secret.
+No message, ``repr`` or attribute of them holds a token.
 """
 
 from __future__ import annotations
@@ -64,9 +62,9 @@ class InvalidInputError(CaveAuthError, ValueError):
 class InsecureTransportError(InvalidInputError):
     """A bearer token would be sent over plain ``http://`` to a remote host.
 
-    Only loopback hosts may be reached over plain http with a token, and only
-    directly or through a proxy that is itself on loopback, unless the
-    transport was created with ``allow_insecure_http=True``.
+    Only a loopback host, directly or through a loopback proxy, may get a
+    token over plain http, unless the transport allows it
+    (``allow_insecure_http=True``).
 
     Attributes:
         proxy: The proxy the token would have crossed, its credentials
@@ -117,8 +115,8 @@ class MissingTokenError(CaveAuthError):
 def missing_token_error(config: Config) -> MissingTokenError:
     """Build the error for a search that found no token: where, and how to get one.
 
-    It names the files searched, the ``CAVE_TOKEN`` variable and the token
-    page of the server, which it also carries as ``token_page_url``.
+    It names the files searched, ``CAVE_TOKEN`` and the server's token page
+    (also its ``token_page_url``).
     """
     from .config import token_search_paths
     from .urls import token_page_url
@@ -135,11 +133,10 @@ def missing_token_error(config: Config) -> MissingTokenError:
 
 
 class LoginError(CaveAuthError):
-    """A browser login did not bring a usable token back.
+    """A browser login did not bring a usable token back; nothing was saved.
 
-    Raised for a timeout, a callback with the wrong ``state``, a callback
-    without a token, or pasted text that holds none. The message says what
-    to do next; nothing has been saved.
+    A timeout, a callback with the wrong ``state`` or without a token, or
+    pasted text holding none; the message says what to do next.
     """
 
 
@@ -153,10 +150,7 @@ class TransportError(CaveAuthError):
 
 
 class ResponseTooLargeError(TransportError):
-    """The answer's body is larger than the transport's ``max_body_size``.
-
-    It is refused before it is read into memory; the connection is closed.
-    """
+    """The answer's body is over ``max_body_size``; refused before it is read."""
 
 
 class ResponseFormatError(CaveAuthError):

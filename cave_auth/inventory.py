@@ -1,21 +1,14 @@
 """The inventory of saved tokens, and the values the token functions return.
 
-This module does no I/O of its own: it reads and writes secrets files only
-through the :class:`~cave_auth.TokenStore` it is given. It holds what is not
-needed to find a token: listing every saved token, forgetting one, and the
-values :func:`~cave_auth.save_token` and :func:`~cave_auth.setup_instructions`
-return, so that a cold start that only finds a token builds none of their
-attrs classes (each costs about a millisecond to create).
-
-A token is saved, by CAVEclient and by :func:`cave_auth.save_token`, in two
-places at once: the server's own ``{netloc}-cave-secret.json`` and the
-default ``cave-secret.json``. Forgetting it therefore removes the key from
-both, but only where the file still holds *that* token: another token under
-the same key (saved for another server) stays. A listing reads every
-``*-cave-secret.json``, ``cave-secret.json`` and deprecated file of the
-secrets directory; lock and temporary files are hidden names and never
-listed; a file that cannot be read is listed with its problem instead of
-stopping the listing.
+No I/O of its own: files go through the given :class:`~cave_auth.TokenStore`.
+It holds what finding a token does not need (listing saved tokens,
+forgetting one, and the values of :func:`~cave_auth.save_token` and
+:func:`~cave_auth.setup_instructions`), so a cold start that only finds a
+token builds none of these attrs classes. A token is saved in two files at
+once (the server's and ``cave-secret.json``); forgetting removes the key from
+both, only where it still holds *that* token. A listing reads every secrets
+file of the directory (lock and temporary files are hidden) and lists an
+unreadable file with its problem.
 """
 
 from __future__ import annotations
@@ -59,10 +52,8 @@ class SaveResult:
     """What :func:`~cave_auth.save_token` did.
 
     Attributes:
-        config: The Config to use from now on: its token is the saved one,
-            its ``token_key`` the key it was saved under and, when a
-            ``token_file`` was given, its ``token_file`` that file (as
-            CAVEclient's ``switch_token`` does).
+        config: The Config to use from now on: the saved token, its key and,
+            if one was given, ``token_file`` (as CAVEclient's ``switch_token``).
         written: The files that changed.
         unchanged: The files that already held the token under the key.
         skipped: The files left alone because their directory is read-only.
@@ -87,11 +78,10 @@ class SavedToken:
     """One token found in a secrets file by :func:`list_saved_tokens`.
 
     Attributes:
-        server: The server the file belongs to (``https://`` + the netloc in
-            its name, or the configured ``server_address`` when that is the
-            same host, so an ``http://`` loopback server keeps its scheme),
-            or ``None`` for the default and deprecated files,
-            which any server reads.
+        server: The server the file belongs to (``https://`` + the netloc in its
+            name, or the configured ``server_address`` for the same host, so an
+            ``http://`` loopback server keeps its scheme), or ``None`` for the
+            default and deprecated files, which any server reads.
         path: The secrets file.
         key: The key the token is stored under.
         token: The token, or ``None`` when ``problem`` is set. Shown masked.
@@ -117,7 +107,7 @@ class ForgetResult:
     Attributes:
         token: The token that was forgotten. Shown masked.
         removed: The files the key was removed from.
-        kept: The files that hold another token under the key, left alone.
+        kept: The files left alone: another token is under the key.
     """
 
     token: str = attrs.field(repr=masked_repr)
@@ -181,11 +171,10 @@ def list_saved_tokens(config: Config, store: TokenStore) -> list[SavedToken]:
 def forget_token(config: Config, store: TokenStore) -> ForgetResult:
     """Remove the token of ``config`` from the files it was saved in.
 
-    The token is ``config.token`` if set, else the one
-    :func:`~cave_auth.resolve_token` finds. The key ``config.token_key`` is
+    The token is the one :func:`~cave_auth.resolve_token` finds. Its key is
     removed from the server's file, the default file and ``config.token_file``
-    wherever it still holds that same token; every write is atomic and keeps
-    the other keys. Nothing is asked of the server.
+    wherever it still holds that token, atomically, keeping the other keys.
+    Nothing is asked of the server.
 
     Raises:
         MissingTokenError: If there is no token to forget.

@@ -1,21 +1,17 @@
 """Typed results of the endpoint calls, and the one converter that builds them.
 
-This module does no I/O. Each model is a frozen attrs class shaped like the
-JSON object the server sends (see ``middle_auth-api.md``): field names are
-the server's keys, list values become tuples, and the server's dates
-(RFC 1123 such as ``"Sat, 28 Nov 2026 04:59:28 GMT"``, or ISO 8601) become
-timezone-aware :class:`~datetime.datetime` values in UTC. Keys the model does
-not know are kept in ``extra``, so nothing the server adds is lost, and
-:func:`unstructure` gives back the server's own shape (CAVEclient's
-``AuthClient`` returns those dicts, so ``cave_auth.AuthClient`` does too).
+No I/O. Each model is a frozen attrs class shaped like the server's JSON
+(``middle_auth-api.md``): field names are its keys, lists become tuples, and
+dates (RFC 1123 or ISO 8601) become aware UTC datetimes. Unknown keys are
+kept in ``extra``, so :func:`unstructure` gives back the server's own shape
+(what CAVEclient's ``AuthClient`` returns, and so ``cave_auth.AuthClient``).
 
-The converter is built once, on first use, so importing ``cave_auth`` does not
-import cattrs. It is strict about types: an ``int`` field refuses ``"1"`` and
-``True``, a ``str`` field refuses ``5``, because a server that sends those is
-not the server we think it is; the error surfaces as
-:class:`~cave_auth.ResponseFormatError` from the endpoint call. Each model is
-structured by cattrs's generated hook (``make_dict_structure_fn``), wrapped
-only to gather unknown keys into ``extra``.
+The converter is built on first use (``import cave_auth`` does not import
+cattrs) and is strict: an ``int`` field refuses ``"1"`` and ``True``, a
+``str`` field ``5``; the error surfaces as
+:class:`~cave_auth.ResponseFormatError`. Each model is structured by
+cattrs's generated hook (``make_dict_structure_fn``), wrapped only to gather
+unknown keys into ``extra``.
 """
 
 from __future__ import annotations
@@ -96,10 +92,9 @@ class TokenInfo:
 class User:
     """A user record, from ``/user/me``, ``/user?id=`` or ``/user/{id}``.
 
-    The server sends a full record to superadmins, service accounts and the
-    user themself, and a short one (no ``email``, ``admin``…) to group admins:
-    fields it did not send are ``None`` and are left out again by
-    :func:`unstructure`.
+    Superadmins, service accounts and the user themself get a full record; group
+    admins a short one (no ``email``, ``admin``...): fields not sent are
+    ``None``, and :func:`unstructure` leaves them out again.
 
     Attributes:
         id: The user id.
@@ -111,10 +106,9 @@ class User:
         service_account: Whether this is a service account.
         gdpr_consent: Whether the user gave GDPR consent.
         admin_datasets: Datasets the user administers.
-        affiliations: The user's affiliations, as the server sends them (a
-            list wrapped in another list).
-        parent_id: For a service account, the owning user's id.
-        parent: For a service account, the owning user's short record.
+        affiliations: As the server sends them (a list in another list).
+        parent_id: For a service account, the owning user's id;
+            ``parent``: that user's short record.
         extra: Keys the server sent that this model does not know.
     """
 
@@ -189,9 +183,8 @@ class MissingTermsOfService:
         dataset_name: The dataset name.
         tos_id: The id of its terms of service.
         tos_name: The name of its terms of service.
-        accept_url: The page where the user accepts them, when known
-            (:func:`cave_auth.get_missing_tos` fills it in; the server does
-            not send it).
+        accept_url: The page where the user accepts them, when known (filled
+            in by :func:`cave_auth.get_missing_tos`, not sent by the server).
         extra: Keys the server sent that this model does not know.
     """
 
@@ -207,8 +200,7 @@ class MissingTermsOfService:
 class Permissions:
     """What a user may do: the permission cache the CAVE services consult.
 
-    Returned by ``/user/cache``, ``/my_permissions`` and
-    ``/user/{id}/permissions``.
+    Returned by ``/user/cache``, ``/my_permissions`` and ``/user/{id}/permissions``.
 
     Attributes:
         id: The user id.
@@ -217,15 +209,14 @@ class Permissions:
         admin: Whether the user is a superadmin.
         pi: The principal investigator.
         service_account: Whether this is a service account.
-        parent_id: For a service account, the owner's id, else ``None``.
+        parent_id: For a service account, the owner's id.
         affiliations: The affiliations, as the server sends them.
-        groups: Names of the groups the user is in.
-        groups_admin: Names of the groups the user administers.
-        datasets_admin: Names of the datasets the user administers.
+        groups: The groups the user is in; ``groups_admin``: those they
+            administer; ``datasets_admin``: the datasets they administer.
         permissions: Dataset name to permission level (1 view, 2 edit).
-        permissions_v2: Dataset name to the permissions granted.
-        permissions_v2_ignore_tos: The same, as if every terms of service
-            were accepted.
+        permissions_v2: Dataset name to the permissions granted;
+            ``permissions_v2_ignore_tos``: the same, as if every terms of
+            service were accepted.
         missing_tos: Datasets whose terms of service still need accepting.
         extra: Keys the server sent that this model does not know.
     """

@@ -1,22 +1,14 @@
 """Where secrets files live: the :class:`TokenStore` protocol and two stores.
 
-A secrets file is a JSON object mapping keys to token strings, as CAVEclient
-and CloudVolume write them (``{"token": "...", "fanc_production": "..."}``).
-The rest of the package reads and writes them only through a ``TokenStore``:
-
-* :class:`FileStore` uses real files. A write locks the file across processes
-  (a ``.NAME.lock`` file beside it), reads it, changes one key, writes a
-  temporary file in the same directory, fsyncs it, and renames it over the
-  old one. A reader sees the old file or the new one, never a half-written
-  one; two writers of different keys both win; a writer killed mid-save
-  leaves the old file and a stray temporary file, which the next save
-  removes. Files are created 0600 and directories 0700. A save or removal in
-  a directory that another user could change is refused before anything is
-  written; reading there is allowed (:meth:`~FileStore.directory_problem`).
-* :class:`MemoryStore` keeps the files in a dict, for tests and for serverless
-  functions whose disks are read-only.
-
-Neither store ever puts a file's content in an error message.
+A secrets file is a JSON object mapping keys to tokens, as CAVEclient and
+CloudVolume write them; the package touches them only through a store.
+:class:`FileStore` locks a file across processes (``.NAME.lock`` beside it),
+reads it, changes one key and replaces it atomically (temporary file, fsync,
+rename): a reader sees the old file or the new one, two writers of different
+keys both win, and a killed writer leaves the old file. Files are created
+0600 and directories 0700; saving into a directory another user could change
+is refused (:meth:`~FileStore.directory_problem`). :class:`MemoryStore`
+keeps files in a dict. Neither puts a file's content in an error message.
 """
 
 from __future__ import annotations
@@ -57,9 +49,8 @@ class TokenStore(Protocol):
     """Reads and writes secrets files; the only way the package touches them.
 
     ``path`` is a secrets file as a Config names it (``~`` allowed). A store
-    may also have ``directory_problem(path) -> str | None`` (see
-    :func:`directory_problem`); it is not part of the protocol, so a store
-    written before it existed keeps working.
+    may also have ``directory_problem(path)`` (see :func:`directory_problem`),
+    outside the protocol so that older stores keep working.
     """
 
     def read_secrets(self, path: str) -> Mapping[str, Any] | None:
@@ -97,18 +88,15 @@ class TokenStore(Protocol):
         """
 
     def list_files(self, directory: str) -> list[str]:
-        """Return the sorted names of the files in ``directory``, hidden ones left out.
+        """Return the sorted names of the files in ``directory``, but hidden ones.
 
-        Lock and temporary files start with ``.``; a missing directory has
-        none.
+        Lock and temporary files are hidden; a missing directory has none.
         """
 
     def file_mode(self, path: str) -> int | None:
-        """Return the permission bits of the file at ``path``, if known.
+        """Return the permission bits of the file at ``path``, or None if unknown.
 
-        ``cave-auth status`` warns about secrets files that group or others
-        can read; ``None`` when there is no such file or the store has no
-        notion of modes.
+        ``cave-auth status`` warns about files that group or others can read.
         """
 
 
@@ -116,11 +104,10 @@ def directory_problem(store: TokenStore, path: str) -> str | None:
     """Ask ``store`` why other users could change the secrets file at ``path``.
 
     A store that can tell has a ``directory_problem(path)`` method
-    (:meth:`FileStore.directory_problem`): it refuses to write such a file,
-    ``cave-auth status`` and ``cave-auth list`` warn about it, and
-    :func:`~cave_auth.resolve_token` logs a warning when it reads a token
-    there. The answer names the directory, the problem and its fix; a store
-    without the method (memory, or a user's own) has no such problem.
+    (:meth:`FileStore.directory_problem`): saving there is refused, ``cave-auth
+    status`` and ``list`` warn, and :func:`~cave_auth.resolve_token` logs a
+    warning. The answer names the directory, the problem and its fix; a store
+    without the method has no such problem.
     """
     check = getattr(store, "directory_problem", None)
     return None if check is None else check(path)
@@ -150,14 +137,13 @@ def _removed_secret(
 class FileStore:
     """Secrets files on the local disk, written atomically and with care.
 
-    Every ``path`` has ``~`` expanded at I/O time; one that cannot be
-    expanded (no ``HOME`` and no home directory) is a :class:`TokenFileError`
-    for reads and writes, unwritable for :meth:`is_writable`, and has no
-    mode or directory problem.
+    ``~`` is expanded at I/O time; a path where it cannot be (no ``HOME``, no
+    home directory) is a :class:`TokenFileError` to read or write, not writable,
+    and has no mode or directory problem.
 
     Args:
         lock_timeout: Seconds to wait for another process's lock on a file
-            before giving up with :class:`TokenFileError`.
+            before a :class:`TokenFileError`.
     """
 
     def __init__(self, *, lock_timeout: float = 10.0) -> None:
@@ -230,11 +216,7 @@ class FileStore:
             return []
 
     def file_mode(self, path: str) -> int | None:
-        """Same as :meth:`TokenStore.file_mode`, of the file a symlink points to.
-
-        ``None`` also when the file cannot be looked at (a dangling symlink,
-        no access to its directory).
-        """
+        """Same as :meth:`TokenStore.file_mode`, of a symlink's target (if any)."""
         try:
             return stat.S_IMODE(os.stat(_expand(path)).st_mode)
         except (OSError, TokenFileError):
@@ -318,20 +300,18 @@ class FileStore:
 class MemoryStore:
     """Secrets files held in memory: for tests and read-only serverless disks.
 
-    Paths are compared after :func:`os.path.normpath`; ``~`` is kept as it is,
-    so the default secrets directory of a :class:`~cave_auth.Config` is
-    ``"~/.cloudvolume/secrets"`` here too. Safe to share between threads.
-    A copy (:func:`copy.copy`, :func:`copy.deepcopy`, :mod:`pickle`) holds
-    the files as they were, and changes apart from the original.
+    Paths are compared after :func:`os.path.normpath`, ``~`` kept as it is (the
+    default secrets directory is ``"~/.cloudvolume/secrets"`` here too). Safe to
+    share between threads; a copy (copy, deepcopy, pickle) holds the files as
+    they were and changes apart from the original.
 
     Args:
         initial: The files to start with, as ``{path: {key: token}}``.
-        writable: If false, every path reports itself not writable and
-            :meth:`set_secret` raises :class:`TokenFileError`, as on a
-            read-only disk.
-        modes: Permission bits to report for some paths, as ``{path: mode}``;
-            :meth:`file_mode` is ``None`` for every other path. A save to one
-            of these paths leaves it at ``0o600``, as :class:`FileStore` does.
+        writable: If false, every path is not writable and :meth:`set_secret`
+            raises :class:`TokenFileError`, as on a read-only disk.
+        modes: Permission bits :meth:`file_mode` reports, as ``{path: mode}``
+            (``None`` for other paths); a save leaves such a path at ``0o600``,
+            as :class:`FileStore` does.
 
     Example:
         >>> path = "~/.cloudvolume/secrets/cave-secret.json"

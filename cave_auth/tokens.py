@@ -1,23 +1,15 @@
 """Finding, saving and presenting tokens, on top of a :class:`TokenStore`.
 
-Everything here is a function of a :class:`~cave_auth.Config` and a store;
-nothing reads the environment, prints, or opens a browser. The files are
-CAVEclient's and CloudVolume's, searched in their order after
-``config.token`` (see :mod:`cave_auth.config`), so a token saved by any of
-them is found by the others.
-
-In each file the token is the string under ``config.token_key``. A file that
-is missing, lacks the key or holds ``null`` under it (as CAVEclient reads it)
-passes the search on to the next one; a file that is corrupt, or holds
-something other than a usable token under the key, stops it with
-:class:`~cave_auth.TokenFileError`, because silently skipping a broken file
-would pick another identity than the one the user set up.
-
-Saving follows CAVEclient's ``save_token``: the server's file and the target
-file get the token, an existing different token is kept unless
-``overwrite``, and every target is read (and the overwrite guard checked)
-before any is written, so a refused save, or one that meets a corrupt or
-unreachable file, writes nothing.
+Functions of a :class:`~cave_auth.Config` and a store: nothing here reads the
+environment, prints or opens a browser. The files are CAVEclient's and
+CloudVolume's, searched in their order after ``config.token`` (see
+:mod:`cave_auth.config`). In each, the token is the string under
+``config.token_key``; a missing file, key or ``null`` passes the search on,
+and a corrupt file or an unusable value stops it with
+:class:`~cave_auth.TokenFileError`: skipping it would pick another identity
+than the one the user set up. Saving follows CAVEclient's ``save_token``, and
+every target is read (and the overwrite guard checked) before any is
+written, so a refused or failed save writes nothing.
 """
 
 from __future__ import annotations
@@ -113,11 +105,10 @@ def read_token(store: TokenStore, path: str, key: str) -> str | None:
 def resolve_token(config: Config, store: TokenStore) -> ResolvedToken | None:
     """Find the token to use, the way CAVEclient and CloudVolume find it.
 
-    ``config.token`` wins if set; else the first of
-    :func:`~cave_auth.config.token_search_paths` that holds one. A token read
-    from a directory that other users could change is still returned, with a
-    warning logged on the ``cave_auth`` logger that names the directory and
-    the fix (:func:`cave_auth.store.directory_problem`).
+    ``config.token`` if set, else the first of
+    :func:`~cave_auth.config.token_search_paths` that holds one. A token read from
+    a directory other users could change is still returned, with a warning on the
+    ``cave_auth`` logger naming the directory and the fix.
 
     Returns:
         The token and its source, or ``None`` if there is none anywhere.
@@ -208,35 +199,25 @@ def save_token(
 ) -> SaveResult:
     """Save a token where CAVEclient and CloudVolume will find it.
 
-    Writes the server's own file (``{netloc}-cave-secret.json``) and the
-    target file (``token_file``, else ``config.token_file``, else
-    ``cave-secret.json``), keeping every other key in them. With
-    ``local_server`` and a ``config.local_server``, that server's file is
-    kept in sync too (replacing what it held, as CAVEclient does).
-
-    Args:
-        config: The settings.
-        store: Where secrets files live.
-        token: The token to save; ``None`` saves ``config.token``.
-        token_key: The key to store it under.
-        overwrite: Whether a different token already under the key may be
-            replaced. Saving the identical token again is never an error.
-        token_file: The target file, instead of the default one.
-        write_to_server_file: Whether to write the server's own file too.
-        ignore_readonly: If true, a file whose directory is not writable is
-            skipped and reported in ``skipped``; if false, that is an error.
-        local_server: Whether to sync the local server's file.
+    Writes the server's own file (``{netloc}-cave-secret.json``) and the target
+    file (``token_file``, else ``config.token_file``, else ``cave-secret.json``),
+    keeping their other keys; with ``local_server`` and a
+    ``config.local_server``, that server's file too (replaced, as CAVEclient
+    does). ``token`` defaults to ``config.token``. Saving the identical token
+    again is never an error; a different one under the key is replaced only
+    with ``overwrite``. With ``ignore_readonly``, a file whose directory is not
+    writable is skipped and reported in ``skipped`` instead of failing.
 
     Raises:
-        MissingTokenError: If ``token`` is None and so is ``config.token``.
+        MissingTokenError: If there is no token to save.
         InvalidInputError: If the token or key is malformed.
-        TokenKeyExistsError: If a target holds another token under the key
-            and not ``overwrite``; then nothing at all is written.
-        TokenFileError: If a file is corrupt or unreachable, or its
-            directory could be changed by another user
-            (:func:`cave_auth.store.directory_problem`): found before
-            anything is written. Also if a file cannot be written and
-            ``ignore_readonly`` is false.
+        TokenKeyExistsError: If a target holds another token under the key and
+            not ``overwrite``; nothing at all is written.
+        TokenFileError: If a file is corrupt or unreachable, or its directory
+            could be changed by another user
+            (:func:`cave_auth.store.directory_problem`), found before anything
+            is written; or if a file cannot be written and not
+            ``ignore_readonly``.
     """
     from .inventory import SaveResult
 
@@ -317,10 +298,9 @@ def save_token(
 def setup_instructions(config: Config, make_new: bool = True) -> Instructions:
     """Return the guidance for getting a token by hand, as data.
 
-    Tokens cannot be obtained programmatically: a person logs in with a
-    browser. This builds the steps CAVEclient prints, for the page that
-    creates a new token (``make_new``, which invalidates the previous login
-    token) or the one listing existing tokens.
+    A person gets a token in a browser: these are the steps CAVEclient
+    prints, for the page that creates one (``make_new``, which invalidates the
+    previous login token) or the one listing them.
     """
     # Only guidance needs these: resolving a token does not import them.
     from .inventory import Instructions

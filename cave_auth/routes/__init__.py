@@ -1,54 +1,32 @@
 """Each route of the auth server, once: its request builder and its parser.
 
-This module does no I/O. A :class:`Route` names a method, a path template
-below ``/auth/api/v1`` and the result type; :meth:`Route.build` turns a
-:class:`~cave_auth.Config` and the path's ids into an :class:`ApiRequest`
-value, and :meth:`Route.parse` turns the answer into the result or an error
-of :mod:`cave_auth.errors`. One function per endpoint (:func:`get_tokens`,
-:func:`whoami`, ...) validates its arguments and composes the two into a
-*flow*, a generator that yields the request, is sent the answer and returns
-the result, in the manner of httpx's ``Auth.auth_flow``. The same flow is
-driven by :mod:`cave_auth.api` over a :class:`~cave_auth.Transport` and by
-:mod:`cave_auth.aio` over an :class:`~cave_auth.AsyncTransport`, so the two
-build the same requests and raise the same errors. A flow that needs no
-request (an empty list of ids) returns without yielding.
+This module does no I/O. A :class:`Route` names a method, a path below
+``/auth/api/v1`` and the result type; :meth:`Route.build` makes the
+:class:`ApiRequest` and :meth:`Route.parse` turns the answer into the
+result or an error. One function per endpoint (:func:`whoami`, ...) checks
+its arguments and composes the two into a *flow*, a generator that yields the
+request, is sent the answer and returns the result (as httpx's
+``Auth.auth_flow``); :mod:`cave_auth.api` and :mod:`cave_auth.aio` drive the
+same flows, so both send the same requests and raise the same errors. A flow
+that needs no request (an empty list of ids) returns without yielding.
 
-Status mapping, from what the real server answers (``middle_auth-api.md``):
+Statuses (``middle_auth-api.md``): 401, or a redirect to the login page,
+is :class:`~cave_auth.AuthenticationError`; 403 with the JSON error
+``missing_tos`` is :class:`~cave_auth.TermsOfServiceRequired` (with the form
+URL), any other 403 :class:`~cave_auth.PermissionDeniedError`; 404
+:class:`~cave_auth.NotFoundError`; 5xx :class:`~cave_auth.ServerError`; any
+other status of 300 or more :class:`~cave_auth.HTTPError`; a 2xx body that is
+not the route's JSON :class:`~cave_auth.ResponseFormatError`. The server's
+explanation (JSON before login, text after) is kept, trimmed, in
+``server_message``; the token is replaced by ``<token>`` wherever the server
+echoes it (body, ``Location``, terms data, the final URL).
 
-* 401, or a redirect towards the login page (``/authorize``, ``login``):
-  :class:`~cave_auth.AuthenticationError`, pointing at the token page;
-* 403 whose JSON ``error`` is ``missing_tos``:
-  :class:`~cave_auth.TermsOfServiceRequired` with the form URL; any other
-  403: :class:`~cave_auth.PermissionDeniedError`;
-* 404: :class:`~cave_auth.NotFoundError`; 5xx:
-  :class:`~cave_auth.ServerError`; any other status of 300 or more:
-  :class:`~cave_auth.HTTPError`;
-* a 2xx body that is not the JSON the route returns:
-  :class:`~cave_auth.ResponseFormatError`, whose ``url`` is the full URL
-  that answered.
-
-The server explains errors in JSON (``message``/``error``) before login and in
-plain text after it; either way the explanation is kept, trimmed, in
-``server_message``. Any occurrence of the token in what the server sent (body,
-``Location``, terms-of-service data, the final URL) is replaced by ``<token>``
-before it reaches a message or an attribute.
-
-Routes a service asks answer bare JSON, checked by a :class:`JsonShape`
-and returned as sent: ``true``/``false`` for the public-root questions, a
-dataset name for a service table, and the whole permission record (unknown
-keys included) that ``middle_auth_client`` hands to a service's views. Root
-ids are 64-bit integers, beyond 2^53: they stay Python ints end to end.
-
-The session routes follow ``middle_auth-admin-api.md`` (§20, §21, §42):
-``GET /user/token/<token>/ttl`` answers a bare integer, ``-1`` for an API key
-(read as ``None``: no expiry) and the seconds left for a login token; the
-token travels in the URL path, so every message names that URL with
-``<token>`` (see :func:`cave_auth._redact.scrub_url`). ``GET /logout`` ends the
-calling login token and answers 422 ``Can't logout an API Key.`` for a key
-(an :class:`~cave_auth.HTTPError` carrying those words); ``GET /logout_all``
-ends every login token of the caller. ``GET /user/missing`` lists the terms
-of service still to accept; each gets its ``accept_url``,
-``{server}/sticky_auth/api/v1/tos/<id>/accept``.
+Routes a service asks answer bare JSON, checked by a :class:`JsonShape` and
+returned as sent (root ids are 64-bit and stay Python ints). The session
+routes follow ``middle_auth-admin-api.md`` (§20, §21, §42): the TTL route
+carries the token in its path (messages show ``<token>``) and answers ``-1``
+for an API key (``None``: no expiry); ``/logout`` answers 422 for an API key;
+each missing terms of service gets its ``accept_url``.
 """
 
 from __future__ import annotations

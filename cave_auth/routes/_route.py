@@ -69,12 +69,10 @@ Flow: TypeAlias = Generator[ApiRequest, ResponseLike, T]
 class JsonShape:
     """A bare JSON answer that a route returns as it is, once checked.
 
-    For answers without a model: ``true``/``false``, a dataset name, a list
-    of 64-bit root ids, a permission record handed on whole.
+    ``true``/``false``, a dataset name, root ids, a whole permission record.
 
     Attributes:
-        description: What the answer is, for the error message
-            (``"true or false"``).
+        description: What the answer is, for the error (``"true or false"``).
         accepts: Whether a decoded answer has this shape.
     """
 
@@ -88,12 +86,11 @@ class Route(Generic[T]):
 
     Attributes:
         method: The HTTP method.
-        path: The path below ``/auth/api/v1``, with ``{name}`` fields for
-            ids and names, e.g. ``"/group/{group_id}/user"``.
-        result: What a 2xx answer becomes: an attrs model or a ``list[...]``
-            of one (structured by :func:`cave_auth.models.converter`),
-            ``str`` for a new token, ``None`` for the ``"success"`` of a
-            deletion, or a :class:`JsonShape` for a bare JSON answer.
+        path: The path below ``/auth/api/v1``, with ``{name}`` fields
+            (``"/group/{group_id}/user"``).
+        result: What a 2xx answer becomes: a model or a ``list[...]`` of one,
+            ``str`` for a new token, ``None`` for a deletion's ``"success"``,
+            or a :class:`JsonShape` for a bare JSON answer.
     """
 
     method: str
@@ -212,9 +209,8 @@ class Route(Generic[T]):
 def validate_id(value: object, name: str) -> int:
     """Check that ``value`` is an id the server accepts, and return it as an int.
 
-    An id is an int ≥ 0: an integer-like object such as ``numpy.int64`` is
-    fine, a bool or a float is not. ``name`` is the argument's name, for the
-    error message.
+    An int ≥ 0 (``numpy.int64`` too, not a bool or a float); ``name`` is the
+    argument's, for the error message.
 
     Raises:
         InvalidInputError: If ``value`` is not a non-negative integer.
@@ -239,7 +235,7 @@ def validate_ids(values: object, name: str) -> list[int]:
 
     Raises:
         InvalidInputError: If ``values`` is a string, not iterable, or holds
-            something that is not a non-negative integer.
+            a value :func:`validate_id` refuses.
     """
     if isinstance(values, str | bytes | Mapping) or not isinstance(values, Iterable):
         raise InvalidInputError(

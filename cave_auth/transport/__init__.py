@@ -1,15 +1,12 @@
 """The HTTP layer: small protocols, one frozen response, two real transports.
 
-Endpoint functions (:mod:`cave_auth.api`) only ever call
-:meth:`Transport.request` and read the :class:`Response` it returns, so any
-object with that one method stands in for the network: the real
-:class:`Urllib3Transport`, :class:`cave_auth.testing.FakeTransport` in unit
-tests, or a user's own adapter; :mod:`cave_auth.aio` awaits an
-:class:`AsyncTransport`, e.g. :class:`HttpxTransport` (the ``httpx`` extra).
-Each real transport (and its client library) is loaded on first use. Their
-parts are one module each: ``base`` (protocols, values, URL rules), ``rules``
-(what both send, refuse and raise), ``retry``, ``proxy``, ``trust``,
-``attempt`` (over urllib3), ``urllib3_transport`` and ``httpx_transport``.
+Endpoint functions only call :meth:`Transport.request` and read its
+:class:`Response`, so any object with that method stands in for the network:
+:class:`Urllib3Transport`, :class:`cave_auth.testing.FakeTransport`, or a
+user's adapter; :mod:`cave_auth.aio` awaits an :class:`AsyncTransport` such as
+:class:`HttpxTransport`. Each real transport (and its library) loads on first
+use. Parts: ``base``, ``rules``, ``retry``, ``proxy``, ``trust``, ``attempt``,
+``urllib3_transport``, ``httpx_transport``.
 """
 
 from __future__ import annotations

@@ -1,21 +1,20 @@
 """One attempt over urllib3: its pools, its answer's body, and why it failed.
 
-**Pools.** urllib3 does not say whether a request's connection had been used
-before (a reused connection that is reset may be stale), nor that a TLS
-handshake or proxy tunnel timed out (it reports a *read* timeout). The pool
-classes of ``pool_classes`` record the first in a thread-local
-``handout.reused`` and raise the second as a connect timeout.
+**Pools.** urllib3 says neither whether a connection had been used before (a
+reset reused one may be stale) nor that a TLS handshake or proxy tunnel timed
+out (it reports a read timeout): the classes of ``pool_classes`` record the
+first in ``handout.reused`` (thread-local) and raise the second as a connect
+timeout.
 
-**Body.** The body is read in pieces of 64 KiB, until ``Content-Length``
-bytes have come (or the end). A ``Content-Length`` over the cap is refused
-before any of it is read, and a body without one as soon as it passes the
-cap. Before each piece the socket's timeout is shortened to what is left of
-the call's budget, once that is shorter (by more than 50 ms), so a server
-that sends a byte now and then cannot stretch a call past its deadline.
+**Body.** Read in 64 KiB pieces up to ``Content-Length`` (or the end); a
+``Content-Length`` over the cap is refused before reading, a body without one
+once it passes the cap. The socket's timeout is shortened to what is left of
+the call's budget, so a server that trickles bytes cannot stretch a call past
+its deadline.
 
-**Failures.** urllib3's exceptions carry reprs, addresses and their own
-wording. Each becomes a ``Failure`` (see ``rules``): a kind that decides
-whether a retry may help, and a text naming what failed and the limit hit.
+**Failures.** Each urllib3 exception becomes a ``Failure`` (see ``rules``): a
+kind that decides whether a retry may help, and a text naming what failed
+and the limit hit, without urllib3's reprs and addresses.
 """
 
 from __future__ import annotations
@@ -49,14 +48,13 @@ __all__ = [
 class AttemptLimits(NamedTuple):
     """The limits of one attempt, and the settings a message names them by.
 
-    A named tuple rather than an attrs class: one is made per attempt, on
-    the path of every request.
+    (A named tuple: one is made per attempt, on the path of every request.)
 
     Attributes:
         connect: Seconds to connect (TLS handshake and proxy tunnel included).
         read: Seconds to wait for each piece of the answer.
-        connect_setting: ``"connect_timeout"``, or ``"timeout"`` when what
-            was left of the call's budget was shorter.
+        connect_setting: ``"connect_timeout"``, or ``"timeout"`` when the rest
+            of the call's budget was shorter.
         read_setting: ``"read_timeout"`` or ``"timeout"``, likewise.
         budget: The call's ``timeout``.
     """
@@ -154,9 +152,8 @@ HANDSHAKE_TIMED_OUT = "handshake timed out"
 def pool_classes() -> dict[str, type[urllib3.HTTPConnectionPool]]:
     """Return, by scheme, pool classes that say whether a connection was reused.
 
-    They also report a TLS handshake (or proxy tunnel) that timed out as a
-    connect timeout, which urllib3 calls a read timeout. They are created
-    once, when the first transport is.
+    They also report a handshake or proxy tunnel that timed out as a connect
+    timeout (urllib3 says read timeout). Created once, by the first transport.
     """
     import urllib3
     from urllib3.exceptions import ConnectTimeoutError
@@ -224,10 +221,9 @@ def read_body(
 ) -> Response:
     """Read the body of ``raw`` (urllib3's answer from ``url``) within the limits.
 
-    ``deadline`` is the call's, on the monotonic clock; ``limits.read``
-    bounds each wait; ``exceptions`` is ``urllib3.exceptions``, which the
-    caller has imported. Once the whole answer is read, the connection goes
-    back to its pool.
+    ``deadline`` is the call's (monotonic clock), ``limits.read`` bounds each
+    wait, ``exceptions`` is ``urllib3.exceptions``. Once the whole answer is
+    read, the connection goes back to its pool.
 
     Raises:
         Failure: If the body is too large, stalls past a limit, or the

@@ -81,19 +81,14 @@ class Transport(Protocol):
     ) -> Response:
         """Send a request and return the answer, read in full, whatever its status.
 
-        Args:
-            method: The HTTP method, e.g. ``"GET"``.
-            url: The absolute URL, without query string.
-            headers: Headers to send (``Authorization`` among them).
-            params: Query parameters to append to the URL.
-            json: A value to send as a JSON body, or ``None`` for no body.
-            timeout: The time budget of this call in seconds (connecting,
-                retries and reading the answer included), overriding the
-                transport's default.
+        ``url`` is absolute, without query string (``params`` are added); ``json``
+        is a value to send as the JSON body, ``None`` for none; ``timeout`` is this
+        call's whole budget in seconds (connecting, retries and reading included),
+        instead of the transport's default.
 
         Raises:
-            TransportError: If no answer was received (refused, timed out,
-                TLS failure); an adapter maps its client's exceptions to it.
+            TransportError: If no answer was received (refused, timed out, TLS
+                failure); an adapter maps its client's exceptions to it.
             InsecureTransportError: If the request would expose a token.
         """
 
@@ -102,9 +97,8 @@ class Transport(Protocol):
 class AsyncTransport(Protocol):
     """The async twin of :class:`Transport`, which :mod:`cave_auth.aio` runs on.
 
-    :class:`~cave_auth.transport.HttpxTransport` (``cave_auth.aio.HttpxTransport``,
-    the ``httpx`` extra) is one; for another async client (aiohttp, ...),
-    wrap it in a class with this one coroutine method.
+    ``aio.HttpxTransport`` (the ``httpx`` extra) is one; wrap another async
+    client (aiohttp, ...) in a class with this one coroutine method.
     """
 
     async def request(
@@ -124,9 +118,8 @@ class AsyncTransport(Protocol):
 def is_loopback_host(host: str) -> bool:
     """Tell whether ``host`` names this machine (127.0.0.0/8, ::1, localhost).
 
-    ``host`` is a name or IP address, IPv6 with or without brackets. Names
-    under ``.localhost`` are not trusted: the system resolver may map them
-    anywhere.
+    IPv6 with or without brackets; names under ``.localhost`` are not trusted
+    (the system resolver may map them anywhere).
     """
     host = host.strip("[]").lower().rstrip(".")
     if host == "localhost":
@@ -148,10 +141,9 @@ def default_port(scheme: str) -> int:
 def split_url(url: str) -> tuple[str, str, int, str]:
     """Split an absolute http(s) URL into ``(scheme, host, port, target)``.
 
-    The scheme and host in lower case, the port (the scheme's default when
-    absent), and the path with its query (the fragment is never sent). The
-    answer is cached: an endpoint's URL repeats, and splitting costs
-    microseconds a call.
+    Scheme and host in lower case, the port (the scheme's default if absent),
+    the path with its query (never the fragment). Cached: an endpoint's URL
+    repeats, and splitting costs microseconds.
 
     Raises:
         InvalidInputError: If ``url`` is not an absolute http(s) URL.
@@ -191,9 +183,8 @@ def _origin(url: str) -> str:
 def may_follow_redirect(origin: tuple[str, str, int], url: str) -> bool:
     """Tell whether a redirect to ``url`` may carry the request's token.
 
-    Only the same scheme, host and port as ``origin`` (those of the URL that
-    answered) qualify, or the upgrade from http on port 80 to https on port
-    443 of the same host, as requests allows.
+    Only to the scheme, host and port of ``origin`` (the URL that answered),
+    or from http:80 up to https:443 of the same host, as requests allows.
     """
     try:
         scheme, host, port, _ = split_url(url)

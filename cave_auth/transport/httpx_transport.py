@@ -36,16 +36,16 @@ __all__ = ["HttpxTransport"]
 class HttpxTransport:
     """An :class:`~cave_auth.AsyncTransport` over httpx, for :mod:`cave_auth.aio`.
 
-    Without ``client``, it keeps pools of its own (one per proxy), closed by
-    :meth:`aclose` or ``async with``: they read no environment variable, trust
-    the CAs ``Urllib3Transport`` trusts and keep no cookies (none goes out
-    with another token). A ``client`` (``httpx.AsyncClient``) is used as it
-    is and never closed. Other arguments mean what they do for
-    ``Urllib3Transport``. Use a transport in one event loop, as httpx must.
+    Without ``client`` it keeps pools of its own (one per proxy), closed by
+    :meth:`aclose` or ``async with``, which read no environment variable, trust
+    the CAs ``Urllib3Transport`` trusts and keep no cookies. A given ``client``
+    (``httpx.AsyncClient``) is used as it is and never closed. Other arguments
+    mean what they do for ``Urllib3Transport``. One event loop per transport,
+    as httpx needs.
 
     Raises:
-        InvalidInputError: If a setting is out of range or malformed, or
-            ``client`` comes with proxy or CA settings.
+        InvalidInputError: If a setting is malformed, or ``client`` comes with
+            proxy or CA settings.
 
     Example:
         >>> async with aio.HttpxTransport(timeout=10) as http:

@@ -1,29 +1,21 @@
 """Which proxy a request goes through, as requests and curl decide it. No I/O.
 
-A proxy is chosen per URL scheme: ``https_proxy`` for https URLs,
-``http_proxy`` for http URLs, ``all_proxy`` for either when the specific one
-is unset; the lower-case variable wins over the upper-case one, as in curl
-and Python's :mod:`urllib`. ``no_proxy`` lists hosts reached directly, by the
-rules curl and requests users know:
+Per URL scheme: ``https_proxy`` for https, ``http_proxy`` for http,
+``all_proxy`` for either when the specific one is unset; lower case wins over
+upper case, as in curl and :mod:`urllib`. ``no_proxy`` lists hosts reached
+directly: ``*`` is every host; a name matches itself and the names under it
+(``example.org`` and ``.example.org`` match ``api.example.org``, not
+``badexample.org``); an IP address matches itself and a CIDR block
+(``10.0.0.0/8``) the addresses in it, IPv6 with or without brackets;
+``host:port`` matches that port only.
 
-* ``*`` alone bypasses the proxy for every host;
-* a name matches itself and every name under it (``example.org`` and
-  ``.example.org`` both match ``example.org`` and ``api.example.org``, not
-  ``badexample.org``);
-* an IP address matches itself, and a CIDR block (``10.0.0.0/8``) every
-  address in it; IPv6 in brackets or not;
-* ``host:port`` matches that host on that port only.
-
-Under CGI (``REQUEST_METHOD`` set), ``HTTP_PROXY`` in upper case is not read,
-as in urllib and requests: there it is the client's ``Proxy:`` request header,
-and would let any client pick the proxy (httpoxy, CVE-2016-1000110).
-
-Credentials in a proxy URL (``http://user:pass@proxy:3128``) become a
-``Proxy-Authorization: Basic`` header; ``safe_proxy_url`` is the only
-form of the URL that is ever shown. Only ``http://`` and ``https://``
-proxies are supported: a ``socks5://`` proxy is refused with an error that
-says so, since urllib3's SOCKS support needs PySocks and the servers CAVE
-users sit behind offer HTTP proxies.
+Under CGI (``REQUEST_METHOD`` set) upper-case ``HTTP_PROXY`` is not read, as
+in urllib and requests: it is the client's ``Proxy:`` header there (httpoxy,
+CVE-2016-1000110). Credentials in a proxy URL become a
+``Proxy-Authorization: Basic`` header, and ``safe_proxy_url`` is the only form
+of the URL ever shown. Only http(s) proxies are supported: ``socks5://`` is
+refused with an error saying so (urllib3's SOCKS needs PySocks, and CAVE
+users sit behind HTTP proxies).
 """
 
 from __future__ import annotations
@@ -152,16 +144,14 @@ class ProxyRules(NamedTuple):
     """Which proxy each URL goes through, with the credentials held apart.
 
     Build it with :meth:`build`; the transport asks :meth:`proxy_for` per
-    request. A named tuple: it is built with every transport, and an attrs
-    class costs more to create at import and holds more memory.
+    request. (A named tuple: one is built with every transport, and an attrs
+    class costs more to create and to hold.)
 
     Attributes:
-        proxies: Scheme (``"http"``, ``"https"``) to proxy URL, credentials
-            removed.
-        headers: Scheme to the headers the proxy needs
-            (``Proxy-Authorization``), never shown.
-        shown: Scheme to the proxy URL as messages show it: ``***@`` where
-            it has credentials.
+        proxies: Scheme (``"http"``, ``"https"``) to proxy URL, without
+            credentials.
+        headers: Scheme to the proxy's headers (``Proxy-Authorization``).
+        shown: Scheme to the proxy URL as messages show it (``***@``).
         no_proxy: The ``no_proxy`` entries as given.
         bypass_all: Whether ``no_proxy`` holds ``*``.
         entries: The other ``no_proxy`` entries, parsed.
@@ -247,9 +237,8 @@ def proxy_settings_from_env(
 ) -> tuple[dict[str, str], str | None]:
     """Read ``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY`` and ``NO_PROXY``.
 
-    Each in lower or upper case, the lower-case one first, as curl does; not
-    ``HTTP_PROXY`` under CGI (see the module docstring), though
-    ``http_proxy`` in lower case still counts.
+    Lower case first, then upper case, as curl does; not upper-case
+    ``HTTP_PROXY`` under CGI (see the module docstring).
 
     Returns:
         The proxy URL per scheme (only those set, credentials included) and

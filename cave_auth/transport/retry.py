@@ -1,19 +1,14 @@
 """When a failed attempt is tried again, and how long to wait first. No I/O.
 
-The real transport drives its own attempts so that one deadline covers them
-all; this module holds the rules it applies, the ones urllib3's ``Retry``
-applies, stated once:
-
-* a connection that could not be made (refused, unresolvable, connect or TLS
-  handshake timeout, an unreachable proxy) is tried again whatever the
-  method, since nothing reached the server;
-* a broken connection or a read timeout is tried again only for an
-  idempotent method: a POST that reached the server is never sent twice;
-* a 502, 503 or 504 answer, and a 413, 429 or 503 that carries
-  ``Retry-After``, is tried again for an idempotent method;
-* the wait is ``Retry-After`` when the answer carries a valid one (capped),
-  else an exponential backoff: nothing after the first failure, then
-  ``backoff_factor * 2 ** (n - 1)`` after the n-th in a row.
+The real transport drives its own attempts, so that one deadline covers them
+all, by the rules urllib3's ``Retry`` applies: a connection that could not be
+made (refused, unresolvable, connect or handshake timeout, unreachable proxy)
+is tried again whatever the method, since nothing reached the server; a
+broken connection or read timeout only for an idempotent method, so a POST
+that reached the server is never sent twice; a 502, 503 or 504, and a 413,
+429 or 503 with ``Retry-After``, for an idempotent method. The wait is a
+valid ``Retry-After`` (capped), else nothing after the first failure and
+``backoff_factor * 2 ** (n - 1)`` after the n-th in a row.
 """
 
 from __future__ import annotations
@@ -29,10 +24,9 @@ _RETRY_AFTER_STATUSES = frozenset({413, 429, 503})
 
 
 def backoff_wait(failures_in_row: int, factor: float, cap: float) -> float:
-    """Return the wait before the next attempt, after n failures in a row.
+    """Return the wait after n failures in a row: 0, then ``factor * 2 ** (n - 1)``.
 
-    0 after the first failure, then ``factor * 2 ** (n - 1)`` seconds, at
-    most ``cap``.
+    At most ``cap`` seconds.
     """
     if failures_in_row <= 1:
         return 0.0

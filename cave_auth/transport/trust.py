@@ -1,20 +1,14 @@
 """Which certificate authorities a transport trusts, decided once per transport.
 
-In order, the first that applies:
-
-1. ``ca_certs`` (a bundle file) and/or ``ca_cert_dir`` given to the
-   transport, which :meth:`Urllib3Transport.from_env` fills from
-   ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
-   ``SSL_CERT_DIR`` unless an argument names one;
-2. the system's store (OpenSSL's default paths, so a corporate CA installed
-   there is trusted);
-3. when that store is empty (python.org's macOS Python before "Install
-   Certificates", slim containers), certifi's Mozilla bundle, as requests
-   uses it: certifi is pure data, already in most environments, and imported
-   only then.
-
-A named bundle is read when the transport is created; the context is built
-once and shared by every connection the transport makes.
+The first that applies: ``ca_certs`` (a bundle) and/or ``ca_cert_dir`` given
+to the transport (:meth:`Urllib3Transport.from_env` fills them from
+``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
+``SSL_CERT_DIR``); the system's store (OpenSSL's default paths, where a
+corporate CA is installed); when that is empty (python.org's macOS Python
+before "Install Certificates", slim containers), certifi's bundle, as
+requests uses it, imported only then. A named bundle is read when the
+transport is created; the context is built once and shared by its
+connections.
 """
 
 from __future__ import annotations
@@ -34,9 +28,8 @@ __all__ = ["ca_paths_from_env", "make_ssl_context"]
 def ca_paths_from_env(environ: Mapping[str, str]) -> tuple[str | None, str | None]:
     """Read the CA bundle variables that requests, curl and OpenSSL honour.
 
-    ``REQUESTS_CA_BUNDLE`` wins over ``CURL_CA_BUNDLE``, which wins over
-    ``SSL_CERT_FILE``; a bundle variable naming a directory counts as a
-    certificate directory, as in requests. ``SSL_CERT_DIR`` names one.
+    ``REQUESTS_CA_BUNDLE``, else ``CURL_CA_BUNDLE``, else ``SSL_CERT_FILE``
+    (naming a directory, it counts as ``SSL_CERT_DIR``, as in requests).
 
     Returns:
         ``(ca_certs, ca_cert_dir)``, each ``None`` when unset.

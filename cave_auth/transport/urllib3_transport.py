@@ -1,39 +1,28 @@
 """The real transport, over urllib3: pooled, retrying, bounded, fork-safe.
 
-Each :meth:`Urllib3Transport.request` call has one deadline, ``timeout``
-seconds from its start: connecting, waiting for a pooled connection, every
-retry and backoff, and reading the body all come out of it, so a server that
-never answers fails after ``timeout`` plus a little, whatever ``retries`` is.
-``connect_timeout`` (and ``read_timeout``) bound each attempt within it. The
-attempts are driven here, not by urllib3's ``Retry``, by the rules of
-:mod:`cave_auth.transport.retry`.
+Each :meth:`Urllib3Transport.request` has one deadline, ``timeout`` seconds
+from its start, that connecting, waiting for a pooled connection, retries,
+backoff and reading the body all come out of; ``connect_timeout`` (and
+``read_timeout``) bound each attempt within it. Attempts follow
+:mod:`cave_auth.transport.retry`. Connections are pooled per host; after
+``os.fork`` the child opens its own and never touches its parent's sockets.
 
-Connections are pooled per host and reused. A transport notices that it runs
-in a new process (after ``os.fork``): the child opens pools of its own and
-never uses or closes a socket the parent opened, so two processes never read
-each other's answers.
+A pooled connection may have been reset while idle (a load balancer, NAT),
+which shows only when the request is sent: when a *reused* connection breaks
+(``ECONNRESET``, ``EPIPE``) before any answer byte, the host's idle
+connections are closed and the request is sent once more on a fresh one,
+POST included (``retry_stale_connections=False`` turns it off). The
+trade-off: a server that read a POST and then reset the connection sees it
+twice; without it, every warm serverless call after an idle spell fails. No
+other break is retried for a POST.
 
-A pooled connection may have been reset by a load balancer or NAT while
-idle, which shows only when the request is sent: when a *reused* connection
-is reset (``ECONNRESET``, ``EPIPE``) before any byte of the answer, the idle
-connections to that host are closed and the request is sent once more on a
-fresh one, POST included. The trade-off: a server that read a POST and then
-reset the connection would see it twice (a second key from
-``create_token``); without the retry, every warm serverless invocation after
-an idle spell fails. A clean close without an answer (the server read the
-request), a break on a connection's first use, and a break after part of an
-answer are never retried for a POST. ``retry_stale_connections=False`` turns
-the retry off.
-
-Redirects, tokens on plain http and messages follow the rules of
-:mod:`cave_auth.transport.rules`, which ``aio.HttpxTransport`` keeps too.
-
-urllib3 logs every request line at DEBUG, and the TTL route carries the token
-in its path: so creating the first transport adds one filter to the
-``urllib3.connectionpool`` logger that masks it
-(:func:`cave_auth._redact.mask_token_paths_in_logs`), the one process-wide
-change this module makes; no request changes logging. This module (and with
-it urllib3) is imported when :class:`Urllib3Transport` is first named.
+Redirects, tokens on plain http and messages follow
+:mod:`cave_auth.transport.rules`, shared with ``aio.HttpxTransport``. urllib3
+logs request lines at DEBUG and the TTL route's path holds the token, so the
+first transport adds a masking filter to the ``urllib3.connectionpool`` logger
+(:func:`cave_auth._redact.mask_token_paths_in_logs`), this module's one
+process-wide change. It (and urllib3) loads when
+:class:`Urllib3Transport` is first named.
 """
 
 from __future__ import annotations
@@ -73,35 +62,30 @@ class Urllib3Transport:
     """The real transport: pooled, retrying, on a deadline, careful with tokens.
 
     Direct construction gets exactly what it is given; the edges (the CLI,
-    :class:`~cave_auth.AuthClient`) build theirs with :meth:`from_env`, which
-    adds the proxy and CA bundle variables that requests and curl honour.
-    Times are in seconds.
+    :class:`~cave_auth.AuthClient`) use :meth:`from_env`, which adds the proxy
+    and CA bundle variables requests and curl honour. Times are in seconds.
 
     Args:
-        timeout: The budget of one :meth:`request` call: connect, send,
-            retries, backoff and reading the answer.
+        timeout: The whole budget of one :meth:`request`.
         connect_timeout: The limit of one attempt to connect (TLS handshake
             and proxy tunnel included).
-        read_timeout: The limit of one attempt's wait for data; default the
-            whole budget.
-        retries: How many times a failed request is tried again, within the
-            budget (see :mod:`cave_auth.transport.retry` for which).
-        backoff_factor: Base of the exponential backoff between retries (0.1
-            waits 0, 0.2, 0.4, 0.8 s: the first retry is immediate).
-        pool_maxsize: Connections kept per host; callers beyond that wait.
+        read_timeout: The limit of one wait for data; default the budget.
+        retries: Further tries of a failed request, within the budget.
+        backoff_factor: Base of the exponential backoff (0.1 waits 0, 0.2,
+            0.4, 0.8 s: the first retry is immediate).
+        pool_maxsize: Connections kept per host; callers beyond wait.
         ca_certs: A PEM CA bundle to trust instead of the system's store.
-        ca_cert_dir: A directory of hashed CA certificates to trust instead.
-        proxy: A proxy URL for http and https, or a mapping from ``"http"``,
-            ``"https"`` or ``"all"`` to one; its credentials become
-            ``Proxy-Authorization`` and are never shown.
+        ca_cert_dir: A directory of hashed CA certificates, likewise.
+        proxy: A proxy URL, or a mapping from ``"http"``, ``"https"`` or
+            ``"all"`` to one; its credentials become ``Proxy-Authorization``
+            and are never shown.
         no_proxy: Hosts reached directly (see :mod:`cave_auth.transport.proxy`).
-        allow_insecure_http: Allow tokens over plain http to any host, and
-            through any proxy.
+        allow_insecure_http: Allow tokens over plain http to any host or proxy.
         max_redirects: How many same-origin redirects are followed.
         retry_after_max: The longest ``Retry-After`` wait honoured.
         max_body_size: The largest answer body read, in bytes.
-        retry_stale_connections: Send a request once more on a fresh
-            connection when a reused one breaks before any answer byte.
+        retry_stale_connections: Send once more when a reused connection
+            breaks before any answer byte (see above).
 
     Raises:
         InvalidInputError: If a number is out of range, a proxy URL is
@@ -168,12 +152,11 @@ class Urllib3Transport:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **overrides: Any) -> Urllib3Transport:
-        """Create a transport configured as requests and curl users expect them.
+        """Create a transport configured as requests and curl users expect.
 
-        Reads the proxy variables (:mod:`~cave_auth.transport.proxy`) and the
-        CA bundle variables (:mod:`~cave_auth.transport.trust`) from
-        ``environ``, e.g. ``os.environ``; an argument in ``overrides`` wins
-        over the variables it stands for.
+        Reads the proxy (:mod:`~cave_auth.transport.proxy`) and CA bundle
+        (:mod:`~cave_auth.transport.trust`) variables from ``environ``; an argument
+        in ``overrides`` wins over the variables it stands for.
 
         Raises:
             InvalidInputError: If a variable or an override is malformed.
@@ -196,11 +179,7 @@ class Urllib3Transport:
         self.close()
 
     def close(self) -> None:
-        """Close every pooled connection. The transport can be used again.
-
-        In a process forked from the one that opened them, the parent's
-        connections are left alone: they are the parent's to close.
-        """
+        """Close every pooled connection (not a parent process's); usable again."""
         self._check_process()
         with self._lock:
             managers = list(self._managers.values())
@@ -236,12 +215,10 @@ class Urllib3Transport:
         A redirect to another origin is returned, not followed.
 
         Raises:
-            InsecureTransportError: If a token would go over plain http to a
-                remote host, or through a proxy that is not on loopback.
-            ResponseTooLargeError: If the body is larger than
-                ``max_body_size``.
-            TransportError: If no answer came within the budget, after the
-                retries.
+            InsecureTransportError: If a token would go over plain http to a remote
+                host, or through a proxy that is not on loopback.
+            ResponseTooLargeError: If the body is over ``max_body_size``.
+            TransportError: If no answer came within the budget, retries included.
             InvalidInputError: If ``url`` is not an http(s) URL.
         """
         rules.check_positive("timeout", timeout)
