@@ -4,14 +4,13 @@ No I/O. Each model is a frozen attrs class shaped like the server's JSON
 (``middle_auth-api.md``): field names are its keys, lists become tuples, and
 dates (RFC 1123 or ISO 8601) become aware UTC datetimes. Unknown keys are
 kept in ``extra``, so :func:`unstructure` gives back the server's own shape
-(what CAVEclient's ``AuthClient`` returns, and so ``cave_auth.AuthClient``).
+(what CAVEclient's ``AuthClient`` returns). A model hashes on its plain
+fields: mappings, free-form values and ``extra`` count in ``==`` only.
 
-The converter is built on first use (``import cave_auth`` does not import
-cattrs) and is strict: an ``int`` field refuses ``"1"`` and ``True``, a
-``str`` field ``5``; the error surfaces as
-:class:`~cave_auth.ResponseFormatError`. Each model is structured by
-cattrs's generated hook (``make_dict_structure_fn``), wrapped only to gather
-unknown keys into ``extra``.
+The converter is built on first use and is strict: an ``int`` field refuses
+``"1"`` and ``True``, a ``str`` field ``5`` (a
+:class:`~cave_auth.ResponseFormatError`). Each model is structured by
+cattrs's generated hook, wrapped only to gather unknown keys into ``extra``.
 """
 
 from __future__ import annotations
@@ -85,7 +84,7 @@ class TokenInfo:
     created: _dt.datetime | None = None
     last_used: _dt.datetime | None = None
     updated: _dt.datetime | None = None
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -120,11 +119,11 @@ class User:
     created: _dt.datetime | None = None
     service_account: bool | None = None
     gdpr_consent: bool | None = None
-    admin_datasets: tuple[Any, ...] | None = None
-    affiliations: Any = None
+    admin_datasets: tuple[Any, ...] | None = attrs.field(default=None, hash=False)
+    affiliations: Any = attrs.field(default=None, hash=False)
     parent_id: int | None = None
-    parent: Any = None
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    parent: Any = attrs.field(default=None, hash=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -141,7 +140,7 @@ class GroupMember:
     id: int
     name: str
     admin: bool
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -156,7 +155,7 @@ class Group:
 
     id: int
     name: str
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -171,7 +170,7 @@ class UserName:
 
     id: int
     name: str
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -193,7 +192,7 @@ class MissingTermsOfService:
     tos_id: int
     tos_name: str
     accept_url: str | None = None
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 @attrs.frozen(kw_only=True)
@@ -228,15 +227,19 @@ class Permissions:
     pi: str | None = None
     service_account: bool | None = None
     parent_id: int | None = None
-    affiliations: Any = None
+    affiliations: Any = attrs.field(default=None, hash=False)
     groups: tuple[str, ...] = ()
     groups_admin: tuple[str, ...] = ()
     datasets_admin: tuple[str, ...] = ()
-    permissions: Mapping[str, int] = attrs.field(factory=dict)
-    permissions_v2: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
-    permissions_v2_ignore_tos: Mapping[str, tuple[str, ...]] = attrs.field(factory=dict)
+    permissions: Mapping[str, int] = attrs.field(factory=dict, hash=False)
+    permissions_v2: Mapping[str, tuple[str, ...]] = attrs.field(
+        factory=dict, hash=False
+    )
+    permissions_v2_ignore_tos: Mapping[str, tuple[str, ...]] = attrs.field(
+        factory=dict, hash=False
+    )
     missing_tos: tuple[MissingTermsOfService, ...] = ()
-    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False)
+    extra: Mapping[str, Any] = attrs.field(factory=dict, repr=False, hash=False)
 
 
 _MODELS: tuple[type, ...] = (

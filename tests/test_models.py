@@ -234,6 +234,16 @@ def _with_unknown_keys(model):
 
 
 @given(st.sampled_from(MODELS).flatmap(_with_unknown_keys))
+def test_any_model_is_hashable_and_equal_models_hash_alike(case):
+    """A frozen result can go in a set or be a dict key, whatever the server sent."""
+    model, record, unknown = case
+    first, second = (structure({**record, **unknown}, model) for _ in range(2))
+    assert first == second
+    assert hash(first) == hash(second)
+    assert len({first, second}) == 1
+
+
+@given(st.sampled_from(MODELS).flatmap(_with_unknown_keys))
 def test_structure_then_unstructure_gives_back_the_same_json(case):
     """Any valid record, unknown keys included, comes back as the same JSON.
 
