@@ -1,12 +1,10 @@
 """The one driver of sans-I/O generators: :func:`drive`, and its twin :func:`adrive`.
 
-A route flow yields requests and the service's decision yields needs; the
-driver sends each what an ``answer`` callable gives (:func:`run` and
-:func:`arun` answer through a transport). An exception from ``answer`` is
-thrown into the generator where it yielded, so a flow handles failures with
-a plain ``try`` around ``yield from``. Through a transport, a failure is
-scrubbed of the request's token and a server's ``Warning`` header is logged
-on the ``cave_auth`` logger without it.
+A route flow yields requests, the service's decision yields needs; the driver
+sends back what ``answer`` gives, or throws in what it raises, so a flow
+handles failures with a plain ``try``. :func:`run` and :func:`arun` answer
+through a transport, scrub the request's token from failures and log a
+server's ``Warning`` header without it.
 """
 
 from __future__ import annotations

@@ -1,11 +1,9 @@
 """Every endpoint of :mod:`cave_auth.api` as a coroutine, over an async transport.
 
 ``await aio.whoami(config, transport)`` is :func:`cave_auth.api.whoami` over
-an :class:`~cave_auth.AsyncTransport`, with the same arguments, results and
-errors: both drive the same flows of :mod:`cave_auth.routes`. The transport
-is :class:`HttpxTransport` (the ``httpx`` extra), a wrapper of another async
-client, or :class:`cave_auth.testing.FakeAsyncTransport`; nothing here is
-tied to an event loop library.
+an :class:`~cave_auth.AsyncTransport` (:class:`HttpxTransport`, your own, or
+:class:`cave_auth.testing.FakeAsyncTransport`): the same flows, arguments,
+results and errors, on any event loop library.
 """
 
 from __future__ import annotations

@@ -1,19 +1,14 @@
 """One function per route of the auth server: ``f(config, transport, ...)``.
 
-Each takes the settings first (``config``, whose token it sends: fill it in
-with :func:`cave_auth.with_token`), then a :class:`~cave_auth.Transport`,
-then the route's arguments, and a keyword-only ``timeout``: the call's whole
-budget in seconds, retries included. It checks its arguments and the token
-before any I/O, builds the request (:mod:`cave_auth.routes`), makes one
-``transport.request`` (none for an empty list of ids), logs the server's
-``Warning`` header without the token, and parses the answer into a model of
-:mod:`cave_auth.models`. :mod:`cave_auth.aio` drives the same flows.
-
-Besides the errors a function names, every call may raise
-:class:`~cave_auth.InvalidInputError` (a malformed argument),
-:class:`~cave_auth.MissingTokenError`, :class:`~cave_auth.AuthenticationError`,
-:class:`~cave_auth.TransportError`, :class:`~cave_auth.ResponseFormatError`
-or another :class:`~cave_auth.HTTPError` (see :mod:`cave_auth.routes`).
+Each takes ``config`` (whose token it sends: see :func:`cave_auth.with_token`),
+a :class:`~cave_auth.Transport`, the route's arguments and a keyword-only
+``timeout``, the call's whole budget in seconds. It checks its arguments and
+the token before any I/O, makes one request (none for an empty list of ids),
+logs the server's ``Warning`` header without the token, and returns a model of
+:mod:`cave_auth.models`. Besides the errors it names, any call may raise
+:class:`~cave_auth.InvalidInputError`, :class:`~cave_auth.MissingTokenError`,
+:class:`~cave_auth.TransportError`, :class:`~cave_auth.ResponseFormatError` or
+an :class:`~cave_auth.HTTPError` (see :mod:`cave_auth.routes`).
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """The immutable settings every ``cave_auth`` function takes first. No I/O.
 
-:class:`Config` is a frozen value, validated on construction (and by
-:func:`attrs.evolve`); its token is hidden from ``repr`` but counts in
-equality and hashing. :meth:`Config.from_env` is the package's only reader
-of environment variables, and reads the mapping it is handed. The secrets
-files a token is looked for in, in order: ``config.token_file``;
-``{secrets_dir}/{netloc}-cave-secret.json``, the server's;
-``{secrets_dir}/cave-secret.json``, the default; and the deprecated
+:class:`Config` is validated on construction and by :func:`attrs.evolve`; its
+token is hidden from ``repr`` but counts in ``==``. :meth:`Config.from_env` is
+the package's only reader of environment variables. A token is looked for in
+``config.token_file``, ``{secrets_dir}/{netloc}-cave-secret.json``,
+``{secrets_dir}/cave-secret.json``, then the deprecated
 ``chunkedgraph-secret.json``.
 """
 
@@ -182,21 +180,19 @@ class Config:
     Attributes:
         server_address: Base URL of the auth server (``https://`` added to a
             bare host, a trailing slash dropped).
-        token: The token, or ``None`` to look it up in secrets files (see
-            :func:`cave_auth.resolve_token`). Never shown by ``repr``.
+        token: The token, or ``None`` to look it up in secrets files. Never
+            shown by ``repr``.
         token_key: The key of the token inside a secrets file.
         token_file: A secrets file to look in before the standard ones.
-        secrets_dir: The directory of the standard secrets files (``~`` is
-            expanded by the store, not here).
+        secrets_dir: The directory of the standard secrets files.
         local_server: A local CAVE deployment whose server file
             :func:`cave_auth.save_token` keeps in sync, or ``None``.
-        token_source: Where ``token`` came from, for a status: ``"config"``,
+        token_source: Where ``token`` came from: ``"config"``,
             ``"env:CAVE_TOKEN"``, or the file and key it was loaded from.
 
     Raises:
-        InvalidInputError: If a field is malformed: a server address that is not
-            http(s), a token that is empty or holds whitespace or control
-            characters, an empty token key.
+        InvalidInputError: If a field is malformed (a server address not
+            http(s), a token with whitespace or control characters, an empty key).
     """
 
     server_address: str = attrs.field(

@@ -1,14 +1,11 @@
 """The inventory of saved tokens, and the values the token functions return.
 
-No I/O of its own: files go through the given :class:`~cave_auth.TokenStore`.
-It holds what finding a token does not need (listing saved tokens,
-forgetting one, and the values of :func:`~cave_auth.save_token` and
-:func:`~cave_auth.setup_instructions`), so a cold start that only finds a
-token builds none of these attrs classes. A token is saved in two files at
-once (the server's and ``cave-secret.json``); forgetting removes the key from
-both, only where it still holds *that* token. A listing reads every secrets
-file of the directory (lock and temporary files are hidden) and lists an
-unreadable file with its problem.
+Files go through the given :class:`~cave_auth.TokenStore`. What finding a
+token does not need lives here (listing, forgetting, the values of
+:func:`~cave_auth.save_token` and :func:`~cave_auth.setup_instructions`), so a
+cold start builds none of these classes. Forgetting removes the key from the
+server's file and ``cave-secret.json`` only where it still holds *that* token;
+a listing shows an unreadable file with its problem.
 """
 
 from __future__ import annotations

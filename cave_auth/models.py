@@ -1,16 +1,12 @@
 """Typed results of the endpoint calls, and the one converter that builds them.
 
-No I/O. Each model is a frozen attrs class shaped like the server's JSON
-(``middle_auth-api.md``): field names are its keys, lists become tuples, and
-dates (RFC 1123 or ISO 8601) become aware UTC datetimes. Unknown keys are
-kept in ``extra``, so :func:`unstructure` gives back the server's own shape
-(what CAVEclient's ``AuthClient`` returns). A model hashes on its plain
-fields: mappings, free-form values and ``extra`` count in ``==`` only.
-
-The converter is built on first use and is strict: an ``int`` field refuses
-``"1"`` and ``True``, a ``str`` field ``5`` (a
-:class:`~cave_auth.ResponseFormatError`). Each model is structured by
-cattrs's generated hook, wrapped only to gather unknown keys into ``extra``.
+No I/O. Each model is a frozen attrs class shaped like the server's JSON:
+its keys are the fields, lists become tuples, dates aware UTC datetimes, and
+unknown keys go to ``extra``, so :func:`unstructure` gives back the server's
+shape. A model hashes on its plain fields. The cattrs converter is built on
+first use and strict: an ``int`` field refuses ``"1"`` and ``True``, a ``str``
+field ``5``. Each model is structured by cattrs's generated hook, wrapped only
+to gather unknown keys.
 """
 
 from __future__ import annotations

@@ -1,14 +1,11 @@
 """Where secrets files live: the :class:`TokenStore` protocol and two stores.
 
 A secrets file is a JSON object mapping keys to tokens, as CAVEclient and
-CloudVolume write them; the package touches them only through a store.
-:class:`FileStore` locks a file across processes (``.NAME.lock`` beside it),
-reads it, changes one key and replaces it atomically (temporary file, fsync,
-rename): a reader sees the old file or the new one, two writers of different
-keys both win, and a killed writer leaves the old file. Files are created
-0600 and directories 0700; saving into a directory another user could change
-is refused (:meth:`~FileStore.directory_problem`). :class:`MemoryStore`
-keeps files in a dict. Neither puts a file's content in an error message.
+CloudVolume write it. :class:`FileStore` changes one key under a lock file
+(``.NAME.lock``) and replaces the file atomically: readers see the old file
+or the new, writers of different keys both win; files are 0600, directories
+0700, and a directory another user could change is not written to.
+:class:`MemoryStore` keeps files in a dict. No error shows a file's content.
 """
 
 from __future__ import annotations
@@ -300,18 +297,15 @@ class FileStore:
 class MemoryStore:
     """Secrets files held in memory: for tests and read-only serverless disks.
 
-    Paths are compared after :func:`os.path.normpath`, ``~`` kept as it is (the
-    default secrets directory is ``"~/.cloudvolume/secrets"`` here too). Safe to
-    share between threads; a copy (copy, deepcopy, pickle) holds the files as
+    Paths are compared after :func:`os.path.normpath`, ``~`` kept as it is. Safe
+    to share between threads; a copy (copy, deepcopy, pickle) holds the files as
     they were and changes apart from the original.
 
     Args:
         initial: The files to start with, as ``{path: {key: token}}``.
-        writable: If false, every path is not writable and :meth:`set_secret`
-            raises :class:`TokenFileError`, as on a read-only disk.
-        modes: Permission bits :meth:`file_mode` reports, as ``{path: mode}``
-            (``None`` for other paths); a save leaves such a path at ``0o600``,
-            as :class:`FileStore` does.
+        writable: If false, :meth:`set_secret` raises :class:`TokenFileError`,
+            as on a read-only disk.
+        modes: Permission bits :meth:`file_mode` reports, as ``{path: mode}``.
 
     Example:
         >>> path = "~/.cloudvolume/secrets/cave-secret.json"

@@ -1,15 +1,11 @@
 """Finding, saving and presenting tokens, on top of a :class:`TokenStore`.
 
-Functions of a :class:`~cave_auth.Config` and a store: nothing here reads the
-environment, prints or opens a browser. The files are CAVEclient's and
-CloudVolume's, searched in their order after ``config.token`` (see
-:mod:`cave_auth.config`). In each, the token is the string under
-``config.token_key``; a missing file, key or ``null`` passes the search on,
-and a corrupt file or an unusable value stops it with
-:class:`~cave_auth.TokenFileError`: skipping it would pick another identity
-than the one the user set up. Saving follows CAVEclient's ``save_token``, and
-every target is read (and the overwrite guard checked) before any is
-written, so a refused or failed save writes nothing.
+Functions of a :class:`~cave_auth.Config` and a store, over CAVEclient's and
+CloudVolume's files in their order (see :mod:`cave_auth.config`). A missing
+file, key or ``null`` passes the search on; a corrupt file or unusable value
+stops it with :class:`~cave_auth.TokenFileError`, since skipping it would pick
+another identity than the one set up. A save reads every target (and checks
+the overwrite guard) before it writes any, so a refused save writes nothing.
 """
 
 from __future__ import annotations
@@ -201,12 +197,11 @@ def save_token(
 
     Writes the server's own file (``{netloc}-cave-secret.json``) and the target
     file (``token_file``, else ``config.token_file``, else ``cave-secret.json``),
-    keeping their other keys; with ``local_server`` and a
-    ``config.local_server``, that server's file too (replaced, as CAVEclient
-    does). ``token`` defaults to ``config.token``. Saving the identical token
-    again is never an error; a different one under the key is replaced only
-    with ``overwrite``. With ``ignore_readonly``, a file whose directory is not
-    writable is skipped and reported in ``skipped`` instead of failing.
+    keeping their other keys; with ``local_server``, the file of
+    ``config.local_server`` too. ``token`` defaults to ``config.token``. A
+    different token under the key is replaced only with ``overwrite``; with
+    ``ignore_readonly``, a file in an unwritable directory is skipped (listed
+    in ``skipped``) instead of failing.
 
     Raises:
         MissingTokenError: If there is no token to save.
@@ -214,10 +209,8 @@ def save_token(
         TokenKeyExistsError: If a target holds another token under the key and
             not ``overwrite``; nothing at all is written.
         TokenFileError: If a file is corrupt or unreachable, or its directory
-            could be changed by another user
-            (:func:`cave_auth.store.directory_problem`), found before anything
-            is written; or if a file cannot be written and not
-            ``ignore_readonly``.
+            could be changed by another user (found before anything is written),
+            or cannot be written and not ``ignore_readonly``.
     """
     from .inventory import SaveResult
 

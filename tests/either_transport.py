@@ -2,7 +2,7 @@
 
 :class:`~cave_auth.transport.Urllib3Transport` and
 :class:`~cave_auth.aio.HttpxTransport` follow the same rules (deadline,
-redirects, size cap, plain http): the ``make_either_transport`` fixture
+retries, redirects, size cap, plain http): the ``make_either_transport`` fixture
 (in conftest) runs a test once with each. The async one is driven on an
 event loop of its own, kept for the transport's life, since httpx binds its
 connections to one loop.
@@ -16,16 +16,11 @@ from typing import Any
 from cave_auth.aio import HttpxTransport
 from cave_auth.transport import Response, Urllib3Transport
 
-# Settings of Urllib3Transport's retries: HttpxTransport does not retry.
-RETRY_SETTINGS = ("retries", "backoff_factor")
-
 
 class SyncHttpx:
     """An HttpxTransport whose ``request`` and ``close`` are called without await."""
 
     def __init__(self, **settings: Any) -> None:
-        for name in RETRY_SETTINGS:
-            settings.pop(name, None)
         self.runner = asyncio.Runner()
         self.transport = HttpxTransport(**settings)
 

@@ -304,11 +304,11 @@ def test_sequential_requests_reuse_one_connection(
 
 
 def test_get_retries_503_with_exponential_backoff(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A GET answered 503 is retried with growing waits until it succeeds."""
     server.script(Reply(503), Reply(503), Reply(503), Reply(200, b"done"))
-    transport = make_transport(retries=3, backoff_factor=0.05)
+    transport = make_either_transport(retries=3, backoff_factor=0.05)
 
     start = time.monotonic()
     response = transport.request("GET", server.url(), headers=AUTH)
@@ -328,11 +328,11 @@ def test_get_retries_503_with_exponential_backoff(
 def test_gateway_errors_are_retried(
     status: int,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """502, 503 and 504 answers to a GET are retried, then the success returned."""
     server.script(Reply(status), Reply(status), Reply(200, b"ok"))
-    transport = make_transport(retries=2, backoff_factor=0.05)
+    transport = make_either_transport(retries=2, backoff_factor=0.05)
     start = time.monotonic()
     response = transport.request("GET", server.url(), headers=AUTH)
     elapsed = time.monotonic() - start
@@ -342,21 +342,23 @@ def test_gateway_errors_are_retried(
 
 
 def test_500_is_not_retried(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A 500 is not a gateway error: it is returned after a single attempt."""
     server.script(Reply(500, b"boom"), Reply(200))
-    response = make_transport(retries=3).request("GET", server.url(), headers=AUTH)
+    response = make_either_transport(retries=3).request(
+        "GET", server.url(), headers=AUTH
+    )
     assert (response.status, response.body) == (500, b"boom")
     assert len(server.requests) == 1
 
 
 def test_retry_after_is_honoured(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A 503 with ``Retry-After: 1`` makes the retry wait one second."""
     server.script(Reply(503, headers={"Retry-After": "1"}), Reply(200))
-    transport = make_transport(retries=2, backoff_factor=0.01)
+    transport = make_either_transport(retries=2, backoff_factor=0.01)
     start = time.monotonic()
     response = transport.request("GET", server.url(), headers=AUTH)
     elapsed = time.monotonic() - start
@@ -366,11 +368,13 @@ def test_retry_after_is_honoured(
 
 
 def test_retry_after_is_capped_by_retry_after_max(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A ``Retry-After`` longer than ``retry_after_max`` waits only the cap."""
     server.script(Reply(503, headers={"Retry-After": "3600"}), Reply(200))
-    transport = make_transport(retries=2, backoff_factor=0.01, retry_after_max=0.4)
+    transport = make_either_transport(
+        retries=2, backoff_factor=0.01, retry_after_max=0.4
+    )
     start = time.monotonic()
     response = transport.request("GET", server.url(), headers=AUTH)
     elapsed = time.monotonic() - start
@@ -382,11 +386,11 @@ def test_retry_after_is_capped_by_retry_after_max(
 def test_retry_after_on_429_and_413_is_honoured_for_get(
     status: int,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A 429 or 413 with ``Retry-After`` is retried after the wait, for a GET."""
     server.script(Reply(status, headers={"Retry-After": "60"}), Reply(200))
-    transport = make_transport(retries=2, retry_after_max=0.2)
+    transport = make_either_transport(retries=2, retry_after_max=0.2)
     start = time.monotonic()
     response = transport.request("GET", server.url(), headers=AUTH)
     assert response.status == 200
@@ -403,17 +407,19 @@ def test_429_is_returned_when_not_retryable(
     method: str,
     headers: dict[str, str],
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A 429 to a POST, or without ``Retry-After``, is returned after one try."""
     server.script(Reply(429, headers=headers), Reply(200))
-    response = make_transport(retries=2).request(method, server.url(), headers=AUTH)
+    response = make_either_transport(retries=2).request(
+        method, server.url(), headers=AUTH
+    )
     assert response.status == 429
     assert len(server.requests) == 1
 
 
 def test_malformed_retry_after_falls_back_to_the_backoff(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A ``Retry-After`` that is not a number or a date is ignored, not raised."""
     server.script(
@@ -421,7 +427,7 @@ def test_malformed_retry_after_falls_back_to_the_backoff(
         Reply(503, headers={"Retry-After": "soon"}),
         Reply(200, b"ok"),
     )
-    transport = make_transport(retries=2, backoff_factor=0.05)
+    transport = make_either_transport(retries=2, backoff_factor=0.05)
     start = time.monotonic()
     response = transport.request("GET", server.url(), headers=AUTH)
     assert (response.status, response.body) == (200, b"ok")
@@ -430,11 +436,11 @@ def test_malformed_retry_after_falls_back_to_the_backoff(
 
 
 def test_persistent_5xx_returns_the_last_answer_after_the_budget(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A 503 that outlasts the retries is returned, not raised, after retries+1."""
     server.default = lambda entry: Reply(503, f"try {len(server.requests)}".encode())
-    transport = make_transport(retries=2, backoff_factor=0.01)
+    transport = make_either_transport(retries=2, backoff_factor=0.01)
     response = transport.request("GET", server.url(), headers=AUTH)
     assert response.status == 503
     assert response.body == b"try 3"
@@ -462,11 +468,11 @@ def test_no_wait_after_the_last_attempt(
 
 
 def test_post_is_not_retried_on_503(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A POST answered 503 is not sent again: the 503 comes back at once."""
     server.script(Reply(503), Reply(200))
-    transport = make_transport(retries=3, backoff_factor=0.01)
+    transport = make_either_transport(retries=3, backoff_factor=0.01)
     response = transport.request("POST", server.url(), headers=AUTH, json={"a": 1})
     assert response.status == 503
     assert len(server.requests) == 1
@@ -476,11 +482,11 @@ def test_post_is_not_retried_on_503(
 def test_post_is_not_retried_when_the_connection_breaks(
     fault: str,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A POST whose connection breaks before a full answer raises, sent once."""
     server.script(broken(fault), Reply(200))
-    transport = make_transport(retries=3, backoff_factor=0.01)
+    transport = make_either_transport(retries=3, backoff_factor=0.01)
     url = server.url("/auth/api/v1/create_token")
     with pytest.raises(TransportError, match="connection broke") as info:
         transport.request("POST", url, headers=AUTH, json={"a": 1})
@@ -494,11 +500,11 @@ def test_post_is_not_retried_when_the_connection_breaks(
 def test_get_is_retried_when_the_connection_breaks(
     fault: str,
     server: LoopbackServer,
-    make_transport: Callable[..., Urllib3Transport],
+    make_either_transport: Callable[..., Any],
 ) -> None:
     """A GET whose connection breaks before a full answer is retried and succeeds."""
     server.script(broken(fault), Reply(200, b"second"))
-    transport = make_transport(retries=1, backoff_factor=0.01)
+    transport = make_either_transport(retries=1, backoff_factor=0.01)
     response = transport.request("GET", server.url(), headers=AUTH)
     assert (response.status, response.body) == (200, b"second")
     assert len(server.requests) == 2
@@ -510,11 +516,11 @@ def test_get_is_retried_when_the_connection_breaks(
 
 
 def test_read_timeout_raises_transport_error(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A server slower than the read timeout makes the request fail in time."""
     server.default = Reply(200, delay=60.0)
-    transport = make_transport(timeout=0.3, retries=0)
+    transport = make_either_transport(timeout=0.3, retries=0)
     start = time.monotonic()
     with pytest.raises(TransportError, match="did not answer in time"):
         transport.request("GET", server.url(), headers=AUTH)
@@ -540,11 +546,11 @@ def test_read_timeout_of_get_is_retried(
 
 
 def test_read_timeout_of_post_is_not_retried(
-    server: LoopbackServer, make_transport: Callable[..., Urllib3Transport]
+    server: LoopbackServer, make_either_transport: Callable[..., Any]
 ) -> None:
     """A POST that timed out may have been processed, so it is not sent again."""
     server.default = Reply(200, delay=60.0)
-    transport = make_transport(timeout=0.3, retries=3, backoff_factor=0.01)
+    transport = make_either_transport(timeout=0.3, retries=3, backoff_factor=0.01)
     start = time.monotonic()
     with pytest.raises(TransportError, match="did not answer in time"):
         transport.request("POST", server.url(), headers=AUTH, json={})

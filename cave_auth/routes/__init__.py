@@ -1,32 +1,26 @@
 """Each route of the auth server, once: its request builder and its parser.
 
-This module does no I/O. A :class:`Route` names a method, a path below
-``/auth/api/v1`` and the result type; :meth:`Route.build` makes the
-:class:`ApiRequest` and :meth:`Route.parse` turns the answer into the
-result or an error. One function per endpoint (:func:`whoami`, ...) checks
-its arguments and composes the two into a *flow*, a generator that yields the
-request, is sent the answer and returns the result (as httpx's
-``Auth.auth_flow``); :mod:`cave_auth.api` and :mod:`cave_auth.aio` drive the
-same flows, so both send the same requests and raise the same errors. A flow
+No I/O. A :class:`Route` names a method, a path below ``/auth/api/v1`` and
+the result type; :meth:`Route.build` makes the :class:`ApiRequest` and
+:meth:`Route.parse` turns the answer into the result or an error. One
+function per endpoint (:func:`whoami`, ...) checks its arguments and composes
+the two into a *flow*, a generator that yields the request, is sent the
+answer and returns the result (as httpx's ``Auth.auth_flow``);
+:mod:`cave_auth.api` and :mod:`cave_auth.aio` drive the same flows. A flow
 that needs no request (an empty list of ids) returns without yielding.
 
-Statuses (``middle_auth-api.md``): 401, or a redirect to the login page,
-is :class:`~cave_auth.AuthenticationError`; 403 with the JSON error
-``missing_tos`` is :class:`~cave_auth.TermsOfServiceRequired` (with the form
-URL), any other 403 :class:`~cave_auth.PermissionDeniedError`; 404
-:class:`~cave_auth.NotFoundError`; 5xx :class:`~cave_auth.ServerError`; any
-other status of 300 or more :class:`~cave_auth.HTTPError`; a 2xx body that is
-not the route's JSON :class:`~cave_auth.ResponseFormatError`. The server's
-explanation (JSON before login, text after) is kept, trimmed, in
-``server_message``; the token is replaced by ``<token>`` wherever the server
-echoes it (body, ``Location``, terms data, the final URL).
-
-Routes a service asks answer bare JSON, checked by a :class:`JsonShape` and
-returned as sent (root ids are 64-bit and stay Python ints). The session
-routes follow ``middle_auth-admin-api.md`` (§20, §21, §42): the TTL route
-carries the token in its path (messages show ``<token>``) and answers ``-1``
-for an API key (``None``: no expiry); ``/logout`` answers 422 for an API key;
-each missing terms of service gets its ``accept_url``.
+Statuses: 401 or a redirect to the login page is an
+:class:`~cave_auth.AuthenticationError`; 403 ``missing_tos``
+:class:`~cave_auth.TermsOfServiceRequired`, another 403
+:class:`~cave_auth.PermissionDeniedError`; 404
+:class:`~cave_auth.NotFoundError`; 5xx :class:`~cave_auth.ServerError`;
+another status of 300 or more :class:`~cave_auth.HTTPError`; a 2xx body that
+is not the route's JSON :class:`~cave_auth.ResponseFormatError`. The server's
+explanation is kept, trimmed, in ``server_message``, with ``<token>``
+wherever it echoes the token. Routes a service asks answer bare JSON,
+checked by a :class:`JsonShape`; the TTL route (``middle_auth-admin-api.md``
+§42) carries the token in its path and answers ``-1`` (``None``) for an API
+key.
 """
 
 from __future__ import annotations

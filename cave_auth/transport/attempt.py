@@ -1,20 +1,14 @@
 """One attempt over urllib3: its pools, its answer's body, and why it failed.
 
-**Pools.** urllib3 says neither whether a connection had been used before (a
-reset reused one may be stale) nor that a TLS handshake or proxy tunnel timed
-out (it reports a read timeout): the classes of ``pool_classes`` record the
-first in ``handout.reused`` (thread-local) and raise the second as a connect
-timeout.
-
-**Body.** Read in 64 KiB pieces up to ``Content-Length`` (or the end); a
-``Content-Length`` over the cap is refused before reading, a body without one
-once it passes the cap. The socket's timeout is shortened to what is left of
-the call's budget, so a server that trickles bytes cannot stretch a call past
-its deadline.
-
-**Failures.** Each urllib3 exception becomes a ``Failure`` (see ``rules``): a
-kind that decides whether a retry may help, and a text naming what failed
-and the limit hit, without urllib3's reprs and addresses.
+**Pools** (``pool_classes``) record whether a connection was reused (a reset
+reused one may be stale), and raise a timed-out TLS handshake or proxy tunnel
+as a connect timeout (urllib3 says read timeout). **Body**: read in 64 KiB
+pieces; over the cap it is refused by its ``Content-Length`` before reading,
+or once past the cap; the socket's timeout shrinks to what is left of the
+call's budget, so a trickling server cannot stretch a call past its deadline.
+**Failures**: each urllib3 exception becomes a ``Failure`` (see ``rules``),
+whose kind decides whether a retry may help, and whose text names what
+failed and the limit hit.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
-"""The async transport, over httpx: the rules of Urllib3Transport, no retries.
+"""The async transport, over httpx: the rules and retries of Urllib3Transport.
 
 Its deadline is an ``anyio.fail_after`` scope: anyio comes with httpx, and
-serves asyncio and trio alike. Imported when the class is first named.
+serves asyncio and trio alike. A pooled connection the server has closed is
+dropped by httpcore before use, so there is no stale-connection retry here.
+Imported when the class is first named.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from ..errors import InvalidInputError
 from . import rules
 from .base import Response, split_url
 from .proxy import ProxyRules
+from .retry import Attempts
 from .rules import Failure
 from .trust import make_ssl_context
 
@@ -37,11 +40,10 @@ class HttpxTransport:
     """An :class:`~cave_auth.AsyncTransport` over httpx, for :mod:`cave_auth.aio`.
 
     Without ``client`` it keeps pools of its own (one per proxy), closed by
-    :meth:`aclose` or ``async with``, which read no environment variable, trust
-    the CAs ``Urllib3Transport`` trusts and keep no cookies. A given ``client``
+    :meth:`aclose` or ``async with``: they read no environment variable, trust
+    the CAs ``Urllib3Transport`` trusts, and keep no cookies. A ``client``
     (``httpx.AsyncClient``) is used as it is and never closed. Other arguments
-    mean what they do for ``Urllib3Transport``. One event loop per transport,
-    as httpx needs.
+    mean what they do for ``Urllib3Transport``. One event loop per transport.
 
     Raises:
         InvalidInputError: If a setting is malformed, or ``client`` comes with
@@ -58,6 +60,9 @@ class HttpxTransport:
         *,
         timeout: float = 30.0,
         connect_timeout: float = 5.0,
+        retries: int = 3,
+        backoff_factor: float = 0.1,
+        retry_after_max: float = 30.0,
         max_redirects: int = 5,
         max_body_size: int = rules.DEFAULT_MAX_BODY_SIZE,
         allow_insecure_http: bool = False,
@@ -69,6 +74,9 @@ class HttpxTransport:
         rules.check_positive("timeout", timeout)
         rules.check_positive("connect_timeout", connect_timeout)
         rules.check_positive("max_body_size", max_body_size)
+        rules.check_positive("backoff_factor", backoff_factor, zero=True)
+        rules.check_positive("retry_after_max", retry_after_max, zero=True)
+        rules.check_count("retries", retries, 0)
         rules.check_count("max_redirects", max_redirects, 0)
         if client is not None and (proxy or no_proxy or ca_certs or ca_cert_dir):
             raise InvalidInputError(
@@ -77,6 +85,9 @@ class HttpxTransport:
             )
         self.timeout = float(timeout)
         self.connect_timeout = float(connect_timeout)
+        self.retries = retries
+        self.backoff_factor = backoff_factor
+        self.retry_after_max = retry_after_max
         self.max_redirects = max_redirects
         self.max_body_size = max_body_size
         self.allow_insecure_http = allow_insecure_http
@@ -100,7 +111,8 @@ class HttpxTransport:
         client = "own" if self._given is None else "given"
         return (
             f"HttpxTransport(timeout={self.timeout!r}, connect_timeout="
-            f"{self.connect_timeout!r}, max_redirects={self.max_redirects!r}, "
+            f"{self.connect_timeout!r}, retries={self.retries!r}, "
+            f"max_redirects={self.max_redirects!r}, "
             f"proxies={dict(self.proxy_rules.shown)!r}, "
             f"max_body_size={self.max_body_size!r}, client={client})"
         )
@@ -127,7 +139,7 @@ class HttpxTransport:
         json: Any = None,
         timeout: float | None = None,
     ) -> Response:
-        """Same as ``Urllib3Transport.request`` but awaited, and without retries."""
+        """Same as ``Urllib3Transport.request`` but awaited."""
         rules.check_positive("timeout", timeout)
         budget = self.timeout if timeout is None else float(timeout)
         deadline = time.monotonic() + budget
@@ -152,7 +164,29 @@ class HttpxTransport:
         deadline: float,
         budget: float,
     ) -> Response:
-        """Send one hop and read its answer within what is left of the budget."""
+        """Make the attempts of one hop within the deadline, as Urllib3Transport."""
+        attempts = Attempts(request, self, deadline)
+        while True:
+            try:
+                outcome: Response | Failure = await self._attempt(
+                    request, origin, proxy, deadline, budget
+                )
+            except Failure as failure:
+                outcome = failure
+            wait = attempts.wait(outcome)
+            if wait is None:
+                return attempts.result(outcome)
+            await anyio.sleep(wait)
+
+    async def _attempt(
+        self,
+        request: rules.Outgoing,
+        origin: tuple[str, str, int, str],
+        proxy: str | None,
+        deadline: float,
+        budget: float,
+    ) -> Response:
+        """Send one hop once and read its answer, or raise ``Failure``."""
         received: int | None = None  # body bytes read; None before the head came
         failure: Failure | None = None
         try:
@@ -182,7 +216,7 @@ class HttpxTransport:
         if failure is not None:
             # Raised outside the except blocks: httpx's exception holds the
             # request, its Authorization header included.
-            raise failure.error(request.method, request.url, request.headers)
+            raise failure
         return Response(
             status=answer.status_code,
             headers=dict(answer.headers.items()),

@@ -1,21 +1,15 @@
 """Which proxy a request goes through, as requests and curl decide it. No I/O.
 
-Per URL scheme: ``https_proxy`` for https, ``http_proxy`` for http,
-``all_proxy`` for either when the specific one is unset; lower case wins over
-upper case, as in curl and :mod:`urllib`. ``no_proxy`` lists hosts reached
-directly: ``*`` is every host; a name matches itself and the names under it
-(``example.org`` and ``.example.org`` match ``api.example.org``, not
-``badexample.org``); an IP address matches itself and a CIDR block
-(``10.0.0.0/8``) the addresses in it, IPv6 with or without brackets;
-``host:port`` matches that port only.
-
-Under CGI (``REQUEST_METHOD`` set) upper-case ``HTTP_PROXY`` is not read, as
-in urllib and requests: it is the client's ``Proxy:`` header there (httpoxy,
-CVE-2016-1000110). Credentials in a proxy URL become a
-``Proxy-Authorization: Basic`` header, and ``safe_proxy_url`` is the only form
-of the URL ever shown. Only http(s) proxies are supported: ``socks5://`` is
-refused with an error saying so (urllib3's SOCKS needs PySocks, and CAVE
-users sit behind HTTP proxies).
+Per scheme: ``https_proxy``, ``http_proxy``, else ``all_proxy``, lower case
+before upper case, as curl and :mod:`urllib` read them. ``no_proxy`` lists
+hosts reached directly: ``*`` is all; a name matches itself and the names
+under it (``example.org`` matches ``api.example.org``, not
+``badexample.org``); an IP address or CIDR block (``10.0.0.0/8``) its
+addresses; ``host:port`` that port only. Under CGI (``REQUEST_METHOD`` set)
+upper-case ``HTTP_PROXY`` is the client's ``Proxy:`` header, so it is not read
+(httpoxy, CVE-2016-1000110). A proxy URL's credentials become a
+``Proxy-Authorization: Basic`` header; ``safe_proxy_url`` is the only form
+ever shown. ``socks5://`` is refused with an error saying so.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """Which certificate authorities a transport trusts, decided once per transport.
 
-The first that applies: ``ca_certs`` (a bundle) and/or ``ca_cert_dir`` given
-to the transport (:meth:`Urllib3Transport.from_env` fills them from
-``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE`` and
-``SSL_CERT_DIR``); the system's store (OpenSSL's default paths, where a
-corporate CA is installed); when that is empty (python.org's macOS Python
-before "Install Certificates", slim containers), certifi's bundle, as
-requests uses it, imported only then. A named bundle is read when the
-transport is created; the context is built once and shared by its
-connections.
+The first that applies: ``ca_certs`` and/or ``ca_cert_dir`` (``from_env``
+fills them from ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``,
+``SSL_CERT_DIR``); the system's store; when that is empty (python.org's macOS
+Python, slim containers), certifi's bundle, as requests does. The context is
+built once and shared by the transport's connections.
 """
 
 from __future__ import annotations

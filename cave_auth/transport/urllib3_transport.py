@@ -1,27 +1,19 @@
 """The real transport, over urllib3: pooled, retrying, bounded, fork-safe.
 
 Each :meth:`Urllib3Transport.request` has one deadline, ``timeout`` seconds
-from its start, that connecting, waiting for a pooled connection, retries,
-backoff and reading the body all come out of; ``connect_timeout`` (and
-``read_timeout``) bound each attempt within it. Attempts follow
-:mod:`cave_auth.transport.retry`. Connections are pooled per host; after
-``os.fork`` the child opens its own and never touches its parent's sockets.
-
-A pooled connection may have been reset while idle (a load balancer, NAT),
-which shows only when the request is sent: when a *reused* connection breaks
-(``ECONNRESET``, ``EPIPE``) before any answer byte, the host's idle
-connections are closed and the request is sent once more on a fresh one,
-POST included (``retry_stale_connections=False`` turns it off). The
-trade-off: a server that read a POST and then reset the connection sees it
-twice; without it, every warm serverless call after an idle spell fails. No
-other break is retried for a POST.
-
-Redirects, tokens on plain http and messages follow
-:mod:`cave_auth.transport.rules`, shared with ``aio.HttpxTransport``. urllib3
-logs request lines at DEBUG and the TTL route's path holds the token, so the
-first transport adds a masking filter to the ``urllib3.connectionpool`` logger
-(:func:`cave_auth._redact.mask_token_paths_in_logs`), this module's one
-process-wide change. It (and urllib3) loads when
+from its start, that connecting, waiting for a pooled connection, retries
+(:mod:`cave_auth.transport.retry`), backoff and reading the body all come out
+of. Connections are pooled per host; after ``os.fork`` the child opens its own
+and never touches its parent's sockets. A pooled connection reset while idle
+(a load balancer, NAT) shows only when a request is sent on it: then the
+host's idle connections are closed and the request is sent once more on a
+fresh one, POST included (``retry_stale_connections=False`` turns it off) —
+a server that read a POST and then reset the connection sees it twice, but
+warm serverless calls after an idle spell do not fail. Redirects, tokens on
+plain http and messages follow :mod:`cave_auth.transport.rules`. urllib3 logs
+request lines at DEBUG, and the TTL route's path holds the token: the first
+transport adds a masking filter to the ``urllib3.connectionpool`` logger, this
+module's one process-wide change. It (and urllib3) loads when
 :class:`Urllib3Transport` is first named.
 """
 
@@ -41,9 +33,9 @@ from .attempt import (
     pool_classes,
     read_body,
 )
-from .base import IDEMPOTENT_METHODS, Response, default_port, split_url
+from .base import Response, default_port, split_url
 from .proxy import ProxyRules
-from .retry import backoff_wait, parse_retry_after, status_may_retry
+from .retry import Attempts
 from .rules import DEFAULT_MAX_BODY_SIZE, Failure
 from .trust import make_ssl_context
 
@@ -67,19 +59,17 @@ class Urllib3Transport:
 
     Args:
         timeout: The whole budget of one :meth:`request`.
-        connect_timeout: The limit of one attempt to connect (TLS handshake
-            and proxy tunnel included).
-        read_timeout: The limit of one wait for data; default the budget.
-        retries: Further tries of a failed request, within the budget.
-        backoff_factor: Base of the exponential backoff (0.1 waits 0, 0.2,
-            0.4, 0.8 s: the first retry is immediate).
+        connect_timeout: The limit of one attempt to connect (TLS and proxy
+            tunnel included); ``read_timeout``: of one wait for data.
+        retries: Further tries of a failed request, within the budget;
+            ``backoff_factor`` 0.1 waits 0, 0.2, 0.4, 0.8 s between them.
         pool_maxsize: Connections kept per host; callers beyond wait.
-        ca_certs: A PEM CA bundle to trust instead of the system's store.
-        ca_cert_dir: A directory of hashed CA certificates, likewise.
+        ca_certs: A PEM CA bundle, or ``ca_cert_dir`` hashed certificates, to
+            trust instead of the system's store.
         proxy: A proxy URL, or a mapping from ``"http"``, ``"https"`` or
-            ``"all"`` to one; its credentials become ``Proxy-Authorization``
-            and are never shown.
-        no_proxy: Hosts reached directly (see :mod:`cave_auth.transport.proxy`).
+            ``"all"`` to one (credentials become ``Proxy-Authorization``, never
+            shown); ``no_proxy``: hosts reached directly (see
+            :mod:`cave_auth.transport.proxy`).
         allow_insecure_http: Allow tokens over plain http to any host or proxy.
         max_redirects: How many same-origin redirects are followed.
         retry_after_max: The longest ``Retry-After`` wait honoured.
@@ -247,57 +237,25 @@ class Urllib3Transport:
         budget: float,
     ) -> Response:
         """Make the attempts of one request within the deadline."""
-        method = request.method
-        scheme, host, port, _ = origin
-        failures_in_row = 0
-        attempts = 0
+        attempts = Attempts(request, self, deadline)
         stale_retried = False
         while True:
-            attempts += 1
-            failure: Failure | None = None
             try:
-                response = self._attempt(request, origin, proxy, deadline, budget)
-            except Failure as caught:
-                failure = caught
-            if failure is None:
-                retry_after = parse_retry_after(response.header("retry-after"))
-                if attempts <= self.retries and status_may_retry(
-                    method, response.status, retry_after is not None
-                ):
-                    failures_in_row += 1
-                    if retry_after is not None:
-                        wait = min(retry_after, self.retry_after_max)
-                    else:
-                        wait = backoff_wait(
-                            failures_in_row, self.backoff_factor, self._backoff_cap
-                        )
-                    if time.monotonic() + wait < deadline:
-                        time.sleep(wait)
-                        continue
-                return response
-            if failure.stale and self.retry_stale_connections and not stale_retried:
+                outcome: Response | Failure = self._attempt(
+                    request, origin, proxy, deadline, budget
+                )
+            except Failure as failure:
+                outcome = failure
+            stale = isinstance(outcome, Failure) and outcome.stale
+            if stale and self.retry_stale_connections and not stale_retried:
+                # Once, and not counted: the connection died before this request.
                 stale_retried = True
-                close_idle_connections(self._pools.get((proxy, scheme, host, port)))
-                attempts -= 1
+                close_idle_connections(self._pools.get((proxy, *origin[:3])))
                 continue
-            may_retry = failure.kind == "connect" or (
-                failure.kind in ("read", "broke") and method in IDEMPOTENT_METHODS
-            )
-            failures_in_row += 1
-            wait = backoff_wait(failures_in_row, self.backoff_factor, self._backoff_cap)
-            if (
-                not may_retry
-                or attempts > self.retries
-                or time.monotonic() + wait >= deadline
-            ):
-                # Raised outside the except block, so that it has no
-                # __context__: see Failure.error.
-                raise failure.error(method, request.url, request.headers, attempts)
+            wait = attempts.wait(outcome)
+            if wait is None:
+                return attempts.result(outcome)
             time.sleep(wait)
-
-    @property
-    def _backoff_cap(self) -> float:
-        return max(self.retry_after_max, self.backoff_factor)
 
     def _limits(self, deadline: float, budget: float) -> AttemptLimits:
         """Return the limits of the next attempt, within what is left."""
