@@ -97,6 +97,29 @@ def test_a_given_client_that_follows_redirects_does_not_follow_one_to_another_or
         other.stop()
 
 
+def test_aio_calls_ride_out_a_burst_of_503s_and_a_post_is_sent_once() -> None:
+    """Through aio, a GET is retried past 503s and a dropped connection; a POST is not."""
+    from cave_auth.testing import FakeAuthServer
+
+    async def calls(server: FakeAuthServer) -> tuple[Any, Any]:
+        config = ca.Config(server.url, token=server.admin_token)
+        async with aio.HttpxTransport(retries=3, backoff_factor=0.01) as http:
+            server.fail_next(2)
+            server.drop_next(1)
+            user = await aio.whoami(config, http)
+            server.fail_next(1)
+            with pytest.raises(ca.ServerError) as refused:
+                await aio.create_token(config, http, "once")
+            return user, refused.value
+
+    with FakeAuthServer() as server:
+        user, refused = asyncio.run(calls(server))
+        assert user.name == "Ada Admin"
+        assert server.count("GET", "/auth/api/v1/user/me") == 4  # 503, 503, drop, 200
+        assert refused.status == 503
+        assert server.count("POST", "/auth/api/v1/user/token") == 1
+
+
 def test_settings_of_its_own_pools_are_refused_with_a_client() -> None:
     """Proxy or CA settings beside a given client are refused, saying where they go."""
     with pytest.raises(
@@ -112,6 +135,9 @@ def test_settings_of_its_own_pools_are_refused_with_a_client() -> None:
         {"connect_timeout": -1},
         {"max_body_size": 0},
         {"max_redirects": -1},
+        {"retries": -1},
+        {"backoff_factor": -0.1},
+        {"retry_after_max": -1},
     ],
 )
 def test_bad_settings_are_refused(settings: dict[str, Any]) -> None:
