@@ -105,21 +105,23 @@ class Attempts:
         """
         self.made += 1  # every outcome so far was retryable: all failed in a row
         method, settings = self.request.method, self.settings
-        wait = None
+        seconds = None
         if isinstance(outcome, Failure):
-            idempotent = method in IDEMPOTENT_METHODS
             kind = outcome.kind
+            idempotent = method in IDEMPOTENT_METHODS
             retry = kind == "connect" or (idempotent and kind in ("read", "broke"))
         else:
             seconds = parse_retry_after(outcome.header("retry-after"))
             retry = status_may_retry(method, outcome.status, seconds is not None)
-            if seconds is not None:
-                wait = min(seconds, settings.retry_after_max)
-        if wait is None:
-            cap = max(settings.retry_after_max, settings.backoff_factor)
-            wait = backoff_wait(self.made, settings.backoff_factor, cap)
         if not retry or self.made > settings.retries:
             return None
+        if seconds is not None:
+            wait = min(seconds, settings.retry_after_max)
+        else:
+            factor = settings.backoff_factor
+            wait = backoff_wait(
+                self.made, factor, max(settings.retry_after_max, factor)
+            )
         return wait if time.monotonic() + wait < self.deadline else None
 
     def result(self, outcome: Response | Failure) -> Response:
